@@ -1,0 +1,46 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import type { DestinationStream } from 'pino';
+import { ConfigModule } from './config/config.module';
+import { CreditsModule } from './credits/credits.module';
+import { CryptoModule } from './crypto/crypto.module';
+import { GatewayModule } from './gateway/gateway.module';
+import { HealthModule } from './health/health.module';
+import { KeysModule } from './keys/keys.module';
+import { loggingModule } from './logging/logging.module';
+import { ModelCallsModule } from './model-calls/model-calls.module';
+import { PrismaModule } from './prisma/prisma.module';
+import { ProvidersModule } from './providers/providers.module';
+import { RedisModule } from './redis/redis.module';
+import { UsersModule } from './users/users.module';
+
+export interface AppModuleOptions {
+  /** where log lines go (default stdout); tests capture them */
+  logStream?: DestinationStream;
+}
+
+/** The api process: HTTP endpoints only. Background jobs run in the worker (src/worker.ts). */
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule,
+        loggingModule(options.logStream),
+        PrismaModule,
+        RedisModule,
+        CryptoModule,
+        UsersModule,
+        KeysModule,
+        ProvidersModule,
+        CreditsModule,
+        ModelCallsModule,
+        GatewayModule,
+        HealthModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

@@ -1,0 +1,88 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError } from '../gateway/openai-error';
+
+/** Machine-readable codes for framework errors, by HTTP status. */
+const STATUS_CODES: Record<number, string> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'request_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
+interface Problem {
+  status: number;
+  code: string;
+  message: string;
+  type: string;
+  param: string | null;
+  extra: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+/**
+ * The one global exception filter (STYLE.md "Boundaries"). Every error leaves with a status, a
+ * machine-readable code and the request id header. Families: /v1/* answer in OpenAI's shape
+ * `{error:{message,type,param,code}}`; every other route `{statusCode, code, message}`. If a
+ * response had already started (a stream), it is ended instead.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly log = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const req = http.getRequest<FastifyRequest>();
+    const p = this.toProblem(exception, req);
+    const raw = reply.raw;
+    if (raw.headersSent) {
+      if (!raw.writableEnded) raw.end();
+      return;
+    }
+    const body = req.url.startsWith('/v1/')
+      ? { error: { message: p.message, type: p.type, param: p.param, code: p.code, ...p.extra } }
+      : { statusCode: p.status, code: p.code, message: p.message, ...p.extra };
+    const headers = { 'content-type': 'application/json', 'x-request-id': String(req.id), ...p.headers };
+    if (!reply.sent) {
+      void reply.code(p.status).headers(headers).send(body);
+      return;
+    }
+    const text = JSON.stringify(body);
+    raw.writeHead(p.status, { ...headers, 'content-length': Buffer.byteLength(text) });
+    raw.end(text);
+  }
+
+  private toProblem(exception: unknown, req: FastifyRequest): Problem {
+    if (exception instanceof GatewayError) {
+      return { status: exception.status, code: exception.code, message: exception.message, type: exception.type, param: exception.param, extra: exception.extra, headers: exception.headers };
+    }
+    let status = 500;
+    let message = 'Internal error';
+    let extra: Record<string, unknown> = {};
+    if (exception instanceof HttpException) {
+      status = exception.getStatus();
+      const r = exception.getResponse();
+      if (typeof r === 'object' && r !== null) {
+        const { message: m, statusCode: _s, error: _e, ...rest } = r as Record<string, unknown>;
+        message = Array.isArray(m) ? m.join('; ') : typeof m === 'string' ? m : exception.message;
+        extra = rest;
+      } else message = exception.message;
+    } else {
+      const s = (exception as { statusCode?: unknown })?.statusCode;
+      if (typeof s === 'number' && s >= 400 && s < 500) {
+        status = s; // Fastify's own errors: bad JSON, body too large, media type
+        message = (exception as Error).message;
+      }
+    }
+    if (status >= 500) this.log.error(`unhandled error on ${req.method} ${req.url.split('?')[0]}: ${(exception as Error)?.stack ?? String(exception)}`);
+    const code = typeof extra.code === 'string' ? extra.code : STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'error');
+    delete extra.code;
+    return { status, code, message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, extra, headers: {} };
+  }
+}

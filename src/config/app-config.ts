@@ -1,0 +1,198 @@
+/**
+ * Typed, validated configuration. Read once from the environment at boot (`loadConfig`); a
+ * missing or malformed value stops boot with a message naming the variable. Nothing else in
+ * src/ reads process.env (the CLI scripts read only what they need).
+ */
+export type NodeEnv = 'development' | 'test' | 'production';
+
+export interface EncryptionKey {
+  /** Short id stored with each ciphertext, so keys can be rotated. */
+  id: string;
+  /** 32 raw bytes (AES-256). */
+  key: Buffer;
+}
+
+export interface AppConfig {
+  nodeEnv: NodeEnv;
+  host: string;
+  port: number;
+  databaseUrl: string;
+  databasePoolSize: number;
+  redisUrl: string;
+  /** First key encrypts; every key listed can decrypt. */
+  encryptionKeys: EncryptionKey[];
+  jwtSecret: string;
+  logLevel: string;
+  credit: {
+    /** Seed 004 `enableCredit`: refuse calls with 402 when the balance cannot cover them. */
+    billingEnabled: boolean;
+    /** Seed 004 `paymentLink`, returned with 402 so the user can buy credits. */
+    paymentLink: string | null;
+    /** How long a hold for an in-flight call counts if its process dies (seconds). */
+    holdTtlSeconds: number;
+    /** Completion tokens assumed for the hold when a request sets no max_tokens. */
+    holdDefaultCompletionTokens: number;
+  };
+  upstream: {
+    /** TCP connect timeout (ms). */
+    connectTimeoutMs: number;
+    /** Time to the upstream's response headers (ms). */
+    headersTimeoutMs: number;
+    /** Longest silence between body chunks (ms). */
+    bodyTimeoutMs: number;
+    /** Keep-alive connections per upstream origin. */
+    connections: number;
+  };
+  cache: {
+    /** How long a resolved virtual key is trusted before it is looked up again (ms). */
+    keyTtlMs: number;
+    /** How long the provider/rate catalog is cached (ms). */
+    catalogTtlMs: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Values that appear in the README and the demo script. Accepted in development and test,
+ * refused in production so that nobody ships the sample secrets.
+ */
+export const DEV_ONLY_SECRETS: readonly string[] = [
+  'dev-jwt-secret-change-me-0123456789abcdef',
+  'dev1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+];
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  str(name: string, dflt?: string): string {
+    const v = this.env[name];
+    if (v === undefined || v.trim() === '') {
+      if (dflt !== undefined) return dflt;
+      this.problems.push(`${name} is required`);
+      return '';
+    }
+    return v.trim();
+  }
+
+  int(name: string, dflt: number, min: number, max: number): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw.trim() === '') return dflt;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return dflt;
+    }
+    return n;
+  }
+
+  bool(name: string, dflt: boolean): boolean {
+    const raw = this.env[name];
+    if (raw === undefined || raw.trim() === '') return dflt;
+    const v = raw.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return dflt;
+  }
+
+  url(name: string, protocols: string[], dflt?: string): string {
+    const v = this.str(name, dflt);
+    if (!v) return v;
+    try {
+      const u = new URL(v);
+      if (!protocols.includes(u.protocol)) {
+        this.problems.push(`${name} must be a ${protocols.join(' or ')} URL`);
+      }
+    } catch {
+      this.problems.push(`${name} is not a valid URL`);
+    }
+    return v;
+  }
+}
+
+function parseEncryptionKeys(raw: string, problems: string[]): EncryptionKey[] {
+  const keys: EncryptionKey[] = [];
+  if (!raw) return keys;
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const i = part.indexOf(':');
+    const id = i > 0 ? part.slice(0, i) : '';
+    const key = i > 0 ? Buffer.from(part.slice(i + 1), 'base64') : Buffer.alloc(0);
+    if (!/^[A-Za-z0-9_-]{1,16}$/.test(id) || key.length !== 32) {
+      problems.push('ENCRYPTION_KEYS must be a comma list of <id>:<base64 of 32 bytes> (id: 1-16 of A-Z a-z 0-9 _ -)');
+      return [];
+    }
+    if (keys.some((k) => k.id === id)) {
+      problems.push(`ENCRYPTION_KEYS lists key id "${id}" twice`);
+      return [];
+    }
+    keys.push({ id, key });
+  }
+  return keys;
+}
+
+/**
+ * Builds the AppConfig from an environment map.
+ * @throws ConfigError listing every missing or malformed variable (never their values).
+ */
+export function loadConfig(env: Env): AppConfig {
+  const r = new Reader(env);
+  const nodeEnvRaw = r.str('NODE_ENV', 'development');
+  if (!['development', 'test', 'production'].includes(nodeEnvRaw)) {
+    r.problems.push('NODE_ENV must be development, test or production');
+  }
+  const nodeEnv = nodeEnvRaw as NodeEnv;
+  const encryptionRaw = r.str('ENCRYPTION_KEYS');
+  const encryptionKeys = parseEncryptionKeys(encryptionRaw, r.problems);
+  const jwtSecret = r.str('JWT_SECRET');
+  if (jwtSecret && jwtSecret.length < 32) r.problems.push('JWT_SECRET must be at least 32 characters');
+  if (nodeEnv === 'production') {
+    if (DEV_ONLY_SECRETS.includes(jwtSecret)) r.problems.push('JWT_SECRET is the sample value; set a secret of your own in production');
+    if (encryptionRaw.split(',').some((p) => DEV_ONLY_SECRETS.includes(p.trim()))) {
+      r.problems.push('ENCRYPTION_KEYS contains the sample key; generate your own in production');
+    }
+  }
+  const paymentLink = r.str('CREDIT_PAYMENT_LINK', '');
+  if (paymentLink) r.url('CREDIT_PAYMENT_LINK', ['http:', 'https:']);
+
+  const config: AppConfig = {
+    nodeEnv,
+    host: r.str('HOST', '127.0.0.1'),
+    port: r.int('PORT', 3000, 0, 65535),
+    databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
+    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    encryptionKeys,
+    jwtSecret,
+    logLevel: r.str('LOG_LEVEL', 'info'),
+    credit: {
+      billingEnabled: r.bool('CREDIT_BILLING_ENABLED', true),
+      paymentLink: paymentLink || null,
+      holdTtlSeconds: r.int('CREDIT_HOLD_TTL_SECONDS', 900, 10, 86400),
+      holdDefaultCompletionTokens: r.int('CREDIT_HOLD_DEFAULT_COMPLETION_TOKENS', 4096, 1, 10_000_000),
+    },
+    upstream: {
+      connectTimeoutMs: r.int('UPSTREAM_CONNECT_TIMEOUT_MS', 10_000, 100, 600_000),
+      headersTimeoutMs: r.int('UPSTREAM_HEADERS_TIMEOUT_MS', 300_000, 100, 3_600_000),
+      bodyTimeoutMs: r.int('UPSTREAM_BODY_TIMEOUT_MS', 300_000, 100, 3_600_000),
+      connections: r.int('UPSTREAM_CONNECTIONS', 128, 1, 4096),
+    },
+    cache: {
+      keyTtlMs: r.int('KEY_CACHE_TTL_MS', 10_000, 0, 3_600_000),
+      catalogTtlMs: r.int('CATALOG_CACHE_TTL_MS', 5_000, 0, 3_600_000),
+    },
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
+    r.problems.push('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent');
+  }
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return config;
+}

@@ -1,0 +1,47 @@
+import { Controller, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { CallContext } from './call-context';
+import { GatewayService } from './gateway.service';
+import { GatewayRequest, VirtualKeyGuard } from './virtual-key.guard';
+
+const APP_DID_PATTERN = /^[A-Za-z0-9:._-]{1,128}$/;
+
+function context(req: GatewayRequest, reply: FastifyReply): CallContext {
+  const appDid = req.headers['x-app-did'];
+  return {
+    principal: req.principal!,
+    requestId: String(req.id),
+    appDid: typeof appDid === 'string' && APP_DID_PATTERN.test(appDid) ? appDid : null,
+    startedAt: Date.now(),
+    res: reply.hijack().raw,
+  };
+}
+
+/**
+ * OpenAI-compatible endpoints (issue 3). Authenticated by virtual key; errors in OpenAI's shape.
+ * The service writes the response itself (streams pass through unbuffered).
+ */
+@Controller('v1')
+@UseGuards(VirtualKeyGuard)
+export class GatewayController {
+  constructor(private readonly gateway: GatewayService) {}
+
+  /** OpenAI `POST /v1/chat/completions`, non-streaming or `stream: true` (SSE). */
+  @Post('chat/completions')
+  chatCompletions(@Req() req: GatewayRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.gateway.chatCompletions(context(req, reply), req.body);
+  }
+
+  /** OpenAI `POST /v1/embeddings`. */
+  @Post('embeddings')
+  embeddings(@Req() req: GatewayRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.gateway.embeddings(context(req, reply), req.body);
+  }
+
+  /** OpenAI `GET /v1/models`: only the models this key may call. */
+  @Get('models')
+  @HttpCode(200)
+  models(@Req() req: GatewayRequest) {
+    return this.gateway.listModels({ principal: req.principal!, requestId: String(req.id), appDid: null, startedAt: Date.now(), res: null as never });
+  }
+}

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { CreditsModule } from '../credits/credits.module';
+import { KeysModule } from '../keys/keys.module';
+import { ModelCallsModule } from '../model-calls/model-calls.module';
+import { ProvidersModule } from '../providers/providers.module';
+import { CallAdmissionService } from './call-admission.service';
+import { CredentialPicker } from './credential-picker.service';
+import { GatewayController } from './gateway.controller';
+import { GatewayService } from './gateway.service';
+import { UpstreamClient } from './upstream-client.service';
+import { UpstreamForwarder } from './upstream-forwarder.service';
+
+@Module({
+  imports: [KeysModule, ProvidersModule, CreditsModule, ModelCallsModule],
+  controllers: [GatewayController],
+  providers: [GatewayService, CallAdmissionService, CredentialPicker, UpstreamClient, UpstreamForwarder],
+})
+export class GatewayModule {}

@@ -1,0 +1,109 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Dispatcher } from 'undici';
+import { RouteCredential, RouteProvider } from '../providers/catalog.service';
+import { CredentialPicker } from './credential-picker.service';
+import { GatewayError } from './openai-error';
+import { UpstreamClient } from './upstream-client.service';
+
+/** An upstream answer that the gateway will relay (2xx, or a 4xx that is the client's fault). */
+export interface UpstreamAnswer {
+  response: Dispatcher.ResponseData;
+  credential: RouteCredential;
+}
+
+/** Why no upstream answer could be relayed; the call is logged as failed and not billed. */
+export class UpstreamFailure extends Error {
+  constructor(
+    readonly error: GatewayError,
+    readonly credential: RouteCredential | null,
+    readonly upstreamStatus: number | null,
+  ) {
+    super(error.message);
+  }
+}
+
+const MAX_ERROR_TEXT = 500;
+
+/**
+ * Step 5 of the hot path: sends the call to the provider with a credential chosen by weight.
+ * On a connection error or a 5xx (nothing has reached the client yet) it retries once on
+ * another credential. Upstream 401/403 mean our credential is bad: the client gets 502, never
+ * the provider's auth error. 429 is passed on with Retry-After; other 4xx are relayed as is.
+ */
+@Injectable()
+export class UpstreamForwarder {
+  private readonly log = new Logger(UpstreamForwarder.name);
+
+  constructor(
+    private readonly client: UpstreamClient,
+    private readonly picker: CredentialPicker,
+  ) {}
+
+  /** @throws UpstreamFailure */
+  async send(provider: RouteProvider, path: string, body: string, signal: AbortSignal): Promise<UpstreamAnswer> {
+    const creds = this.picker.pick(provider);
+    if (creds.length === 0) {
+      throw new UpstreamFailure(GatewayError.upstream('no_active_credential', `Provider '${provider.name}' has no active credential`, 503), null, null);
+    }
+    let last: UpstreamFailure | null = null;
+    for (const credential of creds) {
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await this.client.request({ baseUrl: provider.baseUrl, path, method: 'POST', secret: credential.secret, body, signal });
+      } catch (err) {
+        if (signal.aborted) throw new UpstreamFailure(GatewayError.upstream('client_closed', 'The client closed the connection', 499), credential, null);
+        this.picker.failed(credential.id);
+        const e = err as Error & { code?: string };
+        this.log.warn(`provider ${provider.name} credential ${credential.name}: ${e.code ?? e.name} ${e.message}`);
+        last = new UpstreamFailure(GatewayError.upstream('upstream_unreachable', `Provider '${provider.name}' could not be reached (${e.code ?? e.name})`), credential, null);
+        continue;
+      }
+      const status = response.statusCode;
+      if (status < 400) {
+        this.picker.succeeded(credential.id);
+        return { response, credential };
+      }
+      const text = await readSome(response);
+      if (status >= 500 || status === 401 || status === 403) {
+        this.picker.failed(credential.id);
+        const code = status >= 500 ? 'upstream_error' : 'upstream_auth_failed';
+        last = new UpstreamFailure(GatewayError.upstream(code, `Provider '${provider.name}' answered ${status}: ${text}`), credential, status);
+        continue; // retry once on another credential
+      }
+      // 4xx other than auth: the request itself is at fault (or rate limited): relay it.
+      const err = relayedError(status, text, response.headers['retry-after']);
+      throw new UpstreamFailure(err, credential, status);
+    }
+    throw last as UpstreamFailure;
+  }
+}
+
+async function readSome(response: Dispatcher.ResponseData): Promise<string> {
+  try {
+    const t = await response.body.text();
+    return t.length > MAX_ERROR_TEXT ? `${t.slice(0, MAX_ERROR_TEXT)}…` : t;
+  } catch {
+    return '';
+  }
+}
+
+function relayedError(status: number, text: string, retryAfter: string | string[] | undefined): GatewayError {
+  let message = text;
+  let type = 'invalid_request_error';
+  let code = status === 429 ? 'rate_limit_exceeded' : 'upstream_rejected';
+  let param: string | null = null;
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown; type?: unknown; code?: unknown; param?: unknown } };
+    if (parsed.error) {
+      if (typeof parsed.error.message === 'string') message = parsed.error.message;
+      if (typeof parsed.error.type === 'string') type = parsed.error.type;
+      if (typeof parsed.error.code === 'string') code = parsed.error.code;
+      if (typeof parsed.error.param === 'string') param = parsed.error.param;
+    }
+  } catch {
+    /* not JSON: keep the text */
+  }
+  const headers: Record<string, string> = {};
+  if (typeof retryAfter === 'string') headers['retry-after'] = retryAfter;
+  return new GatewayError(status, type, code, message, param, {}, headers);
+}

@@ -1,0 +1,25 @@
+/**
+ * Queue names, job names and default job options: the one place they are defined
+ * (STYLE.md "Jobs"). Processors live with their module; only the worker registers them.
+ */
+export const MAINTENANCE_QUEUE = 'tollgate-maintenance';
+
+export const JOB = {
+  /** Deletes credit holds past their expiry (left by a process that died mid-call). */
+  RELEASE_EXPIRED_HOLDS: 'credit-holds.release-expired',
+} as const;
+
+export type JobName = (typeof JOB)[keyof typeof JOB];
+
+/** Every job name the worker must have a handler for; it refuses to boot otherwise. */
+export const ALL_JOB_NAMES: readonly JobName[] = Object.values(JOB);
+
+export const DEFAULT_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: 1000,
+  removeOnFail: 5000,
+} as const;
+
+/** How often the hold sweep runs (ms). */
+export const RELEASE_EXPIRED_HOLDS_EVERY_MS = 5 * 60_000;

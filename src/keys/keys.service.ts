@@ -1,0 +1,173 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import Redis from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { PrismaService } from '../prisma/prisma.service';
+import { REDIS, REDIS_SUBSCRIBER } from '../redis/redis.module';
+import { generateVirtualKeySecret, hashVirtualKeySecret, looksLikeVirtualKey, VIRTUAL_KEY_DISPLAY_LENGTH } from './virtual-key';
+
+/** Who is calling, once a virtual key is resolved. */
+export interface KeyPrincipal {
+  keyId: string;
+  userId: string;
+  userDid: string;
+  allowedModels: string[];
+  expiresAt: Date | null;
+  revoked: boolean;
+  userActive: boolean;
+}
+
+export type KeyCheck =
+  | { ok: true; principal: KeyPrincipal }
+  | { ok: false; reason: 'missing' | 'invalid' | 'revoked' | 'expired' | 'user_disabled' };
+
+export interface CreatedVirtualKey {
+  id: string;
+  name: string;
+  prefix: string;
+  allowedModels: string[];
+  expiresAt: Date | null;
+  createdAt: Date;
+  /** The secret, shown once. Never stored, logged or returned again. */
+  secret: string;
+}
+
+const INVALIDATE_CHANNEL = 'tollgate:keys:invalidate';
+const CACHE_MAX_ENTRIES = 50_000;
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+
+/**
+ * Virtual keys (DESIGN.md "keys"; issue 3 "Virtual keys"): created with a secret shown once,
+ * stored as a SHA-256 hash, resolved on every gateway call through a short-lived in-process
+ * cache. Revoking publishes an invalidation on Redis so every api replica drops the entry at once;
+ * the TTL (KEY_CACHE_TTL_MS) bounds staleness if a message is missed.
+ */
+@Injectable()
+export class KeysService implements OnModuleInit, OnModuleDestroy {
+  private readonly log = new Logger(KeysService.name);
+  private readonly cache = new Map<string, { value: KeyPrincipal | null; until: number }>();
+  private readonly lastUsedWritten = new Map<string, number>();
+  private readonly onMessage = (channel: string, hash: string) => {
+    if (channel === INVALIDATE_CHANNEL) this.cache.delete(hash);
+  };
+
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.subscriber.on('message', this.onMessage);
+    await this.subscriber.subscribe(INVALIDATE_CHANNEL);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.subscriber.off('message', this.onMessage);
+    await this.subscriber.unsubscribe(INVALIDATE_CHANNEL).catch(() => undefined);
+  }
+
+  /**
+   * Creates a virtual key for a user.
+   * @param input.allowedModels "model" or "provider/model" or "provider/*"; empty = all models
+   * @returns the key with its secret (the only time the secret exists outside the caller)
+   */
+  async create(userId: string, input: { name: string; allowedModels?: string[]; expiresAt?: Date | null }): Promise<CreatedVirtualKey> {
+    const secret = generateVirtualKeySecret();
+    const row = await this.prisma.apiKey.create({
+      data: {
+        userId,
+        name: input.name,
+        prefix: secret.slice(0, VIRTUAL_KEY_DISPLAY_LENGTH),
+        secretHash: hashVirtualKeySecret(secret),
+        allowedModels: input.allowedModels ?? [],
+        expiresAt: input.expiresAt ?? null,
+      },
+    });
+    return {
+      id: row.id,
+      name: row.name,
+      prefix: row.prefix,
+      allowedModels: row.allowedModels,
+      expiresAt: row.expiresAt,
+      createdAt: row.createdAt,
+      secret,
+    };
+  }
+
+  /** Revokes a key; every replica stops accepting it immediately. @returns false if no such key */
+  async revoke(keyId: string): Promise<boolean> {
+    const rows = await this.prisma.apiKey.updateManyAndReturn({
+      where: { id: keyId, revokedAt: null },
+      data: { revokedAt: new Date() },
+      select: { secretHash: true },
+    });
+    for (const r of rows) await this.invalidate(r.secretHash);
+    return rows.length > 0;
+  }
+
+  /** Drops a cached key on every replica (after revoke, expiry change, allowed-models change). */
+  async invalidate(secretHash: string): Promise<void> {
+    this.cache.delete(secretHash);
+    await this.redis.publish(INVALIDATE_CHANNEL, secretHash);
+  }
+
+  /**
+   * Resolves an `Authorization: Bearer <secret>` value. Cached for KEY_CACHE_TTL_MS; expiry is
+   * checked against the clock on every call, not only when cached.
+   */
+  async check(secret: string | undefined): Promise<KeyCheck> {
+    if (!secret) return { ok: false, reason: 'missing' };
+    if (!looksLikeVirtualKey(secret)) return { ok: false, reason: 'invalid' };
+    const hash = hashVirtualKeySecret(secret);
+    const now = Date.now();
+    let entry = this.cache.get(hash);
+    if (!entry || entry.until <= now) {
+      entry = { value: await this.load(hash), until: now + this.config.cache.keyTtlMs };
+      if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(hash, entry);
+    }
+    const p = entry.value;
+    if (!p) return { ok: false, reason: 'invalid' };
+    if (p.revoked) return { ok: false, reason: 'revoked' };
+    if (p.expiresAt && p.expiresAt.getTime() <= now) return { ok: false, reason: 'expired' };
+    if (!p.userActive) return { ok: false, reason: 'user_disabled' };
+    this.touch(p.keyId, now);
+    return { ok: true, principal: p };
+  }
+
+  private async load(hash: string): Promise<KeyPrincipal | null> {
+    const row = await this.prisma.apiKey.findUnique({
+      where: { secretHash: hash },
+      select: {
+        id: true,
+        userId: true,
+        allowedModels: true,
+        expiresAt: true,
+        revokedAt: true,
+        user: { select: { did: true, status: true } },
+      },
+    });
+    if (!row) return null;
+    return {
+      keyId: row.id,
+      userId: row.userId,
+      userDid: row.user.did,
+      allowedModels: row.allowedModels,
+      expiresAt: row.expiresAt,
+      revoked: row.revokedAt !== null,
+      userActive: row.user.status === 'active',
+    };
+  }
+
+  /** Records lastUsedAt at most once a minute per key per process, off the request path. */
+  private touch(keyId: string, now: number): void {
+    const last = this.lastUsedWritten.get(keyId) ?? 0;
+    if (now - last < LAST_USED_WRITE_INTERVAL_MS) return;
+    this.lastUsedWritten.set(keyId, now);
+    this.prisma.pool
+      .query('UPDATE "api_keys" SET "last_used_at" = now() WHERE "id" = $1', [keyId])
+      .catch((err: Error) => this.log.warn(`lastUsedAt not written: ${err.message}`));
+  }
+}

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { DynamicModule } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+
+/**
+ * Paths pino removes from every log line. Secrets never reach a log: bearer keys, API keys,
+ * cookies; request and response bodies are not logged at all.
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]',
+];
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request id: the caller's x-request-id when well-formed, else a new UUID. */
+export function requestIdFor(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Structured JSON logs (pino via nestjs-pino), one line per request with its id, status and
+ * time. `stream` lets tests capture every line to prove no secret is written.
+ */
+export function loggingModule(stream?: DestinationStream): DynamicModule {
+  return LoggerModule.forRootAsync({
+    inject: [APP_CONFIG],
+    useFactory: (config: AppConfig) => ({
+      pinoHttp: [
+        {
+          level: config.logLevel,
+          redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+          genReqId: (req: IncomingMessage & { id?: string }) => req.id ?? requestIdFor(req),
+          customLogLevel: (_req: IncomingMessage, res: { statusCode: number }, err?: Error) =>
+            err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+          serializers: {
+            req: (req: { id: string; method: string; url: string; headers: Record<string, unknown> }) => ({
+              id: req.id,
+              method: req.method,
+              url: req.url,
+              headers: { 'user-agent': req.headers['user-agent'], authorization: req.headers.authorization, 'x-app-did': req.headers['x-app-did'] },
+            }),
+            res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+          },
+        },
+        stream as DestinationStream,
+      ].filter(Boolean) as never,
+    }),
+  });
+}

@@ -1,0 +1,87 @@
+import { Injectable } from '@nestjs/common';
+import { Decimal } from '../common/decimal';
+import { maskSecret, SecretBoxService } from '../crypto/secret-box.service';
+import { ModelType } from '../generated/prisma/enums';
+import { PrismaService } from '../prisma/prisma.service';
+import { CatalogService } from './catalog.service';
+
+/** A credential as responses may show it: masked, never the value. */
+export interface MaskedCredential {
+  id: string;
+  name: string;
+  credentialType: string;
+  active: boolean;
+  weight: number;
+  /** seed 004: "Default Key (sk-••••key)" */
+  displayText: string;
+  /** seed 004: { api_key: "sk-••••key" } */
+  maskedValue: Record<string, string>;
+}
+
+/**
+ * Providers, credentials and model rates (DESIGN.md "providers"). Issue 3 needs the writes for
+ * the demo seed and tests; the admin HTTP API of seed 004 comes with issue 4. Every write drops
+ * the gateway's routing catalog on all replicas.
+ */
+@Injectable()
+export class ProvidersService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly secretBox: SecretBoxService,
+    private readonly catalog: CatalogService,
+  ) {}
+
+  async createProvider(input: { name: string; displayName: string; baseUrl: string; enabled?: boolean }) {
+    const p = await this.prisma.aiProvider.create({ data: { ...input, baseUrl: input.baseUrl.replace(/\/+$/, '') } });
+    await this.catalog.invalidate();
+    return p;
+  }
+
+  /** Stores a credential encrypted (AES-256-GCM); returns it masked. */
+  async addCredential(providerId: string, input: { name: string; value: string; credentialType?: string; weight?: number; active?: boolean }): Promise<MaskedCredential> {
+    const c = await this.prisma.aiCredential.create({
+      data: {
+        providerId,
+        name: input.name,
+        credentialType: input.credentialType ?? 'api_key',
+        encryptedValue: this.secretBox.encrypt(input.value),
+        maskedValue: maskSecret(input.value),
+        weight: input.weight ?? 100,
+        active: input.active ?? true,
+      },
+    });
+    await this.catalog.invalidate();
+    return toMasked(c);
+  }
+
+  /**
+   * Adds a model rate. Rates are credits per token; unit costs USD per token.
+   */
+  async addModelRate(providerId: string, input: { model: string; type?: ModelType; inputRate: Decimal | string; outputRate: Decimal | string; inputUnitCost?: Decimal | string | null; outputUnitCost?: Decimal | string | null }) {
+    const r = await this.prisma.modelRate.create({
+      data: {
+        providerId,
+        model: input.model,
+        type: input.type ?? 'chatCompletion',
+        inputRate: new Decimal(input.inputRate),
+        outputRate: new Decimal(input.outputRate),
+        inputUnitCost: input.inputUnitCost == null ? null : new Decimal(input.inputUnitCost),
+        outputUnitCost: input.outputUnitCost == null ? null : new Decimal(input.outputUnitCost),
+      },
+    });
+    await this.catalog.invalidate();
+    return r;
+  }
+}
+
+export function toMasked(c: { id: string; name: string; credentialType: string; active: boolean; weight: number; maskedValue: string }): MaskedCredential {
+  return {
+    id: c.id,
+    name: c.name,
+    credentialType: c.credentialType,
+    active: c.active,
+    weight: c.weight,
+    displayText: `${c.name} (${c.maskedValue})`,
+    maskedValue: { [c.credentialType]: c.maskedValue },
+  };
+}

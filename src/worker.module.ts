@@ -1,0 +1,49 @@
+import { BullModule, InjectQueue } from '@nestjs/bullmq';
+import { Module, OnApplicationBootstrap } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { AppConfig } from './config/app-config';
+import { APP_CONFIG, ConfigModule } from './config/config.module';
+import { CreditsMaintenanceProcessor } from './credits/expired-holds.processor';
+import { ALL_JOB_NAMES, DEFAULT_JOB_OPTIONS, JOB, MAINTENANCE_QUEUE, RELEASE_EXPIRED_HOLDS_EVERY_MS } from './jobs/queues';
+import { loggingModule } from './logging/logging.module';
+import { PrismaModule } from './prisma/prisma.module';
+
+/** Processors registered by the worker, with the job names each handles. */
+const PROCESSORS = [CreditsMaintenanceProcessor];
+
+/**
+ * Refuses to boot when a job name has no processor (immich's guard, STYLE.md "Jobs"): a job
+ * enqueued with no handler would otherwise sit in Redis forever.
+ */
+export function assertEveryJobHasAHandler(): void {
+  const handled = new Set(PROCESSORS.flatMap((p) => p.handles));
+  const missing = ALL_JOB_NAMES.filter((n) => !handled.has(n));
+  if (missing.length) throw new Error(`worker: no processor handles job(s) ${missing.join(', ')}`);
+}
+
+/** The worker process: BullMQ processors and the schedules that enqueue their jobs. */
+@Module({
+  imports: [
+    ConfigModule,
+    loggingModule(),
+    PrismaModule,
+    BullModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({
+        connection: { url: config.redisUrl, maxRetriesPerRequest: null },
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+      }),
+    }),
+    BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
+  ],
+  providers: PROCESSORS,
+})
+export class WorkerModule implements OnApplicationBootstrap {
+  constructor(@InjectQueue(MAINTENANCE_QUEUE) private readonly maintenance: Queue) {}
+
+  /** Schedules only enqueue; the jobs do the work, idempotently. */
+  async onApplicationBootstrap(): Promise<void> {
+    assertEveryJobHasAHandler();
+    await this.maintenance.upsertJobScheduler(JOB.RELEASE_EXPIRED_HOLDS, { every: RELEASE_EXPIRED_HOLDS_EVERY_MS }, { name: JOB.RELEASE_EXPIRED_HOLDS });
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * A running Tollgate for e2e tests: its own migrated database, the real Fastify/Nest HTTP stack
+ * on a random loopback port, real Redis, and a bundled dev upstream as the provider. Every log
+ * line the api writes is captured in `logs` so tests can check no secret was logged.
+ */
+import { Writable } from 'node:stream';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createApiApp } from '../../src/app.factory';
+import { Decimal } from '../../src/common/decimal';
+import { CreditLedgerService } from '../../src/credits/credit-ledger.service';
+import { DevUpstream, startDevUpstream } from '../../src/dev-upstream/dev-upstream';
+import { KeysService } from '../../src/keys/keys.service';
+import { ModelCallRecorder } from '../../src/model-calls/model-call-recorder.service';
+import { PrismaService } from '../../src/prisma/prisma.service';
+import { ProvidersService } from '../../src/providers/providers.service';
+import { UsersService } from '../../src/users/users.service';
+import { createTestDatabase, TestDatabase } from './database';
+
+export const TEST_ENCRYPTION_KEYS = 'test1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=';
+export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789';
+export const UPSTREAM_SECRET = 'sk-upstream-secret-for-tests-7f3a9c';
+
+export interface Harness {
+  db: TestDatabase;
+  app: NestFastifyApplication;
+  baseUrl: string;
+  upstream: DevUpstream;
+  logs: string[];
+  prisma: PrismaService;
+  users: UsersService;
+  keys: KeysService;
+  providers: ProvidersService;
+  ledger: CreditLedgerService;
+  recorder: ModelCallRecorder;
+  close(): Promise<void>;
+}
+
+/** Boots everything. `env` overrides configuration variables for this app. */
+export async function startHarness(label: string, env: Record<string, string> = {}): Promise<Harness> {
+  const db = await createTestDatabase(label);
+  const upstream = await startDevUpstream({ apiKey: UPSTREAM_SECRET, models: ['mock-model'] });
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'info',
+    DATABASE_POOL_SIZE: '20',
+    ...env,
+  });
+  const logs: string[] = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  let app: NestFastifyApplication;
+  try {
+    app = await createApiApp({ logStream });
+    await app.listen(0, '127.0.0.1');
+  } finally {
+    process.env = saved;
+  }
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    db,
+    app,
+    baseUrl: `http://127.0.0.1:${address.port}`,
+    upstream,
+    logs,
+    prisma: app.get(PrismaService),
+    users: app.get(UsersService),
+    keys: app.get(KeysService),
+    providers: app.get(ProvidersService),
+    ledger: app.get(CreditLedgerService),
+    recorder: app.get(ModelCallRecorder),
+    async close() {
+      await app.close();
+      await upstream.close();
+      await db.drop();
+    },
+  };
+}
+
+export interface Tenant {
+  userId: string;
+  userDid: string;
+  key: string;
+  keyId: string;
+}
+
+/** A user with a credit grant and a virtual key. */
+export async function createTenant(h: Harness, opts: { credits: string; allowedModels?: string[]; email?: string }): Promise<Tenant> {
+  const user = await h.users.create({ email: opts.email ?? `u-${Math.random().toString(36).slice(2)}@example.com`, fullName: 'Test User' });
+  if (new Decimal(opts.credits).gt(0)) await h.ledger.grant({ userId: user.id, amount: new Decimal(opts.credits), reason: 'test grant' });
+  const key = await h.keys.create(user.id, { name: 'test key', allowedModels: opts.allowedModels ?? [] });
+  return { userId: user.id, userDid: user.did, key: key.secret, keyId: key.id };
+}
+
+/** Provider "devup" → the harness upstream, one credential, rates for chat and embeddings. */
+export async function createDevProvider(h: Harness, opts: { name?: string; inputRate?: string; outputRate?: string; baseUrl?: string; credentials?: { name: string; value: string; weight?: number }[] } = {}) {
+  const provider = await h.providers.createProvider({ name: opts.name ?? 'devup', displayName: 'Dev Upstream', baseUrl: opts.baseUrl ?? h.upstream.url });
+  for (const c of opts.credentials ?? [{ name: 'Default Key', value: UPSTREAM_SECRET }]) {
+    await h.providers.addCredential(provider.id, { name: c.name, value: c.value, weight: c.weight });
+  }
+  const chat = await h.providers.addModelRate(provider.id, { model: 'mock-model', inputRate: opts.inputRate ?? '0.5', outputRate: opts.outputRate ?? '1.5' });
+  const embed = await h.providers.addModelRate(provider.id, { model: 'mock-embed', type: 'embedding', inputRate: opts.inputRate ?? '0.5', outputRate: '0' });
+  return { provider, chat, embed };
+}
