@@ -85,6 +85,7 @@ ledger AS (
       ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0),
     d.id, 'model call ' || d.model
   FROM debits d JOIN accounts a ON a."user_id" = d.user_id
+  ORDER BY d.user_id, d.seq
   RETURNING 1
 ),
 released AS (

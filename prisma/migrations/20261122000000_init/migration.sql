@@ -129,6 +129,7 @@ CREATE TABLE "credit_grants" (
 
 CREATE TABLE "credit_transactions" (
     "id" UUID NOT NULL,
+    "seq" BIGSERIAL NOT NULL,
     "user_id" UUID NOT NULL,
     "type" "CreditTransactionType" NOT NULL,
     "amount" DECIMAL(38,10) NOT NULL,
@@ -162,6 +163,7 @@ CREATE INDEX "model_calls_user_id_created_at_idx" ON "model_calls"("user_id", "c
 CREATE INDEX "model_calls_created_at_idx" ON "model_calls"("created_at" DESC);
 CREATE UNIQUE INDEX "credit_grants_idempotency_key_key" ON "credit_grants"("idempotency_key");
 CREATE INDEX "credit_grants_user_id_created_at_idx" ON "credit_grants"("user_id", "created_at" DESC);
+CREATE UNIQUE INDEX "credit_transactions_seq_key" ON "credit_transactions"("seq");
 CREATE UNIQUE INDEX "credit_transactions_model_call_id_key" ON "credit_transactions"("model_call_id");
 CREATE INDEX "credit_transactions_user_id_created_at_idx" ON "credit_transactions"("user_id", "created_at" DESC);
 CREATE INDEX "credit_transactions_grant_id_idx" ON "credit_transactions"("grant_id");
