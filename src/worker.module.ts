@@ -31,6 +31,7 @@ export function assertEveryJobHasAHandler(): void {
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
         connection: { url: config.redisUrl, maxRetriesPerRequest: null },
+        prefix: config.queuePrefix,
         defaultJobOptions: DEFAULT_JOB_OPTIONS,
       }),
     }),

@@ -19,6 +19,8 @@ export interface AppConfig {
   databaseUrl: string;
   databasePoolSize: number;
   redisUrl: string;
+  /** Prefix of every BullMQ key in Redis (several deployments can share one Redis). */
+  queuePrefix: string;
   /** First key encrypts; every key listed can decrypt. */
   encryptionKeys: EncryptionKey[];
   jwtSecret: string;
@@ -170,6 +172,7 @@ export function loadConfig(env: Env): AppConfig {
     databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    queuePrefix: r.str('QUEUE_PREFIX', 'tollgate'),
     encryptionKeys,
     jwtSecret,
     logLevel: r.str('LOG_LEVEL', 'info'),

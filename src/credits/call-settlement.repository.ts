@@ -106,7 +106,7 @@ export class CallSettlementRepository {
   async settle(records: readonly CallRecord[]): Promise<SettlementResult> {
     if (records.length === 0) return { inserted: 0, debited: 0 };
     const col = <T>(f: (r: CallRecord) => T): T[] => records.map(f);
-    const res = await this.prisma.pool.query<{ inserted: number; debited: number }>(SETTLE_SQL, [
+    const res = await this.prisma.pool.query<{ inserted: number; debited: number }>({ name: 'tollgate_settle_calls', text: SETTLE_SQL, values: [
       col((r) => r.id),
       col((r) => r.userId),
       col((r) => r.apiKeyId),
@@ -128,7 +128,7 @@ export class CallSettlementRepository {
       col((r) => r.errorMessage),
       col((r) => r.createdAt.toISOString()),
       col((r) => r.billable),
-    ]);
+    ] });
     return { inserted: res.rows[0].inserted, debited: res.rows[0].debited };
   }
 }

@@ -17,6 +17,8 @@ export interface AdmittedCall {
   route: ModelRoute;
   /** credits held for the call (0 when credit billing is off) */
   held: Decimal;
+  /** set once the call's record is written (exactly once per call) */
+  settled: boolean;
 }
 
 /** What the hold is sized from: worst-case tokens of the call. */
@@ -63,14 +65,14 @@ export class CallAdmissionService {
       await this.refuse(ctx, callId, requestedModel, type, stream, candidates[0], GatewayError.modelNotAllowed(requestedModel));
     }
     const route = allowed[0];
-    if (!this.config.credit.billingEnabled) return { callId, route, held: new Decimal(0) };
+    if (!this.config.credit.billingEnabled) return { callId, route, held: new Decimal(0), settled: false };
 
     const held = roundCredits(route.inputRate.mul(estimate.promptTokens).add(route.outputRate.mul(estimate.completionTokens)));
     const hold = await this.ledger.holdForCall(ctx.principal.userId, callId, held);
     if (!hold.admitted) {
       await this.refuse(ctx, callId, requestedModel, type, stream, route, GatewayError.insufficientCredits(this.config.credit.paymentLink));
     }
-    return { callId, route, held };
+    return { callId, route, held, settled: false };
   }
 
   private async refuse(

@@ -78,11 +78,14 @@ export class GatewayService {
         const usage: MeteredUsage = outcome.usage
           ? { ...outcome.usage, source: 'upstream' }
           : { promptTokens: countPromptTokens(body.messages), completionTokens: countTextTokens(outcome.completionText), source: 'tokenizer' };
-        const status: ModelCallStatus = outcome.clientClosed ? 'aborted' : outcome.upstreamError ? 'failed' : 'success';
-        // An upstream that breaks off mid-stream still delivered tokens: bill what was sent.
-        const billedStatus: ModelCallStatus = status === 'failed' && outcome.bytesRelayed > 0 ? 'aborted' : status;
-        await this.settle(ctx, call, 'chatCompletion', true, answer.credential, billedStatus, usage, answer.response.statusCode,
-          outcome.upstreamError ? { code: 'upstream_stream_error', message: outcome.upstreamError } : outcome.clientClosed ? { code: 'client_closed', message: 'client closed the stream' } : null);
+        // A stream that broke off (either side) still delivered tokens: bill what was relayed.
+        const status: ModelCallStatus = outcome.clientClosed || outcome.upstreamError ? 'aborted' : 'success';
+        const error = outcome.upstreamError
+          ? { code: 'upstream_stream_error', message: outcome.upstreamError }
+          : outcome.clientClosed
+            ? { code: 'client_closed', message: 'client closed the stream' }
+            : null;
+        await this.settle(ctx, call, 'chatCompletion', true, answer.credential, status, usage, answer.response.statusCode, error);
         if (!ctx.res.writableEnded) ctx.res.end();
         return;
       }
@@ -90,6 +93,9 @@ export class GatewayService {
       const usage = meterChatJson(buf, body.messages);
       await this.settle(ctx, call, 'chatCompletion', false, answer.credential, 'success', usage, answer.response.statusCode, null);
       sendJson(ctx, answer.response.statusCode, buf);
+    } catch (err) {
+      await this.settleUnexpected(ctx, call, 'chatCompletion', stream, abort.signal.aborted ? countPromptTokens(body.messages) : 0, err);
+      throw err;
     } finally {
       ctx.res.off('close', onClose);
     }
@@ -106,14 +112,25 @@ export class GatewayService {
       completionTokens: 0,
     }, false);
     const abort = new AbortController();
-    const answer = await this.forward(ctx, call, 'embedding', '/embeddings', JSON.stringify({ ...body, model: call.route.model }), false, abort.signal);
-    const buf = await readAll(answer.response);
-    let usage: MeteredUsage;
-    const parsed = parseJson(buf);
-    const reported = readUsage(parsed?.usage);
-    usage = reported ? { ...reported, completionTokens: 0, source: 'upstream' } : { promptTokens: countEmbeddingInputTokens(body.input), completionTokens: 0, source: 'tokenizer' };
-    await this.settle(ctx, call, 'embedding', false, answer.credential, 'success', usage, answer.response.statusCode, null);
-    sendJson(ctx, answer.response.statusCode, buf);
+    const onClose = () => {
+      if (!ctx.res.writableFinished) abort.abort();
+    };
+    ctx.res.on('close', onClose);
+    try {
+      const answer = await this.forward(ctx, call, 'embedding', '/embeddings', JSON.stringify({ ...body, model: call.route.model }), false, abort.signal);
+      const buf = await readAll(answer.response);
+      const reported = readUsage(parseJson(buf)?.usage);
+      const usage: MeteredUsage = reported
+        ? { ...reported, completionTokens: 0, source: 'upstream' }
+        : { promptTokens: countEmbeddingInputTokens(body.input), completionTokens: 0, source: 'tokenizer' };
+      await this.settle(ctx, call, 'embedding', false, answer.credential, 'success', usage, answer.response.statusCode, null);
+      sendJson(ctx, answer.response.statusCode, buf);
+    } catch (err) {
+      await this.settleUnexpected(ctx, call, 'embedding', false, abort.signal.aborted ? countEmbeddingInputTokens(body.input) : 0, err);
+      throw err;
+    } finally {
+      ctx.res.off('close', onClose);
+    }
   }
 
   /**
@@ -147,6 +164,27 @@ export class GatewayService {
       });
       throw err.error;
     }
+  }
+
+  /**
+   * Every admitted call is recorded exactly once. For an error not already recorded: a client
+   * that left after the prompt reached the provider is billed for the prompt tokens ('aborted');
+   * anything else is a failed call, not billed.
+   */
+  private async settleUnexpected(ctx: CallContext, call: AdmittedCall, type: ModelType, stream: boolean, promptTokensIfAborted: number, err: unknown): Promise<void> {
+    if (call.settled) return;
+    if (promptTokensIfAborted > 0) {
+      await this.settle(ctx, call, type, stream, null, 'aborted', { promptTokens: promptTokensIfAborted, completionTokens: 0, source: 'tokenizer' }, null, {
+        code: 'client_closed',
+        message: 'client closed the connection before the response',
+      });
+      return;
+    }
+    this.log.error(`call ${call.callId} failed after admission: ${(err as Error)?.stack ?? String(err)}`);
+    await this.settle(ctx, call, type, stream, null, 'failed', { promptTokens: 0, completionTokens: 0, source: 'upstream' }, null, {
+      code: 'internal_error',
+      message: (err as Error)?.message ?? 'internal error',
+    });
   }
 
   private async settle(
@@ -185,6 +223,7 @@ export class GatewayService {
       createdAt: new Date(ctx.startedAt),
       billable,
     };
+    call.settled = true;
     await this.recorder.record(record);
   }
 }

@@ -185,7 +185,8 @@ ALTER TABLE "credit_transactions" ADD CONSTRAINT "credit_transactions_grant_id_f
 -- Credit holds (credits module). Admits a call when the user's balance minus live holds is
 -- positive, and records a hold of p_amount for it, under the account row's lock so concurrent
 -- admissions for one user are serialised. One round trip on the hot path.
--- Returns admitted, the balance, and the credits held before this call.
+-- Returns admitted, the balance, and the credits held before this call. Call it as its own
+-- statement in autocommit: it switches synchronous_commit off for its transaction.
 CREATE FUNCTION "tollgate_credit_hold"(p_user UUID, p_call UUID, p_amount DECIMAL, p_ttl_seconds INTEGER)
 RETURNS TABLE ("admitted" BOOLEAN, "balance" DECIMAL, "held" DECIMAL)
 LANGUAGE plpgsql AS $$
@@ -193,6 +194,10 @@ DECLARE
     v_balance DECIMAL;
     v_held DECIMAL;
 BEGIN
+    -- A hold is a reservation, not money: it need not wait for the WAL flush. If the server
+    -- crashed before the flush, the hold is simply gone (the call's settlement deletes nothing).
+    -- This keeps the account row lock short under concurrency.
+    PERFORM set_config('synchronous_commit', 'off', true);
     SELECT a."balance" INTO v_balance FROM "credit_accounts" a WHERE a."user_id" = p_user FOR UPDATE;
     IF NOT FOUND THEN
         RETURN QUERY SELECT false, 0::DECIMAL, 0::DECIMAL;

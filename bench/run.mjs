@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// Tollgate gateway benchmark (issue 3): starts the bundled dev upstream and Tollgate (fresh
+// database, demo seed), then measures in the same run, with the shared side-by-side runner
+// (bench/peer-bench.mjs, wrk): direct-to-upstream vs through Tollgate, non-streaming and
+// streaming, at each connection count. Prints RPS, p50/p90/p99, Tollgate's added latency, and
+// the api process's CPU% and peak RSS; then checks the books (one model call and one debit per
+// request, ledger exact). Optionally adds the Portkey gateway as a third target.
+//
+//   npm run bench -- [--connections 1,50] [--duration 10] [--reps 3] [--warmup 2]
+//                    [--modes nonstream,stream] [--portkey /tmp/bench-peer]
+//
+// Needs: a build (npm run bench builds), PostgreSQL and Redis (BENCH_DATABASE_URL, REDIS_URL),
+// wrk (apt-get install wrk). --portkey DIR: a folder where shared/bench-peer/run-portkey.sh
+// installed @portkey-ai/gateway. Everything listens on 127.0.0.1.
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const OUT = path.join(HERE, 'results');
+fs.mkdirSync(OUT, { recursive: true });
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
+};
+const CONNECTIONS = opt('connections', '1,50').split(',').map(Number);
+const DURATION = opt('duration', '10');
+const REPS = opt('reps', '3');
+const WARMUP = opt('warmup', '2');
+const MODES = opt('modes', 'nonstream,stream');
+const PORTKEY_DIR = opt('portkey', null);
+
+const DB_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tollgate_bench';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const UPSTREAM_PORT = 18090;
+const API_PORT = 18091;
+const PORTKEY_PORT = 18092;
+const UPSTREAM_KEY = 'sk-bench-upstream';
+
+try {
+  execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+} catch (e) {
+  if (e.code === 'ENOENT') {
+    console.error('wrk is needed: apt-get install -y wrk');
+    process.exit(2);
+  }
+}
+
+const children = [];
+function start(name, cmd, args, env) {
+  const log = fs.openSync(path.join(OUT, `${name}.log`), 'w');
+  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+  children.push(child);
+  fs.writeFileSync(path.join(OUT, `${name}.pid`), String(child.pid));
+  return child;
+}
+function stopAll() {
+  for (const c of children) c.kill('SIGTERM');
+}
+process.on('exit', stopAll);
+process.on('SIGINT', () => process.exit(130));
+
+async function waitFor(url, headers = {}) {
+  for (let i = 0; i < 150; i++) {
+    try {
+      const r = await fetch(url, { headers });
+      if (r.status < 500) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${url}`);
+}
+
+const run = (cmd, args, env) => execFileSync(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+
+// Fresh database for every run, so the books check below covers exactly this run.
+const dbName = new URL(DB_URL).pathname.slice(1);
+{
+  const admin = new URL(DB_URL);
+  admin.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: admin.toString() });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await c.end();
+}
+const appEnv = {
+  NODE_ENV: 'production',
+  DATABASE_URL: DB_URL,
+  REDIS_URL,
+  ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+  JWT_SECRET: randomBytes(32).toString('hex'),
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  HOST: '127.0.0.1',
+  PORT: String(API_PORT),
+  DATABASE_POOL_SIZE: '20',
+};
+run('node', ['dist/src/cli/db-migrate.js'], appEnv);
+start('upstream', 'node', ['dist/src/dev-upstream/main.js'], { DEV_UPSTREAM_PORT: String(UPSTREAM_PORT), DEV_UPSTREAM_API_KEY: UPSTREAM_KEY, DEV_UPSTREAM_MODELS: 'gpt-4o-mini' });
+await waitFor(`http://127.0.0.1:${UPSTREAM_PORT}/v1/models`);
+const seed = JSON.parse(
+  run('node', ['dist/src/cli/seed-demo.js'], { ...appEnv, DEMO_UPSTREAM_URL: `http://127.0.0.1:${UPSTREAM_PORT}/v1`, DEMO_UPSTREAM_KEY: UPSTREAM_KEY }).trim().split('\n').pop(),
+);
+// The peer runner sends model gpt-4o-mini: give the bench provider a rate for it.
+{
+  const c = new pg.Client({ connectionString: DB_URL });
+  await c.connect();
+  await c.query(`INSERT INTO model_rates (id, provider_id, model, type, input_rate, output_rate)
+    SELECT gen_random_uuid(), id, 'gpt-4o-mini', 'chatCompletion', 0.15, 0.6 FROM ai_providers WHERE name = 'devup'`);
+  await c.query(`UPDATE credit_accounts SET balance = balance + 1000000000 WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`);
+  await c.query(`INSERT INTO credit_transactions (id, user_id, type, amount, balance_after, description)
+    SELECT gen_random_uuid(), user_id, 'adjustment', 1000000000, balance, 'bench top-up' FROM credit_accounts
+    WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`);
+  await c.end();
+}
+start('tollgate', 'node', ['dist/src/main.js'], appEnv);
+await waitFor(`http://127.0.0.1:${API_PORT}/readyz`);
+
+const targets = [
+  { name: 'direct', url: `http://127.0.0.1:${UPSTREAM_PORT}/v1/chat/completions`, headers: { authorization: `Bearer ${UPSTREAM_KEY}` } },
+  { name: 'tollgate', url: `http://127.0.0.1:${API_PORT}/v1/chat/completions`, headers: { authorization: `Bearer ${seed.apiKey}` } },
+];
+const processes = { upstream: 'upstream.pid', tollgate: 'tollgate.pid' };
+if (PORTKEY_DIR) {
+  start('portkey', 'node', ['--require', path.join(PORTKEY_DIR, 'loopback-preload.cjs'), path.join(PORTKEY_DIR, 'node_modules/@portkey-ai/gateway/build/start-server.js'), `--port=${PORTKEY_PORT}`, '--headless'], {});
+  await waitFor(`http://127.0.0.1:${PORTKEY_PORT}/`);
+  targets.push({
+    name: 'portkey',
+    url: `http://127.0.0.1:${PORTKEY_PORT}/v1/chat/completions`,
+    headers: { authorization: `Bearer ${UPSTREAM_KEY}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `http://127.0.0.1:${UPSTREAM_PORT}/v1` },
+  });
+  processes.portkey = 'portkey.pid';
+}
+fs.writeFileSync(path.join(OUT, 'targets.json'), JSON.stringify({ baseline: 'direct', targets, processes }, null, 2));
+
+const report = [];
+for (const c of CONNECTIONS) {
+  const out = run('node', [
+    path.join(HERE, 'peer-bench.mjs'), '--config', path.join(OUT, 'targets.json'), '--tool', 'wrk',
+    '--connections', String(c), '--duration', DURATION, '--reps', REPS, '--warmup', WARMUP, '--modes', MODES,
+    '--out', path.join(OUT, `results-c${c}.json`),
+  ], {});
+  process.stdout.write(`\n## ${c} connection(s)\n${out}`);
+  report.push(`## ${c} connection(s)\n${out}`);
+}
+
+// The books: every request through Tollgate is one model call and one debit, and the ledger adds up.
+const c = new pg.Client({ connectionString: DB_URL });
+await c.connect();
+const { rows } = await c.query(`
+  SELECT (SELECT count(*) FROM model_calls)::int AS calls,
+         (SELECT count(*) FROM model_calls WHERE status = 'success')::int AS succeeded,
+         (SELECT count(*) FROM model_calls WHERE status = 'aborted')::int AS aborted,
+         (SELECT count(*) FROM credit_transactions WHERE type = 'debit')::int AS debits,
+         (SELECT count(DISTINCT model_call_id) FROM credit_transactions WHERE type = 'debit')::int AS distinct_debits,
+         (SELECT coalesce(sum(amount), 0) FROM credit_transactions)::text AS ledger_sum,
+         (SELECT sum(balance) FROM credit_accounts)::text AS balances,
+         (SELECT count(*) FROM credit_holds)::int AS holds_left`);
+await c.end();
+const b = rows[0];
+const billed = b.succeeded + b.aborted;
+const books = `books: ${b.calls} model calls (${b.succeeded} success, ${b.aborted} aborted by wrk at the end of a run), ${b.debits} debits (${b.distinct_debits} distinct calls), ` +
+  `Σ transactions ${b.ledger_sum} = Σ balances ${b.balances}: ${b.ledger_sum === b.balances ? 'exact' : 'MISMATCH'}; holds left ${b.holds_left}`;
+console.log(`\n${books}`);
+fs.writeFileSync(path.join(OUT, 'report.md'), `${report.join('\n')}\n\n${books}\n`);
+stopAll();
+process.exit(b.ledger_sum === b.balances && b.debits === billed && b.distinct_debits === b.debits ? 0 : 1);
