@@ -3,8 +3,9 @@ import { Module, OnApplicationBootstrap } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { AppConfig } from './config/app-config';
 import { APP_CONFIG, ConfigModule } from './config/config.module';
-import { CreditsMaintenanceProcessor } from './credits/expired-holds.processor';
-import { ALL_JOB_NAMES, DEFAULT_JOB_OPTIONS, JOB, MAINTENANCE_QUEUE, RELEASE_EXPIRED_HOLDS_EVERY_MS } from './jobs/queues';
+import { CallSettlementRepository } from './credits/call-settlement.repository';
+import { CreditsMaintenanceProcessor } from './credits/credits-maintenance.processor';
+import { ALL_JOB_NAMES, APPLY_PENDING_DEBITS_EVERY_MS, DEFAULT_JOB_OPTIONS, JOB, MAINTENANCE_QUEUE, RELEASE_EXPIRED_HOLDS_EVERY_MS } from './jobs/queues';
 import { loggingModule } from './logging/logging.module';
 import { PrismaModule } from './prisma/prisma.module';
 
@@ -37,7 +38,7 @@ export function assertEveryJobHasAHandler(): void {
     }),
     BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
   ],
-  providers: PROCESSORS,
+  providers: [...PROCESSORS, CallSettlementRepository],
 })
 export class WorkerModule implements OnApplicationBootstrap {
   constructor(@InjectQueue(MAINTENANCE_QUEUE) private readonly maintenance: Queue) {}
@@ -46,5 +47,6 @@ export class WorkerModule implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     assertEveryJobHasAHandler();
     await this.maintenance.upsertJobScheduler(JOB.RELEASE_EXPIRED_HOLDS, { every: RELEASE_EXPIRED_HOLDS_EVERY_MS }, { name: JOB.RELEASE_EXPIRED_HOLDS });
+    await this.maintenance.upsertJobScheduler(JOB.APPLY_PENDING_DEBITS, { every: APPLY_PENDING_DEBITS_EVERY_MS }, { name: JOB.APPLY_PENDING_DEBITS });
   }
 }

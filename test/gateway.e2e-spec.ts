@@ -29,7 +29,11 @@ describe('gateway /v1 (issue 3)', () => {
       ...extra,
     });
 
-  const balance = async (userId: string) => (await h.ledger.balance(userId)).toFixed();
+  // Debits are written right after the durable call record, off the response path: wait for them.
+  const balance = async (userId: string) => {
+    await h.recorder.drain();
+    return (await h.ledger.balance(userId)).toFixed();
+  };
   const lastCall = (userId: string) => h.prisma.modelCall.findFirstOrThrow({ where: { userId }, orderBy: { createdAt: 'desc' } });
 
   beforeAll(async () => {
@@ -63,9 +67,11 @@ describe('gateway /v1 (issue 3)', () => {
     expect(call.durationMs).toBeGreaterThanOrEqual(0);
     expect(before.sub(await balance(tenant.userId)).toFixed()).toBe(expected.toFixed());
 
+    const after = await balance(tenant.userId);
     const tx = await h.prisma.creditTransaction.findUniqueOrThrow({ where: { modelCallId: call.id } });
     expect(tx.amount.toFixed()).toBe(expected.neg().toFixed());
-    expect(tx.balanceAfter.toFixed()).toBe(await balance(tenant.userId));
+    expect(tx.balanceAfter.toFixed()).toBe(after);
+    expect(await h.prisma.modelCall.count({ where: { debitPending: true } })).toBe(0);
     expect(await h.prisma.creditHold.count()).toBe(0);
   });
 
@@ -168,6 +174,7 @@ describe('gateway /v1 (issue 3)', () => {
 
     it('402 with the payment link when the credits are used up', async () => {
       const t = await createTenant(h, { credits: '0' });
+      const upstreamBefore = h.upstream.stats.requests;
       const res = await fetch(`${h.baseUrl}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` },
@@ -176,7 +183,7 @@ describe('gateway /v1 (issue 3)', () => {
       expect(res.status).toBe(402);
       const body = (await res.json()) as any;
       expect(body.error).toMatchObject({ code: 'insufficient_credits', type: 'insufficient_quota', payment_link: 'https://pay.example.com/credits' });
-      expect(h.upstream.stats.requests).toBeGreaterThan(0);
+      expect(h.upstream.stats.requests).toBe(upstreamBefore); // refused before any upstream request
       expect(await balance(t.userId)).toBe('0');
     });
 

@@ -3,23 +3,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Decimal, roundCredits } from '../common/decimal';
-import { CallRecord } from '../credits/call-settlement.repository';
 import { CreditLedgerService } from '../credits/credit-ledger.service';
 import { ModelType } from '../generated/prisma/enums';
-import { ModelCallRecorder } from '../model-calls/model-call-recorder.service';
 import { CatalogService, ModelRoute } from '../providers/catalog.service';
 import { CallContext } from './call-context';
+import { CallLog, GatewayCall } from './call-log.service';
 import { GatewayError } from './openai-error';
-
-/** A call cleared to go upstream. */
-export interface AdmittedCall {
-  callId: string;
-  route: ModelRoute;
-  /** credits held for the call (0 when credit billing is off) */
-  held: Decimal;
-  /** set once the call's record is written (exactly once per call) */
-  settled: boolean;
-}
 
 /** What the hold is sized from: worst-case tokens of the call. */
 export interface HoldEstimate {
@@ -27,17 +16,32 @@ export interface HoldEstimate {
   completionTokens: number;
 }
 
+/** Headroom remembered per user from their last hold, to decide whether to overlap. */
+interface Headroom {
+  /** credits still free after that hold */
+  free: Decimal;
+  at: number;
+}
+
+/** An overlap needs this many times the call's hold free at the last hold… */
+const OVERLAP_HEADROOM_FACTOR = 20;
+/** …measured no longer ago than this (ms). */
+const OVERLAP_HEADROOM_MAX_AGE_MS = 2_000;
+const HEADROOM_MAX_USERS = 100_000;
+
 /**
  * Steps 2 and 4 of DESIGN.md's hot path: resolve the requested model to a provider and rate,
  * check the key's allowed models, and hold credits for the call (402 when the balance is used
- * up and credit billing is on). A refused call is recorded as a failed model call.
+ * up and credit billing is on). Every refusal is recorded as a failed model call.
  */
 @Injectable()
 export class CallAdmissionService {
+  private readonly headroom = new Map<string, Headroom>();
+
   constructor(
     private readonly catalog: CatalogService,
     private readonly ledger: CreditLedgerService,
-    private readonly recorder: ModelCallRecorder,
+    private readonly callLog: CallLog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -46,68 +50,62 @@ export class CallAdmissionService {
     return this.config.credit.holdDefaultCompletionTokens;
   }
 
-  /** Seed 004 `enableCredit`: when off, calls are metered and logged but not debited. */
-  get billingEnabled(): boolean {
-    return this.config.credit.billingEnabled;
+  /**
+   * Routes a call: the first provider offering the model that the key may use.
+   * @throws GatewayError 404 model_not_found, 403 model_not_allowed (after recording the call)
+   */
+  async route(ctx: CallContext, requestedModel: string, type: ModelType, stream: boolean): Promise<GatewayCall> {
+    const call: GatewayCall = { callId: randomUUID(), requestedModel, type, stream, route: null, held: new Decimal(0), settled: false };
+    const candidates = await this.catalog.candidates(requestedModel, type);
+    if (candidates.length === 0) return this.refuse(ctx, call, GatewayError.modelNotFound(requestedModel));
+    const allowed = candidates.filter((r) => isModelAllowed(ctx.principal.allowedModels, r));
+    if (allowed.length === 0) {
+      call.route = candidates[0];
+      return this.refuse(ctx, call, GatewayError.modelNotAllowed(requestedModel));
+    }
+    call.route = allowed[0];
+    return call;
   }
 
   /**
-   * @throws GatewayError 404 model_not_found, 403 model_not_allowed, 402 insufficient_credits
+   * Holds the call's worst-case credits (a no-op with credit billing off).
+   * @throws GatewayError 402 insufficient_credits with the payment link (after recording)
    */
-  async admit(ctx: CallContext, requestedModel: string, type: ModelType, estimate: HoldEstimate, stream: boolean): Promise<AdmittedCall> {
-    const callId = randomUUID();
-    const candidates = await this.catalog.candidates(requestedModel, type);
-    if (candidates.length === 0) {
-      await this.refuse(ctx, callId, requestedModel, type, stream, null, GatewayError.modelNotFound(requestedModel));
+  async hold(ctx: CallContext, call: GatewayCall, estimate: HoldEstimate): Promise<void> {
+    if (!this.config.credit.billingEnabled || !call.route) return;
+    const amount = this.holdAmount(call.route, estimate);
+    const result = await this.ledger.holdForCall(ctx.principal.userId, call.callId, amount);
+    this.remember(ctx.principal.userId, result.balance.sub(result.held).sub(amount));
+    if (!result.admitted) {
+      await this.refuse(ctx, call, GatewayError.insufficientCredits(this.config.credit.paymentLink));
     }
-    const allowed = candidates.filter((r) => isModelAllowed(ctx.principal.allowedModels, r));
-    if (allowed.length === 0) {
-      await this.refuse(ctx, callId, requestedModel, type, stream, candidates[0], GatewayError.modelNotAllowed(requestedModel));
-    }
-    const route = allowed[0];
-    if (!this.config.credit.billingEnabled) return { callId, route, held: new Decimal(0), settled: false };
-
-    const held = roundCredits(route.inputRate.mul(estimate.promptTokens).add(route.outputRate.mul(estimate.completionTokens)));
-    const hold = await this.ledger.holdForCall(ctx.principal.userId, callId, held);
-    if (!hold.admitted) {
-      await this.refuse(ctx, callId, requestedModel, type, stream, route, GatewayError.insufficientCredits(this.config.credit.paymentLink));
-    }
-    return { callId, route, held, settled: false };
+    call.held = amount;
   }
 
-  private async refuse(
-    ctx: CallContext,
-    callId: string,
-    model: string,
-    type: ModelType,
-    stream: boolean,
-    route: ModelRoute | null,
-    error: GatewayError,
-  ): Promise<never> {
-    const record: CallRecord = {
-      id: callId,
-      userId: ctx.principal.userId,
-      apiKeyId: ctx.principal.keyId,
-      providerId: route?.provider.id ?? null,
-      credentialId: null,
-      model: route?.model ?? model,
-      type,
-      status: 'failed',
-      stream,
-      promptTokens: 0,
-      completionTokens: 0,
-      usageSource: 'none',
-      credits: new Decimal(0),
-      durationMs: Date.now() - ctx.startedAt,
-      appDid: ctx.appDid,
-      requestId: ctx.requestId,
-      upstreamStatus: null,
-      errorCode: error.code,
-      errorMessage: error.message,
-      createdAt: new Date(ctx.startedAt),
-      billable: false,
-    };
-    await this.recorder.record(record);
+  /**
+   * Whether the upstream request may start while the hold is still being taken (saves one
+   * database round trip of latency): only when, at this user's last hold a moment ago, many
+   * times this call's worst case was free, so the hold is all but certain. If it is refused
+   * after all, the upstream request is aborted before anything reaches the client.
+   */
+  mayOverlap(userId: string, call: GatewayCall, estimate: HoldEstimate): boolean {
+    if (!this.config.credit.billingEnabled || !call.route) return true;
+    const h = this.headroom.get(userId);
+    if (!h || Date.now() - h.at > OVERLAP_HEADROOM_MAX_AGE_MS) return false;
+    return h.free.gte(this.holdAmount(call.route, estimate).mul(OVERLAP_HEADROOM_FACTOR));
+  }
+
+  private holdAmount(route: ModelRoute, estimate: HoldEstimate): Decimal {
+    return roundCredits(route.inputRate.mul(estimate.promptTokens).add(route.outputRate.mul(estimate.completionTokens)));
+  }
+
+  private remember(userId: string, free: Decimal): void {
+    if (this.headroom.size >= HEADROOM_MAX_USERS && !this.headroom.has(userId)) this.headroom.clear();
+    this.headroom.set(userId, { free, at: Date.now() });
+  }
+
+  private async refuse(ctx: CallContext, call: GatewayCall, error: GatewayError): Promise<never> {
+    await this.callLog.refuse(ctx, call, error);
     throw error;
   }
 }

@@ -4,6 +4,7 @@ import { KeysModule } from '../keys/keys.module';
 import { ModelCallsModule } from '../model-calls/model-calls.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { CallAdmissionService } from './call-admission.service';
+import { CallLog } from './call-log.service';
 import { CredentialPicker } from './credential-picker.service';
 import { GatewayController } from './gateway.controller';
 import { GatewayService } from './gateway.service';
@@ -13,6 +14,6 @@ import { UpstreamForwarder } from './upstream-forwarder.service';
 @Module({
   imports: [KeysModule, ProvidersModule, CreditsModule, ModelCallsModule],
   controllers: [GatewayController],
-  providers: [GatewayService, CallAdmissionService, CredentialPicker, UpstreamClient, UpstreamForwarder],
+  providers: [GatewayService, CallAdmissionService, CallLog, CredentialPicker, UpstreamClient, UpstreamForwarder],
 })
 export class GatewayModule {}

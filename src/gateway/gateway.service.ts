@@ -1,17 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Dispatcher } from 'undici';
-import { Decimal } from '../common/decimal';
-import { CallRecord } from '../credits/call-settlement.repository';
-import { ModelCallStatus, ModelType } from '../generated/prisma/enums';
-import { creditsFor } from '../metering/credits-formula';
+import { ModelCallStatus } from '../generated/prisma/enums';
 import { countEmbeddingInputTokens, countPromptTokens, countTextTokens, ChatMessageLike } from '../metering/token-counter';
-import { ModelCallRecorder } from '../model-calls/model-call-recorder.service';
-import { CatalogService, RouteCredential } from '../providers/catalog.service';
-import { AdmittedCall, CallAdmissionService, isModelAllowed } from './call-admission.service';
+import { CatalogService } from '../providers/catalog.service';
+import { CallAdmissionService, HoldEstimate, isModelAllowed } from './call-admission.service';
 import { CallContext, MeteredUsage, readUsage } from './call-context';
+import { CallLog, GatewayCall } from './call-log.service';
 import { GatewayError } from './openai-error';
 import { relayStream } from './stream-relay';
-import { UpstreamFailure, UpstreamForwarder } from './upstream-forwarder.service';
+import { UpstreamAnswer, UpstreamFailure, UpstreamForwarder } from './upstream-forwarder.service';
 
 interface ChatBody {
   model: string;
@@ -42,7 +39,7 @@ export class GatewayService {
   constructor(
     private readonly admission: CallAdmissionService,
     private readonly forwarder: UpstreamForwarder,
-    private readonly recorder: ModelCallRecorder,
+    private readonly callLog: CallLog,
     private readonly catalog: CatalogService,
   ) {}
 
@@ -56,14 +53,15 @@ export class GatewayService {
     const body = validateChatBody(raw);
     const stream = body.stream === true;
     const maxTokens = positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens);
-    const call = await this.admission.admit(ctx, body.model, 'chatCompletion', {
+    const estimate: HoldEstimate = {
       promptTokens: estimatePromptTokens(body.messages),
       completionTokens: maxTokens ?? this.admission.defaultCompletionTokens,
-    }, stream);
+    };
+    const call = await this.admission.route(ctx, body.model, 'chatCompletion', stream);
     const clientWantsUsage = stream && body.stream_options?.include_usage === true;
     const upstreamBody = JSON.stringify({
       ...body,
-      model: call.route.model,
+      model: call.route!.model,
       ...(stream ? { stream_options: { ...(body.stream_options ?? {}), include_usage: true } } : {}),
     });
     const abort = new AbortController();
@@ -72,7 +70,7 @@ export class GatewayService {
     };
     ctx.res.on('close', onClose);
     try {
-      const answer = await this.forward(ctx, call, 'chatCompletion', '/chat/completions', upstreamBody, stream, abort.signal);
+      const answer = await this.admitAndForward(ctx, call, estimate, '/chat/completions', upstreamBody, abort);
       if (stream) {
         const outcome = await relayStream(ctx, answer.response, clientWantsUsage, abort.signal);
         const usage: MeteredUsage = outcome.usage
@@ -85,16 +83,16 @@ export class GatewayService {
           : outcome.clientClosed
             ? { code: 'client_closed', message: 'client closed the stream' }
             : null;
-        await this.settle(ctx, call, 'chatCompletion', true, answer.credential, status, usage, answer.response.statusCode, error);
+        await this.callLog.write(ctx, call, { status, usage, credentialId: answer.credential.id, upstreamStatus: answer.response.statusCode, error });
         if (!ctx.res.writableEnded) ctx.res.end();
         return;
       }
       const buf = await readAll(answer.response);
       const usage = meterChatJson(buf, body.messages);
-      await this.settle(ctx, call, 'chatCompletion', false, answer.credential, 'success', usage, answer.response.statusCode, null);
+      await this.callLog.write(ctx, call, { status: 'success', usage, credentialId: answer.credential.id, upstreamStatus: answer.response.statusCode, error: null });
       sendJson(ctx, answer.response.statusCode, buf);
     } catch (err) {
-      await this.settleUnexpected(ctx, call, 'chatCompletion', stream, abort.signal.aborted ? countPromptTokens(body.messages) : 0, err);
+      await this.recordUnexpected(ctx, call, abort.signal.aborted ? countPromptTokens(body.messages) : 0, err);
       throw err;
     } finally {
       ctx.res.off('close', onClose);
@@ -107,26 +105,24 @@ export class GatewayService {
    */
   async embeddings(ctx: CallContext, raw: unknown): Promise<void> {
     const body = validateEmbeddingsBody(raw);
-    const call = await this.admission.admit(ctx, body.model, 'embedding', {
-      promptTokens: estimateInputTokens(body.input),
-      completionTokens: 0,
-    }, false);
+    const estimate: HoldEstimate = { promptTokens: estimateInputTokens(body.input), completionTokens: 0 };
+    const call = await this.admission.route(ctx, body.model, 'embedding', false);
     const abort = new AbortController();
     const onClose = () => {
       if (!ctx.res.writableFinished) abort.abort();
     };
     ctx.res.on('close', onClose);
     try {
-      const answer = await this.forward(ctx, call, 'embedding', '/embeddings', JSON.stringify({ ...body, model: call.route.model }), false, abort.signal);
+      const answer = await this.admitAndForward(ctx, call, estimate, '/embeddings', JSON.stringify({ ...body, model: call.route!.model }), abort);
       const buf = await readAll(answer.response);
       const reported = readUsage(parseJson(buf)?.usage);
       const usage: MeteredUsage = reported
         ? { ...reported, completionTokens: 0, source: 'upstream' }
         : { promptTokens: countEmbeddingInputTokens(body.input), completionTokens: 0, source: 'tokenizer' };
-      await this.settle(ctx, call, 'embedding', false, answer.credential, 'success', usage, answer.response.statusCode, null);
+      await this.callLog.write(ctx, call, { status: 'success', usage, credentialId: answer.credential.id, upstreamStatus: answer.response.statusCode, error: null });
       sendJson(ctx, answer.response.statusCode, buf);
     } catch (err) {
-      await this.settleUnexpected(ctx, call, 'embedding', false, abort.signal.aborted ? countEmbeddingInputTokens(body.input) : 0, err);
+      await this.recordUnexpected(ctx, call, abort.signal.aborted ? countEmbeddingInputTokens(body.input) : 0, err);
       throw err;
     } finally {
       ctx.res.off('close', onClose);
@@ -152,18 +148,46 @@ export class GatewayService {
     return { object: 'list', data };
   }
 
-  /** Forwards upstream; on failure records the failed call (not billed) and throws. */
-  private async forward(ctx: CallContext, call: AdmittedCall, type: ModelType, path: string, body: string, stream: boolean, signal: AbortSignal) {
-    try {
-      return await this.forwarder.send(call.route.provider, path, body, signal);
-    } catch (err) {
-      if (!(err instanceof UpstreamFailure)) throw err;
-      await this.settle(ctx, call, type, stream, err.credential, 'failed', { promptTokens: 0, completionTokens: 0, source: 'upstream' }, err.upstreamStatus, {
-        code: err.error.code,
-        message: err.error.message,
-      });
-      throw err.error;
+  /**
+   * Holds credits and forwards the call upstream. When the user's last hold showed ample
+   * headroom the two run at the same time (CallAdmissionService.mayOverlap); otherwise the hold
+   * comes first. Nothing is recorded before the hold has resolved, so a hold is never left
+   * behind by a call that was already recorded.
+   * @throws GatewayError 402 (refused hold) or the upstream failure (recorded, not billed)
+   */
+  private async admitAndForward(ctx: CallContext, call: GatewayCall, estimate: HoldEstimate, path: string, body: string, abort: AbortController): Promise<UpstreamAnswer> {
+    const send = () => this.forwarder.send(call.route!.provider, path, body, abort.signal).catch((err: unknown) => {
+      if (err instanceof UpstreamFailure) return err;
+      throw err;
+    });
+    let forwarded: Promise<UpstreamAnswer | UpstreamFailure>;
+    if (this.admission.mayOverlap(ctx.principal.userId, call, estimate)) {
+      const held = this.admission.hold(ctx, call, estimate);
+      forwarded = send();
+      try {
+        await held;
+      } catch (err) {
+        abort.abort();
+        const late = await forwarded.catch(() => null);
+        if (late && !(late instanceof UpstreamFailure)) late.response.body.destroy();
+        throw err;
+      }
+    } else {
+      await this.admission.hold(ctx, call, estimate);
+      forwarded = send();
     }
+    const result = await forwarded;
+    if (result instanceof UpstreamFailure) {
+      await this.callLog.write(ctx, call, {
+        status: 'failed',
+        usage: null,
+        credentialId: result.credential?.id ?? null,
+        upstreamStatus: result.upstreamStatus,
+        error: { code: result.error.code, message: result.error.message },
+      });
+      throw result.error;
+    }
+    return result;
   }
 
   /**
@@ -171,60 +195,26 @@ export class GatewayService {
    * that left after the prompt reached the provider is billed for the prompt tokens ('aborted');
    * anything else is a failed call, not billed.
    */
-  private async settleUnexpected(ctx: CallContext, call: AdmittedCall, type: ModelType, stream: boolean, promptTokensIfAborted: number, err: unknown): Promise<void> {
+  private async recordUnexpected(ctx: CallContext, call: GatewayCall, promptTokensIfAborted: number, err: unknown): Promise<void> {
     if (call.settled) return;
     if (promptTokensIfAborted > 0) {
-      await this.settle(ctx, call, type, stream, null, 'aborted', { promptTokens: promptTokensIfAborted, completionTokens: 0, source: 'tokenizer' }, null, {
-        code: 'client_closed',
-        message: 'client closed the connection before the response',
+      await this.callLog.write(ctx, call, {
+        status: 'aborted',
+        usage: { promptTokens: promptTokensIfAborted, completionTokens: 0, source: 'tokenizer' },
+        credentialId: null,
+        upstreamStatus: null,
+        error: { code: 'client_closed', message: 'client closed the connection before the response' },
       });
       return;
     }
     this.log.error(`call ${call.callId} failed after admission: ${(err as Error)?.stack ?? String(err)}`);
-    await this.settle(ctx, call, type, stream, null, 'failed', { promptTokens: 0, completionTokens: 0, source: 'upstream' }, null, {
-      code: 'internal_error',
-      message: (err as Error)?.message ?? 'internal error',
+    await this.callLog.write(ctx, call, {
+      status: 'failed',
+      usage: null,
+      credentialId: null,
+      upstreamStatus: null,
+      error: { code: 'internal_error', message: (err as Error)?.message ?? 'internal error' },
     });
-  }
-
-  private async settle(
-    ctx: CallContext,
-    call: AdmittedCall,
-    type: ModelType,
-    stream: boolean,
-    credential: RouteCredential | null,
-    status: ModelCallStatus,
-    usage: MeteredUsage,
-    upstreamStatus: number | null,
-    error: { code: string; message: string } | null,
-  ): Promise<void> {
-    const billable = status !== 'failed' && this.admission.billingEnabled;
-    const credits = status === 'failed' ? new Decimal(0) : creditsFor(usage.promptTokens, usage.completionTokens, call.route.inputRate, call.route.outputRate);
-    const record: CallRecord = {
-      id: call.callId,
-      userId: ctx.principal.userId,
-      apiKeyId: ctx.principal.keyId,
-      providerId: call.route.provider.id,
-      credentialId: credential?.id ?? null,
-      model: call.route.model,
-      type,
-      status,
-      stream,
-      promptTokens: usage.promptTokens,
-      completionTokens: usage.completionTokens,
-      usageSource: status === 'failed' ? 'none' : usage.source,
-      credits,
-      durationMs: Date.now() - ctx.startedAt,
-      appDid: ctx.appDid,
-      requestId: ctx.requestId,
-      upstreamStatus,
-      errorCode: error?.code ?? null,
-      errorMessage: error?.message ?? null,
-      createdAt: new Date(ctx.startedAt),
-      billable,
-    };
-    call.settled = true;
-    await this.recorder.record(record);
   }
 }
 

@@ -7,6 +7,8 @@ export const MAINTENANCE_QUEUE = 'tollgate-maintenance';
 export const JOB = {
   /** Deletes credit holds past their expiry (left by a process that died mid-call). */
   RELEASE_EXPIRED_HOLDS: 'credit-holds.release-expired',
+  /** Debits recorded calls whose debit an api process did not write (it died in between). */
+  APPLY_PENDING_DEBITS: 'credits.apply-pending-debits',
 } as const;
 
 export type JobName = (typeof JOB)[keyof typeof JOB];
@@ -23,3 +25,9 @@ export const DEFAULT_JOB_OPTIONS = {
 
 /** How often the hold sweep runs (ms). */
 export const RELEASE_EXPIRED_HOLDS_EVERY_MS = 5 * 60_000;
+
+/** How often the pending-debit sweep runs (ms). */
+export const APPLY_PENDING_DEBITS_EVERY_MS = 30_000;
+
+/** A pending debit younger than this is the api's to write; the sweep leaves it alone (ms). */
+export const PENDING_DEBIT_GRACE_MS = 30_000;

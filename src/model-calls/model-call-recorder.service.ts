@@ -1,82 +1,73 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { CallRecord, CallSettlementRepository } from '../credits/call-settlement.repository';
+import { GroupCommit } from './group-commit';
 
-const MAX_BATCH = 200;
-const MAX_CONCURRENT_FLUSHES = 2;
 const RETRY_DELAYS_MS = [50, 200, 1000, 3000];
 
-interface Pending {
-  record: CallRecord;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
 /**
- * Records finished calls with group commit: a call's record is written in the next batch, and
- * `record()` resolves once that batch is committed. Under load many calls share one statement
- * (one round trip, one commit); alone, a call is written at once, so no timer adds latency.
- * The gateway awaits this before it ends a response, so no call acknowledged to a client is
- * unrecorded. Failed batches are retried (the statement is idempotent by call id).
+ * Records finished calls (issue 3 "Recording") in two group-committed steps:
+ *
+ * 1. `record()` inserts the call durably (synchronous commit) and resolves once it is committed.
+ *    The gateway awaits it before it ends a response, so no call acknowledged to a client is
+ *    unrecorded. Under load many calls share one statement; alone, a call is written at once.
+ * 2. Right after, the billable calls' debits are written in batches (`tollgate_apply_debits`),
+ *    off the response path. Until then each call's credit hold stays in place, so admission
+ *    never sees credits as free that are about to be debited. A debit lost to a crash is
+ *    applied by the worker's pending-debit sweep; a call is debited exactly once either way.
  */
 @Injectable()
 export class ModelCallRecorder implements OnApplicationShutdown {
   private readonly log = new Logger(ModelCallRecorder.name);
-  private queue: Pending[] = [];
-  private flushing = 0;
-  private idleWaiters: (() => void)[] = [];
+  private readonly inserts: GroupCommit<CallRecord>;
+  private readonly debits: GroupCommit<string>;
 
-  constructor(private readonly settlement: CallSettlementRepository) {}
-
-  /** Resolves when the record is committed; rejects only after every retry failed. */
-  record(record: CallRecord): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
-      this.pump();
+  constructor(private readonly settlement: CallSettlementRepository) {
+    this.debits = new GroupCommit<string>({
+      maxBatch: 500,
+      concurrency: 1,
+      write: async (ids) => {
+        await withRetries(() => this.settlement.applyDebits(ids), (err, attempt) =>
+          this.log.warn(`debits for ${ids.length} calls failed (attempt ${attempt}): ${err.message}`));
+      },
+      onError: (ids, err) => this.log.error(`debits for ${ids.length} calls left pending for the sweep: ${err.message}`),
+    });
+    this.inserts = new GroupCommit<CallRecord>({
+      maxBatch: 200,
+      concurrency: 2,
+      write: async (records) => {
+        await withRetries(() => this.settlement.record(records), (err, attempt) =>
+          this.log.warn(`recording ${records.length} model calls failed (attempt ${attempt}): ${err.message}`));
+        for (const r of records) if (r.billable) void this.debits.add(r.id).catch(() => undefined);
+      },
+      onError: (records, err) =>
+        this.log.error(`could not record ${records.length} model calls: ${err.message}; call ids ${records.map((r) => r.id).join(',')}`),
     });
   }
 
-  /** Resolves when nothing is queued or being written (tests, shutdown). */
-  drain(): Promise<void> {
-    if (this.queue.length === 0 && this.flushing === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /** Resolves when the call is durably recorded; rejects only after every retry failed. */
+  record(record: CallRecord): Promise<void> {
+    return this.inserts.add(record);
+  }
+
+  /** Resolves when every call recorded so far is written and debited (tests, shutdown). */
+  async drain(): Promise<void> {
+    await this.inserts.drain();
+    await this.debits.drain();
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.drain();
   }
+}
 
-  private pump(): void {
-    while (this.queue.length > 0 && this.flushing < MAX_CONCURRENT_FLUSHES) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      this.flushing++;
-      void this.flush(batch).finally(() => {
-        this.flushing--;
-        this.pump();
-        if (this.queue.length === 0 && this.flushing === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const w of waiters) w();
-        }
-      });
-    }
-  }
-
-  private async flush(batch: Pending[]): Promise<void> {
-    const records = batch.map((p) => p.record);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.settlement.settle(records);
-        for (const p of batch) p.resolve();
-        return;
-      } catch (err) {
-        if (attempt >= RETRY_DELAYS_MS.length) {
-          this.log.error(`could not record ${records.length} model calls after ${attempt + 1} attempts: ${(err as Error).message}; call ids ${records.map((r) => r.id).join(',')}`);
-          for (const p of batch) p.reject(err as Error);
-          return;
-        }
-        this.log.warn(`recording ${records.length} model calls failed (attempt ${attempt + 1}): ${(err as Error).message}; retrying`);
-        await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
-      }
+async function withRetries<T>(fn: () => Promise<T>, onRetry: (err: Error, attempt: number) => void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt > RETRY_DELAYS_MS.length) throw err;
+      onRetry(err as Error, attempt);
+      await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt - 1]));
     }
   }
 }

@@ -103,6 +103,7 @@ CREATE TABLE "model_calls" (
     "upstream_status" INTEGER,
     "error_code" TEXT,
     "error_message" TEXT,
+    "debit_pending" BOOLEAN NOT NULL DEFAULT false,
     "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT "model_calls_pkey" PRIMARY KEY ("id")
 );
@@ -161,6 +162,7 @@ CREATE INDEX "model_rates_model_idx" ON "model_rates"("model");
 CREATE UNIQUE INDEX "model_rates_provider_id_model_type_key" ON "model_rates"("provider_id", "model", "type");
 CREATE INDEX "model_calls_user_id_created_at_idx" ON "model_calls"("user_id", "created_at" DESC);
 CREATE INDEX "model_calls_created_at_idx" ON "model_calls"("created_at" DESC);
+CREATE INDEX "model_calls_debit_pending_created_at_idx" ON "model_calls"("debit_pending", "created_at");
 CREATE UNIQUE INDEX "credit_grants_idempotency_key_key" ON "credit_grants"("idempotency_key");
 CREATE INDEX "credit_grants_user_id_created_at_idx" ON "credit_grants"("user_id", "created_at" DESC);
 CREATE UNIQUE INDEX "credit_transactions_seq_key" ON "credit_transactions"("seq");
@@ -212,5 +214,51 @@ BEGIN
     ELSE
         RETURN QUERY SELECT false, v_balance, v_held;
     END IF;
+END;
+$$;
+
+-- Debits (credits module). Writes the debit of every listed call that is still debit_pending:
+-- claims the calls (so each is debited exactly once, whoever runs this concurrently), takes the
+-- accounts' row locks in user order (no deadlocks between appliers), lowers the balances, writes
+-- one debit transaction per call with its balance_after, and releases the calls' holds.
+-- The call rows were committed durably before; this derived write may commit asynchronously
+-- (a crash loses nothing: the calls stay debit_pending and the sweep applies them again).
+CREATE FUNCTION "tollgate_apply_debits"(p_call_ids UUID[])
+RETURNS TABLE ("claimed" INTEGER, "debited" INTEGER)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    PERFORM 1 FROM "credit_accounts" a
+        WHERE a."user_id" IN (SELECT DISTINCT c."user_id" FROM "model_calls" c WHERE c."id" = ANY(p_call_ids) AND c."debit_pending")
+        ORDER BY a."user_id" FOR UPDATE;
+    RETURN QUERY
+    WITH claimed AS (
+        UPDATE "model_calls" c SET "debit_pending" = false
+        WHERE c."id" = ANY(p_call_ids) AND c."debit_pending"
+        RETURNING c."id", c."user_id", c."credits", c."model", c."created_at"
+    ),
+    accounts AS (
+        UPDATE "credit_accounts" a SET "balance" = a."balance" - s.total, "updated_at" = now()
+        FROM (SELECT cl."user_id", sum(cl."credits") AS total FROM claimed cl GROUP BY cl."user_id") s
+        WHERE a."user_id" = s."user_id"
+        RETURNING a."user_id", a."balance"
+    ),
+    ordered AS (
+        SELECT cl.*, row_number() OVER (PARTITION BY cl."user_id" ORDER BY cl."created_at", cl."id") AS rn FROM claimed cl
+    ),
+    ledger AS (
+        INSERT INTO "credit_transactions" ("id", "user_id", "type", "amount", "balance_after", "model_call_id", "description")
+        SELECT gen_random_uuid(), o."user_id", 'debit', -o."credits",
+            a."balance" + COALESCE(sum(o."credits") OVER (PARTITION BY o."user_id" ORDER BY o.rn
+                ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0),
+            o."id", 'model call ' || o."model"
+        FROM ordered o JOIN accounts a ON a."user_id" = o."user_id"
+        ORDER BY o."user_id", o.rn
+        RETURNING 1
+    ),
+    released AS (
+        DELETE FROM "credit_holds" h WHERE h."call_id" IN (SELECT cl."id" FROM claimed cl) RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM claimed)::INTEGER, (SELECT count(*) FROM ledger)::INTEGER;
 END;
 $$;
