@@ -150,8 +150,16 @@ for (const c of CONNECTIONS) {
 }
 
 // The books: every request through Tollgate is one model call and one debit, and the ledger adds up.
+// Debits are written just after each call's durable record; give the last ones a moment.
 const c = new pg.Client({ connectionString: DB_URL });
 await c.connect();
+const settleStart = Date.now();
+for (;;) {
+  const p = await c.query('SELECT (SELECT count(*) FROM model_calls WHERE debit_pending)::int AS pending, (SELECT count(*) FROM credit_holds)::int AS holds');
+  if ((p.rows[0].pending === 0 && p.rows[0].holds === 0) || Date.now() - settleStart > 15_000) break;
+  await new Promise((r) => setTimeout(r, 50));
+}
+const settleMs = Date.now() - settleStart;
 const { rows } = await c.query(`
   SELECT (SELECT count(*) FROM model_calls)::int AS calls,
          (SELECT count(*) FROM model_calls WHERE status = 'success')::int AS succeeded,
@@ -165,7 +173,8 @@ await c.end();
 const b = rows[0];
 const billed = b.succeeded + b.aborted;
 const books = `books: ${b.calls} model calls (${b.succeeded} success, ${b.aborted} aborted by wrk at the end of a run), ${b.debits} debits (${b.distinct_debits} distinct calls), ` +
-  `Σ transactions ${b.ledger_sum} = Σ balances ${b.balances}: ${b.ledger_sum === b.balances ? 'exact' : 'MISMATCH'}; holds left ${b.holds_left}`;
+  `Σ transactions ${b.ledger_sum} = Σ balances ${b.balances}: ${b.ledger_sum === b.balances ? 'exact' : 'MISMATCH'}; holds left ${b.holds_left}; ` +
+  `last debits written ${settleMs} ms after the load stopped`;
 console.log(`\n${books}`);
 fs.writeFileSync(path.join(OUT, 'report.md'), `${report.join('\n')}\n\n${books}\n`);
 stopAll();

@@ -185,10 +185,15 @@ ALTER TABLE "credit_transactions" ADD CONSTRAINT "credit_transactions_user_id_fk
 ALTER TABLE "credit_transactions" ADD CONSTRAINT "credit_transactions_grant_id_fkey" FOREIGN KEY ("grant_id") REFERENCES "credit_grants"("id") ON DELETE SET NULL ON UPDATE CASCADE;
 
 -- Credit holds (credits module). Admits a call when the user's balance minus live holds is
--- positive, and records a hold of p_amount for it, under the account row's lock so concurrent
--- admissions for one user are serialised. One round trip on the hot path.
+-- positive, and records a hold of p_amount for it. One round trip on the hot path.
+-- Admissions of one user are serialised by a transaction-level advisory lock on the user (not
+-- the account row, so they never wait for a debit that holds the row). Balance and holds are
+-- read in one statement, i.e. one snapshot: a debit deletes its call's hold in the same
+-- transaction that lowers the balance, so every snapshot shows a consistent pair. A lock is
+-- released only after its transaction is visible, so the next admission sees this hold.
 -- Returns admitted, the balance, and the credits held before this call. Call it as its own
--- statement in autocommit: it switches synchronous_commit off for its transaction.
+-- statement in autocommit: it switches synchronous_commit off for its transaction (a hold is a
+-- reservation, not money; one lost in a server crash is simply gone).
 CREATE FUNCTION "tollgate_credit_hold"(p_user UUID, p_call UUID, p_amount DECIMAL, p_ttl_seconds INTEGER)
 RETURNS TABLE ("admitted" BOOLEAN, "balance" DECIMAL, "held" DECIMAL)
 LANGUAGE plpgsql AS $$
@@ -196,17 +201,17 @@ DECLARE
     v_balance DECIMAL;
     v_held DECIMAL;
 BEGIN
-    -- A hold is a reservation, not money: it need not wait for the WAL flush. If the server
-    -- crashed before the flush, the hold is simply gone (the call's settlement deletes nothing).
-    -- This keeps the account row lock short under concurrency.
     PERFORM set_config('synchronous_commit', 'off', true);
-    SELECT a."balance" INTO v_balance FROM "credit_accounts" a WHERE a."user_id" = p_user FOR UPDATE;
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_user::TEXT, 7369));
+    SELECT a."balance",
+           (SELECT COALESCE(SUM(h."amount"), 0) FROM "credit_holds" h
+             WHERE h."user_id" = p_user AND h."expires_at" > now())
+      INTO v_balance, v_held
+      FROM "credit_accounts" a WHERE a."user_id" = p_user;
     IF NOT FOUND THEN
         RETURN QUERY SELECT false, 0::DECIMAL, 0::DECIMAL;
         RETURN;
     END IF;
-    SELECT COALESCE(SUM(h."amount"), 0) INTO v_held FROM "credit_holds" h
-        WHERE h."user_id" = p_user AND h."expires_at" > now();
     IF v_balance - v_held > 0 THEN
         INSERT INTO "credit_holds" ("call_id", "user_id", "amount", "expires_at")
         VALUES (p_call, p_user, p_amount, now() + make_interval(secs => p_ttl_seconds));
