@@ -71,5 +71,8 @@ describe('credits under concurrency (issue 3)', () => {
     expect(lowest.gte(maxCost.neg())).toBe(true);
     expect(balance.gte(maxCost.neg())).toBe(true);
     expect(await h.prisma.creditHold.count({ where: { userId: t.userId } })).toBe(0);
+    expect(await h.prisma.pendingDebit.count({ where: { userId: t.userId } })).toBe(0);
+    const account = await h.prisma.creditAccount.findUniqueOrThrow({ where: { userId: t.userId } });
+    expect(account.held.toFixed()).toBe('0'); // every hold added was released
   });
 });

@@ -71,7 +71,8 @@ describe('gateway /v1 (issue 3)', () => {
     const tx = await h.prisma.creditTransaction.findUniqueOrThrow({ where: { modelCallId: call.id } });
     expect(tx.amount.toFixed()).toBe(expected.neg().toFixed());
     expect(tx.balanceAfter.toFixed()).toBe(after);
-    expect(await h.prisma.modelCall.count({ where: { debitPending: true } })).toBe(0);
+    expect(await h.prisma.pendingDebit.count()).toBe(0);
+    expect((await h.prisma.creditAccount.findUniqueOrThrow({ where: { userId: tenant.userId } })).held.toFixed()).toBe('0');
     expect(await h.prisma.creditHold.count()).toBe(0);
   });
 

@@ -75,6 +75,7 @@ describe('worker', () => {
     try {
       const user = randomUUID();
       await pg.query(`INSERT INTO users (id, did, email) VALUES ($1, 'zWorkerTest', 'w@example.com')`, [user]);
+      await pg.query(`INSERT INTO credit_accounts (user_id, balance, held) VALUES ($1, 50, 12)`, [user]);
       await pg.query(
         `INSERT INTO credit_holds (call_id, user_id, amount, expires_at) VALUES
          ($1, $3, 5, now() - interval '1 minute'), ($2, $3, 7, now() + interval '1 hour')`,
@@ -85,6 +86,8 @@ describe('worker', () => {
       expect(await sumOfCompleted(queue, JOB.RELEASE_EXPIRED_HOLDS, 'deleted')).toBe(1);
       const left = await pg.query('SELECT amount::text FROM credit_holds');
       expect(left.rows).toEqual([{ amount: '7.0000000000' }]);
+      const account = await pg.query('SELECT balance::text, held::text FROM credit_accounts WHERE user_id = $1', [user]);
+      expect(account.rows).toEqual([{ balance: '50.0000000000', held: '7.0000000000' }]);
     } finally {
       await pg.end();
     }
@@ -98,23 +101,28 @@ describe('worker', () => {
       const user = randomUUID();
       const [old, fresh] = [randomUUID(), randomUUID()];
       await pg.query(`INSERT INTO users (id, did, email) VALUES ($1, 'zSweep', 'sweep@example.com')`, [user]);
-      await pg.query(`INSERT INTO credit_accounts (user_id, balance) VALUES ($1, 100)`, [user]);
+      await pg.query(`INSERT INTO credit_accounts (user_id, balance, held) VALUES ($1, 100, 9)`, [user]);
       await pg.query(
-        `INSERT INTO model_calls (id, user_id, model, type, status, prompt_tokens, completion_tokens, credits, request_id, debit_pending, created_at) VALUES
-         ($1, $3, 'm', 'chatCompletion', 'success', 10, 5, 4.5, 'r1', true, now() - interval '5 minutes'),
-         ($2, $3, 'm', 'chatCompletion', 'success', 10, 5, 2.25, 'r2', true, now())`,
+        `INSERT INTO model_calls (id, user_id, model, type, status, prompt_tokens, completion_tokens, credits, request_id, created_at) VALUES
+         ($1, $3, 'm', 'chatCompletion', 'success', 10, 5, 4.5, 'r1', now() - interval '5 minutes'),
+         ($2, $3, 'm', 'chatCompletion', 'success', 10, 5, 2.25, 'r2', now())`,
+        [old, fresh, user],
+      );
+      await pg.query(
+        `INSERT INTO pending_debits (call_id, user_id, credits, model, created_at) VALUES
+         ($1, $3, 4.5, 'm', now() - interval '5 minutes'), ($2, $3, 2.25, 'm', now())`,
         [old, fresh, user],
       );
       await pg.query(`INSERT INTO credit_holds (call_id, user_id, amount, expires_at) VALUES ($1, $2, 9, now() + interval '1 hour')`, [old, user]);
       await runJob(queue, JOB.APPLY_PENDING_DEBITS);
       await runJob(queue, JOB.APPLY_PENDING_DEBITS);
       expect(await sumOfCompleted(queue, JOB.APPLY_PENDING_DEBITS, 'debited')).toBe(1);
-      const balance = await pg.query('SELECT balance::text FROM credit_accounts WHERE user_id = $1', [user]);
-      expect(balance.rows[0].balance).toBe('95.5000000000');
+      const balance = await pg.query('SELECT balance::text, held::text FROM credit_accounts WHERE user_id = $1', [user]);
+      expect(balance.rows[0]).toEqual({ balance: '95.5000000000', held: '0.0000000000' });
       const tx = await pg.query('SELECT model_call_id, amount::text, balance_after::text FROM credit_transactions WHERE user_id = $1', [user]);
       expect(tx.rows).toEqual([{ model_call_id: old, amount: '-4.5000000000', balance_after: '95.5000000000' }]);
-      const pending = await pg.query('SELECT id FROM model_calls WHERE debit_pending');
-      expect(pending.rows).toEqual([{ id: fresh }]); // younger than the grace period: the api's to debit
+      const pending = await pg.query('SELECT call_id FROM pending_debits');
+      expect(pending.rows).toEqual([{ call_id: fresh }]); // younger than the grace period: the api's to debit
       expect((await pg.query('SELECT count(*)::int AS n FROM credit_holds WHERE call_id = $1', [old])).rows[0].n).toBe(0);
     } finally {
       await pg.end();

@@ -28,20 +28,25 @@ export interface CallRecord {
   createdAt: Date;
   /** true: `credits` is to be debited (success or aborted, with credit billing on) */
   billable: boolean;
+  /** true: the call holds credits, to be released when it is settled */
+  hasHold: boolean;
 }
 
 export interface SettlementResult {
-  /** calls whose debit this run wrote (others were debited already) */
+  /** calls whose pending debit this run claimed (others were debited already) */
   claimed: number;
   /** debit transactions written */
   debited: number;
+  /** holds released */
+  released: number;
 }
 
 /*
  * Durable record of finished calls, one statement, synchronous commit: inserts the calls
- * (idempotent by call id), marks billable ones debit_pending, and releases the holds of calls
- * that will not be debited. A billable call keeps its hold until its debit is written, so the
- * credits stay reserved in between.
+ * (idempotent by call id) and, for the billable ones inserted, their pending debits. It does
+ * not touch accounts (no row lock held across the commit's flush): holds are released and
+ * debits written right after by tollgate_apply_debits. Until then a call's hold stays in
+ * place, so its credits stay reserved.
  */
 const RECORD_SQL = `
 WITH input AS (
@@ -58,16 +63,18 @@ calls AS (
   INSERT INTO "model_calls" ("id", "user_id", "api_key_id", "provider_id", "credential_id", "model",
     "type", "status", "stream", "prompt_tokens", "completion_tokens", "total_tokens", "usage_source",
     "credits", "duration_ms", "app_did", "request_id", "upstream_status", "error_code",
-    "error_message", "debit_pending", "created_at")
+    "error_message", "created_at")
   SELECT id, user_id, api_key_id, provider_id, credential_id, model, type, status, stream,
     prompt_tokens, completion_tokens, prompt_tokens + completion_tokens, usage_source, credits,
-    duration_ms, app_did, request_id, upstream_status, error_code, error_message, billable, created_at
+    duration_ms, app_did, request_id, upstream_status, error_code, error_message, created_at
   FROM input
   ON CONFLICT ("id") DO NOTHING
   RETURNING "id"
 ),
-released AS (
-  DELETE FROM "credit_holds" WHERE "call_id" IN (SELECT id FROM input WHERE NOT billable) RETURNING 1
+pending AS (
+  INSERT INTO "pending_debits" ("call_id", "user_id", "credits", "model")
+  SELECT i.id, i.user_id, i.credits, i.model FROM input i JOIN calls c ON c."id" = i.id WHERE i.billable
+  RETURNING 1
 )
 SELECT (SELECT count(*) FROM calls)::int AS inserted`;
 
@@ -116,13 +123,12 @@ export class CallSettlementRepository {
   }
 
   /**
-   * Debits the listed calls that are still debit_pending (tollgate_apply_debits: exactly once
-   * per call, whoever else runs it), one round trip.
-   * @returns how many calls were claimed and how many debit transactions written
+   * Settles the listed calls (tollgate_apply_debits): writes each one's pending debit, exactly
+   * once whoever else runs it, and releases its hold; one round trip.
    */
   async applyDebits(callIds: readonly string[]): Promise<SettlementResult> {
-    if (callIds.length === 0) return { claimed: 0, debited: 0 };
-    const res = await this.prisma.pool.query<{ claimed: number; debited: number }>({
+    if (callIds.length === 0) return { claimed: 0, debited: 0, released: 0 };
+    const res = await this.prisma.pool.query<SettlementResult>({
       name: 'tollgate_apply_debits',
       text: 'SELECT * FROM "tollgate_apply_debits"($1::uuid[])',
       values: [callIds],
@@ -132,10 +138,16 @@ export class CallSettlementRepository {
 
   /** Ids of calls still waiting for their debit, recorded before `olderThan` (oldest first). */
   async pendingDebits(olderThan: Date, limit: number): Promise<string[]> {
-    const res = await this.prisma.pool.query<{ id: string }>(
-      'SELECT "id" FROM "model_calls" WHERE "debit_pending" AND "created_at" < $1 ORDER BY "created_at" LIMIT $2',
+    const res = await this.prisma.pool.query<{ call_id: string }>(
+      'SELECT "call_id" FROM "pending_debits" WHERE "created_at" < $1 ORDER BY "created_at" LIMIT $2',
       [olderThan.toISOString(), limit],
     );
-    return res.rows.map((r) => r.id);
+    return res.rows.map((r) => r.call_id);
+  }
+
+  /** Releases holds past their expiry (tollgate_release_expired_holds). @returns how many */
+  async releaseExpiredHolds(): Promise<number> {
+    const res = await this.prisma.pool.query<{ n: number }>('SELECT "tollgate_release_expired_holds"() AS n');
+    return res.rows[0].n;
   }
 }

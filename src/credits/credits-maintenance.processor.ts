@@ -2,14 +2,13 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { JOB, JobName, MAINTENANCE_QUEUE, PENDING_DEBIT_GRACE_MS } from '../jobs/queues';
-import { PrismaService } from '../prisma/prisma.service';
 import { CallSettlementRepository } from './call-settlement.repository';
 
 const SWEEP_BATCH = 500;
 
 /**
  * Maintenance jobs of the credits module; each is safe to run any number of times.
- * - `credit-holds.release-expired`: deletes holds whose expiry passed (they no longer count).
+ * - `credit-holds.release-expired`: releases holds whose expiry passed (left by a dead process).
  * - `credits.apply-pending-debits`: debits recorded calls whose debit the api did not write
  *   (it crashed between the two steps), older than PENDING_DEBIT_GRACE_MS.
  */
@@ -18,17 +17,14 @@ export class CreditsMaintenanceProcessor extends WorkerHost {
   private readonly log = new Logger(CreditsMaintenanceProcessor.name);
   static readonly handles: readonly JobName[] = [JOB.RELEASE_EXPIRED_HOLDS, JOB.APPLY_PENDING_DEBITS];
 
-  constructor(
-    private readonly prisma: PrismaService,
-    private readonly settlement: CallSettlementRepository,
-  ) {
+  constructor(private readonly settlement: CallSettlementRepository) {
     super();
   }
 
   async process(job: Job): Promise<{ deleted: number } | { debited: number }> {
     switch (job.name as JobName) {
       case JOB.RELEASE_EXPIRED_HOLDS: {
-        const { count } = await this.prisma.creditHold.deleteMany({ where: { expiresAt: { lte: new Date() } } });
+        const count = await this.settlement.releaseExpiredHolds();
         if (count > 0) this.log.warn(`released ${count} expired credit holds`);
         return { deleted: count };
       }

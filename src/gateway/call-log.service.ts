@@ -71,6 +71,8 @@ export class CallLog {
       errorMessage: outcome.error?.message ?? null,
       createdAt: new Date(ctx.startedAt),
       billable: usage !== null && route !== null && this.config.credit.billingEnabled,
+      // any call that reached the hold step may hold credits (a failed hold attempt leaves none)
+      hasHold: route !== null && this.config.credit.billingEnabled,
     };
     await this.recorder.record(record);
   }

@@ -10,10 +10,11 @@ const RETRY_DELAYS_MS = [50, 200, 1000, 3000];
  * 1. `record()` inserts the call durably (synchronous commit) and resolves once it is committed.
  *    The gateway awaits it before it ends a response, so no call acknowledged to a client is
  *    unrecorded. Under load many calls share one statement; alone, a call is written at once.
- * 2. Right after, the billable calls' debits are written in batches (`tollgate_apply_debits`),
- *    off the response path. Until then each call's credit hold stays in place, so admission
- *    never sees credits as free that are about to be debited. A debit lost to a crash is
- *    applied by the worker's pending-debit sweep; a call is debited exactly once either way.
+ * 2. Right after, off the response path, the calls are settled in batches
+ *    (`tollgate_apply_debits`): billable ones debited, every hold released. Until then each
+ *    call's hold stays in place, so admission never sees credits as free that are about to be
+ *    debited. A debit lost to a crash is applied by the worker's pending-debit sweep (a lost
+ *    release by the expired-hold sweep); a call is debited exactly once either way.
  */
 @Injectable()
 export class ModelCallRecorder implements OnApplicationShutdown {
@@ -37,7 +38,7 @@ export class ModelCallRecorder implements OnApplicationShutdown {
       write: async (records) => {
         await withRetries(() => this.settlement.record(records), (err, attempt) =>
           this.log.warn(`recording ${records.length} model calls failed (attempt ${attempt}): ${err.message}`));
-        for (const r of records) if (r.billable) void this.debits.add(r.id).catch(() => undefined);
+        for (const r of records) if (r.billable || r.hasHold) void this.debits.add(r.id).catch(() => undefined);
       },
       onError: (records, err) =>
         this.log.error(`could not record ${records.length} model calls: ${err.message}; call ids ${records.map((r) => r.id).join(',')}`),

@@ -103,7 +103,6 @@ CREATE TABLE "model_calls" (
     "upstream_status" INTEGER,
     "error_code" TEXT,
     "error_message" TEXT,
-    "debit_pending" BOOLEAN NOT NULL DEFAULT false,
     "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT "model_calls_pkey" PRIMARY KEY ("id")
 );
@@ -111,6 +110,7 @@ CREATE TABLE "model_calls" (
 CREATE TABLE "credit_accounts" (
     "user_id" UUID NOT NULL,
     "balance" DECIMAL(38,10) NOT NULL DEFAULT 0,
+    "held" DECIMAL(38,10) NOT NULL DEFAULT 0,
     "updated_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT "credit_accounts_pkey" PRIMARY KEY ("user_id")
 );
@@ -150,6 +150,15 @@ CREATE TABLE "credit_holds" (
     CONSTRAINT "credit_holds_pkey" PRIMARY KEY ("call_id")
 );
 
+CREATE TABLE "pending_debits" (
+    "call_id" UUID NOT NULL,
+    "user_id" UUID NOT NULL,
+    "credits" DECIMAL(38,10) NOT NULL,
+    "model" TEXT NOT NULL,
+    "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "pending_debits_pkey" PRIMARY KEY ("call_id")
+);
+
 -- CreateIndex
 CREATE UNIQUE INDEX "users_did_key" ON "users"("did");
 CREATE UNIQUE INDEX "users_email_key" ON "users"("email");
@@ -162,14 +171,20 @@ CREATE INDEX "model_rates_model_idx" ON "model_rates"("model");
 CREATE UNIQUE INDEX "model_rates_provider_id_model_type_key" ON "model_rates"("provider_id", "model", "type");
 CREATE INDEX "model_calls_user_id_created_at_idx" ON "model_calls"("user_id", "created_at" DESC);
 CREATE INDEX "model_calls_created_at_idx" ON "model_calls"("created_at" DESC);
-CREATE INDEX "model_calls_debit_pending_created_at_idx" ON "model_calls"("debit_pending", "created_at");
 CREATE UNIQUE INDEX "credit_grants_idempotency_key_key" ON "credit_grants"("idempotency_key");
 CREATE INDEX "credit_grants_user_id_created_at_idx" ON "credit_grants"("user_id", "created_at" DESC);
 CREATE UNIQUE INDEX "credit_transactions_seq_key" ON "credit_transactions"("seq");
 CREATE UNIQUE INDEX "credit_transactions_model_call_id_key" ON "credit_transactions"("model_call_id");
 CREATE INDEX "credit_transactions_user_id_created_at_idx" ON "credit_transactions"("user_id", "created_at" DESC);
 CREATE INDEX "credit_transactions_grant_id_idx" ON "credit_transactions"("grant_id");
-CREATE INDEX "credit_holds_user_id_expires_at_idx" ON "credit_holds"("user_id", "expires_at");
+CREATE INDEX "credit_holds_expires_at_idx" ON "credit_holds"("expires_at");
+CREATE INDEX "pending_debits_created_at_idx" ON "pending_debits"("created_at");
+
+-- Hot, small tables with constant churn (every call adds and removes a hold and a pending
+-- debit; every debit updates an account): vacuum them early so they stay small.
+ALTER TABLE "credit_holds" SET (autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_cost_delay = 0);
+ALTER TABLE "pending_debits" SET (autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_cost_delay = 0);
+ALTER TABLE "credit_accounts" SET (fillfactor = 50, autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_cost_delay = 0);
 
 -- AddForeignKey
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE CASCADE;
@@ -184,16 +199,14 @@ ALTER TABLE "credit_grants" ADD CONSTRAINT "credit_grants_user_id_fkey" FOREIGN 
 ALTER TABLE "credit_transactions" ADD CONSTRAINT "credit_transactions_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 ALTER TABLE "credit_transactions" ADD CONSTRAINT "credit_transactions_grant_id_fkey" FOREIGN KEY ("grant_id") REFERENCES "credit_grants"("id") ON DELETE SET NULL ON UPDATE CASCADE;
 
--- Credit holds (credits module). Admits a call when the user's balance minus live holds is
--- positive, and records a hold of p_amount for it. One round trip on the hot path.
--- Admissions of one user are serialised by a transaction-level advisory lock on the user (not
--- the account row, so they never wait for a debit that holds the row). Balance and holds are
--- read in one statement, i.e. one snapshot: a debit deletes its call's hold in the same
--- transaction that lowers the balance, so every snapshot shows a consistent pair. A lock is
--- released only after its transaction is visible, so the next admission sees this hold.
--- Returns admitted, the balance, and the credits held before this call. Call it as its own
--- statement in autocommit: it switches synchronous_commit off for its transaction (a hold is a
--- reservation, not money; one lost in a server crash is simply gone).
+-- Credit holds (credits module). Admits a call when the user's balance minus credits held by
+-- calls in flight is positive, adds p_amount to `held` and records the hold. The conditional
+-- UPDATE takes the account row lock and is re-checked against the latest row after any wait,
+-- so concurrent admissions of one user are serialised and cannot both spend the last credits.
+-- One round trip on the hot path. Call it as its own statement in autocommit: it switches
+-- synchronous_commit off for its transaction (a hold is a reservation, not money; a hold lost
+-- in a server crash is simply gone, together with the call it was for).
+-- Returns admitted, the balance, and the credits held before this call.
 CREATE FUNCTION "tollgate_credit_hold"(p_user UUID, p_call UUID, p_amount DECIMAL, p_ttl_seconds INTEGER)
 RETURNS TABLE ("admitted" BOOLEAN, "balance" DECIMAL, "held" DECIMAL)
 LANGUAGE plpgsql AS $$
@@ -202,68 +215,95 @@ DECLARE
     v_held DECIMAL;
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
-    PERFORM pg_advisory_xact_lock(hashtextextended(p_user::TEXT, 7369));
-    SELECT a."balance",
-           (SELECT COALESCE(SUM(h."amount"), 0) FROM "credit_holds" h
-             WHERE h."user_id" = p_user AND h."expires_at" > now())
-      INTO v_balance, v_held
-      FROM "credit_accounts" a WHERE a."user_id" = p_user;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT false, 0::DECIMAL, 0::DECIMAL;
-        RETURN;
-    END IF;
-    IF v_balance - v_held > 0 THEN
+    UPDATE "credit_accounts" a SET "held" = a."held" + p_amount
+        WHERE a."user_id" = p_user AND a."balance" - a."held" > 0
+        RETURNING a."balance", a."held" - p_amount INTO v_balance, v_held;
+    IF FOUND THEN
         INSERT INTO "credit_holds" ("call_id", "user_id", "amount", "expires_at")
         VALUES (p_call, p_user, p_amount, now() + make_interval(secs => p_ttl_seconds));
         RETURN QUERY SELECT true, v_balance, v_held;
-    ELSE
-        RETURN QUERY SELECT false, v_balance, v_held;
+        RETURN;
     END IF;
+    SELECT a."balance", a."held" INTO v_balance, v_held FROM "credit_accounts" a WHERE a."user_id" = p_user;
+    RETURN QUERY SELECT false, COALESCE(v_balance, 0), COALESCE(v_held, 0);
 END;
 $$;
 
--- Debits (credits module). Writes the debit of every listed call that is still debit_pending:
--- claims the calls (so each is debited exactly once, whoever runs this concurrently), takes the
--- accounts' row locks in user order (no deadlocks between appliers), lowers the balances, writes
--- one debit transaction per call with its balance_after, and releases the calls' holds.
--- The call rows were committed durably before; this derived write may commit asynchronously
--- (a crash loses nothing: the calls stay debit_pending and the sweep applies them again).
+-- Settles recorded calls (credits module): for each listed call, writes its pending debit if
+-- it has one (deleting the pending_debits row claims it, so each call is debited exactly once,
+-- whoever runs this concurrently) and releases its hold if it has one. Account row locks are
+-- taken in user order (no deadlocks between concurrent runs); balances drop by the debits,
+-- `held` by the released holds; one debit transaction per call with its balance_after.
+-- The calls were recorded durably before; this derived write may commit asynchronously (after a
+-- crash the pending_debits rows are still there and the worker's sweep applies them).
 CREATE FUNCTION "tollgate_apply_debits"(p_call_ids UUID[])
-RETURNS TABLE ("claimed" INTEGER, "debited" INTEGER)
+RETURNS TABLE ("claimed" INTEGER, "debited" INTEGER, "released" INTEGER)
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
     PERFORM 1 FROM "credit_accounts" a
-        WHERE a."user_id" IN (SELECT DISTINCT c."user_id" FROM "model_calls" c WHERE c."id" = ANY(p_call_ids) AND c."debit_pending")
+        WHERE a."user_id" IN (
+            SELECT d."user_id" FROM "pending_debits" d WHERE d."call_id" = ANY(p_call_ids)
+            UNION SELECT h."user_id" FROM "credit_holds" h WHERE h."call_id" = ANY(p_call_ids))
         ORDER BY a."user_id" FOR UPDATE;
     RETURN QUERY
     WITH claimed AS (
-        UPDATE "model_calls" c SET "debit_pending" = false
-        WHERE c."id" = ANY(p_call_ids) AND c."debit_pending"
-        RETURNING c."id", c."user_id", c."credits", c."model", c."created_at"
+        DELETE FROM "pending_debits" d WHERE d."call_id" = ANY(p_call_ids)
+        RETURNING d."call_id", d."user_id", d."credits", d."model", d."created_at"
+    ),
+    released AS (
+        DELETE FROM "credit_holds" h WHERE h."call_id" = ANY(p_call_ids)
+        RETURNING h."user_id", h."amount"
+    ),
+    per_user AS (
+        SELECT x."user_id", sum(x.debit) AS debit, sum(x.unhold) AS unhold FROM (
+            SELECT c."user_id", c."credits" AS debit, 0::DECIMAL AS unhold FROM claimed c
+            UNION ALL
+            SELECT r."user_id", 0::DECIMAL, r."amount" FROM released r
+        ) x GROUP BY x."user_id"
     ),
     accounts AS (
-        UPDATE "credit_accounts" a SET "balance" = a."balance" - s.total, "updated_at" = now()
-        FROM (SELECT cl."user_id", sum(cl."credits") AS total FROM claimed cl GROUP BY cl."user_id") s
-        WHERE a."user_id" = s."user_id"
+        UPDATE "credit_accounts" a
+        SET "balance" = a."balance" - p.debit, "held" = a."held" - p.unhold, "updated_at" = now()
+        FROM per_user p WHERE a."user_id" = p."user_id"
         RETURNING a."user_id", a."balance"
     ),
     ordered AS (
-        SELECT cl.*, row_number() OVER (PARTITION BY cl."user_id" ORDER BY cl."created_at", cl."id") AS rn FROM claimed cl
+        SELECT c.*, row_number() OVER (PARTITION BY c."user_id" ORDER BY c."created_at", c."call_id") AS rn FROM claimed c
     ),
     ledger AS (
         INSERT INTO "credit_transactions" ("id", "user_id", "type", "amount", "balance_after", "model_call_id", "description")
         SELECT gen_random_uuid(), o."user_id", 'debit', -o."credits",
             a."balance" + COALESCE(sum(o."credits") OVER (PARTITION BY o."user_id" ORDER BY o.rn
                 ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0),
-            o."id", 'model call ' || o."model"
+            o."call_id", 'model call ' || o."model"
         FROM ordered o JOIN accounts a ON a."user_id" = o."user_id"
         ORDER BY o."user_id", o.rn
         RETURNING 1
-    ),
-    released AS (
-        DELETE FROM "credit_holds" h WHERE h."call_id" IN (SELECT cl."id" FROM claimed cl) RETURNING 1
     )
-    SELECT (SELECT count(*) FROM claimed)::INTEGER, (SELECT count(*) FROM ledger)::INTEGER;
+    SELECT (SELECT count(*) FROM claimed)::INTEGER, (SELECT count(*) FROM ledger)::INTEGER, (SELECT count(*) FROM released)::INTEGER;
+END;
+$$;
+
+-- Releases holds past their expiry (left by a process that died mid-call), lowering `held`.
+-- Returns how many holds were released.
+CREATE FUNCTION "tollgate_release_expired_holds"()
+RETURNS INTEGER
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_count INTEGER;
+BEGIN
+    PERFORM 1 FROM "credit_accounts" a
+        WHERE a."user_id" IN (SELECT h."user_id" FROM "credit_holds" h WHERE h."expires_at" <= now())
+        ORDER BY a."user_id" FOR UPDATE;
+    WITH gone AS (
+        DELETE FROM "credit_holds" h WHERE h."expires_at" <= now() RETURNING h."user_id", h."amount"
+    ),
+    per_user AS (SELECT g."user_id", sum(g."amount") AS total, count(*) AS n FROM gone g GROUP BY g."user_id"),
+    upd AS (
+        UPDATE "credit_accounts" a SET "held" = a."held" - p.total FROM per_user p WHERE a."user_id" = p."user_id" RETURNING 1
+    )
+    SELECT COALESCE(sum(p.n), 0)::INTEGER INTO v_count FROM per_user p;
+    RETURN v_count;
 END;
 $$;
