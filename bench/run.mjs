@@ -155,7 +155,7 @@ const c = new pg.Client({ connectionString: DB_URL });
 await c.connect();
 const settleStart = Date.now();
 for (;;) {
-  const p = await c.query('SELECT (SELECT count(*) FROM model_calls WHERE debit_pending)::int AS pending, (SELECT count(*) FROM credit_holds)::int AS holds');
+  const p = await c.query('SELECT (SELECT count(*) FROM pending_debits)::int AS pending, (SELECT count(*) FROM credit_holds)::int AS holds');
   if ((p.rows[0].pending === 0 && p.rows[0].holds === 0) || Date.now() - settleStart > 15_000) break;
   await new Promise((r) => setTimeout(r, 50));
 }

@@ -56,10 +56,11 @@ export class CreditLedgerService {
    * CREDIT_HOLD_TTL_SECONDS if the process dies first.
    */
   async holdForCall(userId: string, callId: string, amount: Decimal): Promise<HoldResult> {
-    const res = await this.prisma.pool.query<{ admitted: boolean; balance: string; held: string }>(
-      'SELECT * FROM "tollgate_credit_hold"($1, $2, $3, $4)',
-      [userId, callId, amount.toFixed(), this.config.credit.holdTtlSeconds],
-    );
+    const res = await this.prisma.pool.query<{ admitted: boolean; balance: string; held: string }>({
+      name: 'tollgate_credit_hold',
+      text: 'SELECT * FROM "tollgate_credit_hold"($1, $2, $3, $4)',
+      values: [userId, callId, amount.toFixed(), this.config.credit.holdTtlSeconds],
+    });
     const row = res.rows[0];
     return { admitted: row.admitted, balance: new Decimal(row.balance), held: new Decimal(row.held) };
   }
