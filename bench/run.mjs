@@ -149,6 +149,43 @@ for (const c of CONNECTIONS) {
   report.push(`## ${c} connection(s)\n${out}`);
 }
 
+// Time to first streamed chunk, one request at a time (does the gateway delay the first token?).
+async function firstChunkMs(target, n) {
+  const { default: http } = await import('node:http');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const url = new URL(target.url);
+  const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, max_tokens: 16, messages: [{ role: 'user', content: 'Say hello' }] });
+  const firsts = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise((resolve, reject) => {
+      const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent,
+        headers: { 'content-type': 'application/json', ...target.headers } }, (res) => {
+        let first = null;
+        res.on('data', (d) => {
+          if (first === null && d.includes('data:')) first = Number(process.hrtime.bigint() - t0) / 1e6;
+        });
+        res.on('end', () => { firsts.push(first); resolve(); });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+  agent.destroy();
+  firsts.sort((a, b) => a - b);
+  return { p50: firsts[Math.floor(n / 2)], p99: firsts[Math.floor(n * 0.99)] };
+}
+if (MODES.includes('stream')) {
+  const n = Number(opt('ttfb-requests', '1000'));
+  const rows = [];
+  for (const t of targets) rows.push([t.name, await firstChunkMs(t, n)]);
+  const base = rows[0][1];
+  const lines = [`## time to first streamed chunk (${n} sequential requests each)`, '', '| target | p50 ms | p99 ms | added p50 | added p99 |', '|---|---|---|---|---|'];
+  for (const [name, r] of rows) lines.push(`| ${name} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | +${(r.p50 - base.p50).toFixed(2)} | +${(r.p99 - base.p99).toFixed(2)} |`);
+  console.log(`\n${lines.join('\n')}`);
+  report.push(lines.join('\n'));
+}
+
 // The books: every request through Tollgate is one model call and one debit, and the ledger adds up.
 // Debits are written just after each call's durable record; give the last ones a moment.
 const c = new pg.Client({ connectionString: DB_URL });
