@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { IncomingMessage } from 'node:http';
+import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -8,6 +9,35 @@ import { requestIdFor } from './logging/logging.module';
 
 /** Largest accepted request body (bytes): prompts with inline images can be large. */
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * DTO validation for the management API: unknown fields are refused, values transformed to
+ * their types; errors are 400 `{statusCode, code:'validation_failed', message, errors:[{field,
+ * messages}]}`.
+ */
+export function validationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    exceptionFactory: (errors: ValidationError[]) => {
+      const flat: { field: string; messages: string[] }[] = [];
+      const walk = (list: ValidationError[], prefix: string) => {
+        for (const e of list) {
+          const field = prefix ? `${prefix}.${e.property}` : e.property;
+          if (e.constraints) flat.push({ field, messages: Object.values(e.constraints) });
+          if (e.children?.length) walk(e.children, field);
+        }
+      };
+      walk(errors, '');
+      return new BadRequestException({
+        code: 'validation_failed',
+        message: flat.map((f) => f.messages.join(', ')).join('; ') || 'Invalid request',
+        errors: flat,
+      });
+    },
+  });
+}
 
 /**
  * Builds the api application (Fastify under Nest). Used by src/main.ts and by the e2e tests,
@@ -25,6 +55,7 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
+  app.useGlobalPipes(validationPipe());
   app.enableShutdownHooks();
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

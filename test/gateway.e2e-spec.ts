@@ -231,6 +231,7 @@ describe('gateway /v1 (issue 3)', () => {
     const calls = await h.prisma.modelCall.findMany({ where: { userId: t.userId } });
     expect(calls).toHaveLength(1);
     expect(calls[0].providerId).toBe(p.provider.id);
+    await h.recorder.drain();
     expect(await h.prisma.creditTransaction.count({ where: { userId: t.userId, type: 'debit' } })).toBe(1);
   });
 

@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { Public } from '../auth/auth.decorators';
 import { CallContext } from './call-context';
 import { GatewayService } from './gateway.service';
 import { GatewayRequest, VirtualKeyGuard } from './virtual-key.guard';
@@ -22,6 +23,7 @@ function context(req: GatewayRequest, reply: FastifyReply): CallContext {
  * The service writes the response itself (streams pass through unbuffered).
  */
 @Controller('v1')
+@Public() // not the management API's JWT/API-key guard: virtual keys, checked by VirtualKeyGuard
 @UseGuards(VirtualKeyGuard)
 export class GatewayController {
   constructor(private readonly gateway: GatewayService) {}

@@ -1,9 +1,11 @@
 import { Controller, Get, HttpException, Inject } from '@nestjs/common';
 import Redis from 'ioredis';
+import { Public } from '../auth/auth.decorators';
 import { PrismaService } from '../prisma/prisma.service';
 import { REDIS } from '../redis/redis.module';
 
 /** Liveness and readiness for orchestrators (DESIGN.md "Ops"). */
+@Public()
 @Controller()
 export class HealthController {
   constructor(

@@ -12,6 +12,8 @@ export interface KeyPrincipal {
   userId: string;
   userDid: string;
   allowedModels: string[];
+  /** management-API scopes (empty: gateway calls only) */
+  scopes: string[];
   expiresAt: Date | null;
   revoked: boolean;
   userActive: boolean;
@@ -73,7 +75,7 @@ export class KeysService implements OnModuleInit, OnModuleDestroy {
    * @param input.allowedModels "model" or "provider/model" or "provider/*"; empty = all models
    * @returns the key with its secret (the only time the secret exists outside the caller)
    */
-  async create(userId: string, input: { name: string; allowedModels?: string[]; expiresAt?: Date | null }): Promise<CreatedVirtualKey> {
+  async create(userId: string, input: { name: string; allowedModels?: string[]; scopes?: string[]; expiresAt?: Date | null }): Promise<CreatedVirtualKey> {
     const secret = generateVirtualKeySecret();
     const row = await this.prisma.apiKey.create({
       data: {
@@ -82,6 +84,7 @@ export class KeysService implements OnModuleInit, OnModuleDestroy {
         prefix: secret.slice(0, VIRTUAL_KEY_DISPLAY_LENGTH),
         secretHash: hashVirtualKeySecret(secret),
         allowedModels: input.allowedModels ?? [],
+        scopes: input.scopes ?? [],
         expiresAt: input.expiresAt ?? null,
       },
     });
@@ -144,6 +147,7 @@ export class KeysService implements OnModuleInit, OnModuleDestroy {
         id: true,
         userId: true,
         allowedModels: true,
+        scopes: true,
         expiresAt: true,
         revokedAt: true,
         user: { select: { did: true, status: true } },
@@ -155,6 +159,7 @@ export class KeysService implements OnModuleInit, OnModuleDestroy {
       userId: row.userId,
       userDid: row.user.did,
       allowedModels: row.allowedModels,
+      scopes: row.scopes,
       expiresAt: row.expiresAt,
       revoked: row.revokedAt !== null,
       userActive: row.user.status === 'active',

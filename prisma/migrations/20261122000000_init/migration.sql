@@ -32,6 +32,7 @@ CREATE TABLE "api_keys" (
     "prefix" TEXT NOT NULL,
     "secret_hash" TEXT NOT NULL,
     "allowed_models" TEXT[] DEFAULT ARRAY[]::TEXT[],
+    "scopes" TEXT[] DEFAULT ARRAY[]::TEXT[],
     "expires_at" TIMESTAMPTZ(6),
     "revoked_at" TIMESTAMPTZ(6),
     "last_used_at" TIMESTAMPTZ(6),

@@ -1,0 +1,29 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { PrismaService } from '../prisma/prisma.service';
+import { AuthUser } from './auth-user';
+
+interface JwtPayload {
+  sub: string;
+}
+
+/** Login sessions: `Authorization: Bearer <JWT>` signed with JWT_SECRET (HS256). */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly prisma: PrismaService,
+  ) {
+    super({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: config.jwtSecret, algorithms: ['HS256'] });
+  }
+
+  /** The token's user, if still active; null → 401. */
+  async validate(payload: JwtPayload): Promise<AuthUser | null> {
+    const user = await this.prisma.user.findUnique({ where: { id: payload.sub } });
+    if (!user || user.status !== 'active') return null;
+    return { id: user.id, did: user.did, email: user.email, role: user.role, via: 'jwt', scopes: [], keyId: null };
+  }
+}
