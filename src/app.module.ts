@@ -8,6 +8,7 @@ import { CreditsModule } from './credits/credits.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
+import { JobsModule } from './jobs/jobs.module';
 import { KeysModule } from './keys/keys.module';
 import { loggingModule } from './logging/logging.module';
 import { ModelCallsModule } from './model-calls/model-calls.module';
@@ -32,6 +33,7 @@ export class AppModule {
         loggingModule(options.logStream),
         PrismaModule,
         RedisModule,
+        JobsModule,
         CryptoModule,
         UsersModule,
         KeysModule,

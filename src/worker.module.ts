@@ -1,11 +1,11 @@
-import { BullModule, InjectQueue } from '@nestjs/bullmq';
+import { InjectQueue } from '@nestjs/bullmq';
 import { Module, OnApplicationBootstrap } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { AppConfig } from './config/app-config';
-import { APP_CONFIG, ConfigModule } from './config/config.module';
+import { ConfigModule } from './config/config.module';
+import { JobsModule } from './jobs/jobs.module';
 import { CallSettlementRepository } from './credits/call-settlement.repository';
 import { CreditsMaintenanceProcessor } from './credits/credits-maintenance.processor';
-import { ALL_JOB_NAMES, APPLY_PENDING_DEBITS_EVERY_MS, DEFAULT_JOB_OPTIONS, JOB, MAINTENANCE_QUEUE, RELEASE_EXPIRED_HOLDS_EVERY_MS } from './jobs/queues';
+import { ALL_JOB_NAMES, APPLY_PENDING_DEBITS_EVERY_MS, JOB, MAINTENANCE_QUEUE, RELEASE_EXPIRED_HOLDS_EVERY_MS } from './jobs/queues';
 import { loggingModule } from './logging/logging.module';
 import { PrismaModule } from './prisma/prisma.module';
 
@@ -28,15 +28,7 @@ export function assertEveryJobHasAHandler(): void {
     ConfigModule,
     loggingModule(),
     PrismaModule,
-    BullModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
-        connection: { url: config.redisUrl, maxRetriesPerRequest: null },
-        prefix: config.queuePrefix,
-        defaultJobOptions: DEFAULT_JOB_OPTIONS,
-      }),
-    }),
-    BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
+    JobsModule,
   ],
   providers: [...PROCESSORS, CallSettlementRepository],
 })

@@ -3,6 +3,13 @@
  * (STYLE.md "Jobs"). Processors live with their module; only the worker registers them.
  */
 export const MAINTENANCE_QUEUE = 'tollgate-maintenance';
+/** Model health checks (providers module): one job per model, deduped by jobId. */
+export const MODEL_HEALTH_QUEUE = 'tollgate-model-health';
+/** Usage statistics (model-calls module): hourly aggregation, recalculation. */
+export const STATS_QUEUE = 'tollgate-stats';
+
+/** Every queue; the api registers them as producers, the worker as consumers. */
+export const ALL_QUEUES = [MAINTENANCE_QUEUE, MODEL_HEALTH_QUEUE, STATS_QUEUE] as const;
 
 export const JOB = {
   /** Deletes credit holds past their expiry (left by a process that died mid-call). */

@@ -48,6 +48,7 @@ export async function startHarness(label: string, env: Record<string, string> = 
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'info',
     DATABASE_POOL_SIZE: '20',
+    QUEUE_PREFIX: `tollgate-test-${label}-${Math.random().toString(36).slice(2, 8)}`,
     ...env,
   });
   const logs: string[] = [];
