@@ -15,6 +15,7 @@ import { ModelCallsModule } from './model-calls/model-calls.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { ProvidersModule } from './providers/providers.module';
 import { RedisModule } from './redis/redis.module';
+import { SettingsModule } from './settings/settings.module';
 import { UsersModule } from './users/users.module';
 
 export interface AppModuleOptions {
@@ -35,6 +36,7 @@ export class AppModule {
         RedisModule,
         JobsModule,
         CryptoModule,
+        SettingsModule,
         UsersModule,
         KeysModule,
         AuthModule,

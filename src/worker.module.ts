@@ -5,12 +5,23 @@ import { ConfigModule } from './config/config.module';
 import { JobsModule } from './jobs/jobs.module';
 import { CallSettlementRepository } from './credits/call-settlement.repository';
 import { CreditsMaintenanceProcessor } from './credits/credits-maintenance.processor';
+import { GrantExpiryProcessor } from './credits/grant-expiry.processor';
+import { GrantExpiryScheduler } from './credits/grant-expiry.scheduler';
+import { GrantExpiryService } from './credits/grant-expiry.service';
 import { ALL_JOB_NAMES, APPLY_PENDING_DEBITS_EVERY_MS, JOB, MAINTENANCE_QUEUE, RELEASE_EXPIRED_HOLDS_EVERY_MS } from './jobs/queues';
 import { loggingModule } from './logging/logging.module';
 import { PrismaModule } from './prisma/prisma.module';
+import { HourlyAggregationService } from './model-calls/hourly-aggregation.service';
+import { StatsProcessor } from './model-calls/stats.processor';
+import { StatsScheduler } from './model-calls/stats-scheduler.service';
+import { SecretBoxService } from './crypto/secret-box.service';
+import { CredentialHealthRecorder } from './providers/credential-health.recorder';
+import { ModelHealthProcessor } from './providers/model-health.processor';
+import { providerHealthConfigProvider } from './providers/provider-health.config';
+import { ProviderProbe } from './providers/provider-probe.service';
 
 /** Processors registered by the worker, with the job names each handles. */
-const PROCESSORS = [CreditsMaintenanceProcessor];
+const PROCESSORS = [CreditsMaintenanceProcessor, GrantExpiryProcessor, StatsProcessor, ModelHealthProcessor];
 
 /**
  * Refuses to boot when a job name has no processor (immich's guard, STYLE.md "Jobs"): a job
@@ -30,7 +41,7 @@ export function assertEveryJobHasAHandler(): void {
     PrismaModule,
     JobsModule,
   ],
-  providers: [...PROCESSORS, CallSettlementRepository],
+  providers: [...PROCESSORS, CallSettlementRepository, GrantExpiryService, GrantExpiryScheduler, HourlyAggregationService, StatsScheduler, SecretBoxService, providerHealthConfigProvider, ProviderProbe, CredentialHealthRecorder],
 })
 export class WorkerModule implements OnApplicationBootstrap {
   constructor(@InjectQueue(MAINTENANCE_QUEUE) private readonly maintenance: Queue) {}

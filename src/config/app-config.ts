@@ -34,6 +34,10 @@ export interface AppConfig {
     holdTtlSeconds: number;
     /** Completion tokens assumed for the hold when a request sets no max_tokens. */
     holdDefaultCompletionTokens: number;
+    /** Seed 004 `currency`: how a credit is displayed (name, symbol, decimal places). */
+    currency: { name: string; symbol: string; decimal: number };
+    /** Seed 004 `profileLink`: where a user edits their profile (GET /user/info). */
+    profileLink: string | null;
   };
   upstream: {
     /** TCP connect timeout (ms). */
@@ -50,6 +54,15 @@ export interface AppConfig {
     keyTtlMs: number;
     /** How long the provider/rate catalog is cached (ms). */
     catalogTtlMs: number;
+  };
+  modelCalls: {
+    /** Most rows one CSV export of the call log writes (seed 004: 10,000). */
+    exportMaxRows: number;
+    /**
+     * Hourly stats: a call log row counts as settled this long after it was inserted (ms). Must
+     * exceed the longest insert transaction; see hourly-aggregation.service.ts.
+     */
+    statsSettleMs: number;
   };
 }
 
@@ -181,6 +194,12 @@ export function loadConfig(env: Env): AppConfig {
       paymentLink: paymentLink || null,
       holdTtlSeconds: r.int('CREDIT_HOLD_TTL_SECONDS', 900, 10, 86400),
       holdDefaultCompletionTokens: r.int('CREDIT_HOLD_DEFAULT_COMPLETION_TOKENS', 4096, 1, 10_000_000),
+      currency: {
+        name: r.str('CREDIT_CURRENCY_NAME', 'Credit'),
+        symbol: r.str('CREDIT_CURRENCY_SYMBOL', 'CR'),
+        decimal: r.int('CREDIT_CURRENCY_DECIMAL', 2, 0, 10),
+      },
+      profileLink: r.str('PROFILE_LINK', '') ? r.url('PROFILE_LINK', ['http:', 'https:']) : null,
     },
     upstream: {
       connectTimeoutMs: r.int('UPSTREAM_CONNECT_TIMEOUT_MS', 10_000, 100, 600_000),
@@ -191,6 +210,10 @@ export function loadConfig(env: Env): AppConfig {
     cache: {
       keyTtlMs: r.int('KEY_CACHE_TTL_MS', 10_000, 0, 3_600_000),
       catalogTtlMs: r.int('CATALOG_CACHE_TTL_MS', 5_000, 0, 3_600_000),
+    },
+    modelCalls: {
+      exportMaxRows: r.int('MODEL_CALLS_EXPORT_MAX_ROWS', 10_000, 1, 10_000_000),
+      statsSettleMs: r.int('MODEL_CALL_STATS_SETTLE_MS', 60_000, 0, 3_600_000),
     },
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Decimal } from '../common/decimal';
-import { Prisma } from '../generated/prisma/client';
+import { CreditGrant, Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 
 export interface HoldResult {
@@ -30,10 +30,17 @@ export interface GrantResult {
   /** false when the idempotency key had been used: the first grant is returned */
   created: boolean;
   balanceAfter: Decimal;
+  /** the grant row (the first one when the idempotency key had been used) */
+  grant: CreditGrant;
 }
 
 export class InvalidGrantError extends Error {
   readonly code = 'invalid_amount';
+}
+
+/** The idempotency key was used before for a grant with a different user, amount or expiry. */
+export class IdempotencyKeyReusedError extends Error {
+  readonly code = 'idempotency_key_reused';
 }
 
 /**
@@ -82,8 +89,10 @@ export class CreditLedgerService {
   }
 
   /**
-   * Grants credits: grant row + transaction + balance, in one transaction.
+   * Grants credits: grant row + transaction + balance, in one transaction. With an idempotency
+   * key, a second call with the same key grants nothing and returns the first grant.
    * @throws InvalidGrantError when amount ≤ 0
+   * @throws IdempotencyKeyReusedError when the key belongs to a grant with other user/amount/expiry
    */
   async grant(input: GrantInput): Promise<GrantResult> {
     if (!input.amount.isFinite() || input.amount.lte(0)) throw new InvalidGrantError('amount must be a positive number of credits');
@@ -107,7 +116,13 @@ export class CreditLedgerService {
           include: { transactions: { where: { type: 'grant' }, take: 1 } },
         });
         if (existing) {
-          return { grantId: existing.id, created: false, balanceAfter: existing.transactions[0]?.balanceAfter ?? new Decimal(0) };
+          const same =
+            existing.userId === input.userId &&
+            existing.amount.eq(input.amount) &&
+            (existing.expiresAt?.getTime() ?? null) === (input.expiresAt?.getTime() ?? null);
+          if (!same) throw new IdempotencyKeyReusedError('This idempotency key was used for a different grant');
+          const { transactions, ...grant } = existing;
+          return { grantId: existing.id, created: false, balanceAfter: transactions[0]?.balanceAfter ?? new Decimal(0), grant };
         }
       }
       await this.ensureAccount(input.userId, tx);
@@ -136,7 +151,7 @@ export class CreditLedgerService {
           description: input.reason ?? 'credit grant',
         },
       });
-      return { grantId: grant.id, created: true, balanceAfter: account.balance };
+      return { grantId: grant.id, created: true, balanceAfter: account.balance, grant };
     });
   }
 }

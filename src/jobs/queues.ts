@@ -7,15 +7,29 @@ export const MAINTENANCE_QUEUE = 'tollgate-maintenance';
 export const MODEL_HEALTH_QUEUE = 'tollgate-model-health';
 /** Usage statistics (model-calls module): hourly aggregation, recalculation. */
 export const STATS_QUEUE = 'tollgate-stats';
+/**
+ * Credit grant expiry (credits module). Its own queue, not MAINTENANCE_QUEUE: a BullMQ queue
+ * hands any job to any of its workers, and the maintenance queue's processor fails jobs it does
+ * not know, so each processor class needs a queue of its own.
+ */
+export const CREDIT_EXPIRY_QUEUE = 'tollgate-credit-expiry';
 
 /** Every queue; the api registers them as producers, the worker as consumers. */
-export const ALL_QUEUES = [MAINTENANCE_QUEUE, MODEL_HEALTH_QUEUE, STATS_QUEUE] as const;
+export const ALL_QUEUES = [MAINTENANCE_QUEUE, MODEL_HEALTH_QUEUE, STATS_QUEUE, CREDIT_EXPIRY_QUEUE] as const;
 
 export const JOB = {
   /** Deletes credit holds past their expiry (left by a process that died mid-call). */
   RELEASE_EXPIRED_HOLDS: 'credit-holds.release-expired',
   /** Debits recorded calls whose debit an api process did not write (it died in between). */
   APPLY_PENDING_DEBITS: 'credits.apply-pending-debits',
+  /** Expires credit grants whose expiresAt passed: unconsumed remainder → `expiry` transaction. */
+  EXPIRE_CREDIT_GRANTS: 'credit-grants.expire',
+  /** Checks one model rate upstream: records model status, latency and credential health (MODEL_HEALTH_QUEUE). */
+  MODEL_HEALTH_CHECK: 'model-health.check',
+  /** Folds closed hours (and calls recorded late) of the call log into model_call_hourly_stats. */
+  AGGREGATE_HOURLY_STATS: 'model-call-stats.aggregate-hourly',
+  /** Rebuilds one user's hourly stats in a time range from the call log (admin, seed 004). */
+  RECALCULATE_USER_STATS: 'model-call-stats.recalculate-user',
 } as const;
 
 export type JobName = (typeof JOB)[keyof typeof JOB];
@@ -32,6 +46,9 @@ export const DEFAULT_JOB_OPTIONS = {
 
 /** How often the hold sweep runs (ms). */
 export const RELEASE_EXPIRED_HOLDS_EVERY_MS = 5 * 60_000;
+
+/** How often expired credit grants are expired (ms): a due grant counts at most this long. */
+export const EXPIRE_CREDIT_GRANTS_EVERY_MS = 60_000;
 
 /** How often the pending-debit sweep runs (ms). */
 export const APPLY_PENDING_DEBITS_EVERY_MS = 30_000;

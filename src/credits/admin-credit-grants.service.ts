@@ -1,0 +1,67 @@
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { AuthUser } from '../auth/auth-user';
+import { Decimal } from '../common/decimal';
+import { PrismaService } from '../prisma/prisma.service';
+import { CreditGrantJson, creditsToJson, grantToJson } from './credit-json';
+import { CreditLedgerService, IdempotencyKeyReusedError, InvalidGrantError } from './credit-ledger.service';
+import { CreateCreditGrantDto } from './dto/create-credit-grant.dto';
+
+/** An idempotency key: 1–200 visible ASCII characters (e.g. a UUID). */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+export interface AdminGrantResult {
+  /** false: the idempotency key had been used; `grant` is the first grant and nothing was granted */
+  created: boolean;
+  grant: CreditGrantJson & { balanceAfter: number };
+}
+
+/** Admin side of credit grants: resolves the user by DID and grants through the ledger. */
+@Injectable()
+export class AdminCreditGrantsService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly ledger: CreditLedgerService,
+  ) {}
+
+  /**
+   * Grants `dto.amount` credits to the user `dto.userDid`. With an idempotency key, the same key
+   * grants once; a repeat returns the first grant (`created: false`).
+   * @throws 400 validation_failed (expiresAt not in the future; bad Idempotency-Key header),
+   *   404 user_not_found, 409 idempotency_key_reused (key used for another user/amount/expiry)
+   */
+  async grant(actor: AuthUser, dto: CreateCreditGrantDto, idempotencyKey: string | undefined): Promise<AdminGrantResult> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new BadRequestException({
+        code: 'validation_failed',
+        message: 'Idempotency-Key must be 1-200 visible ASCII characters',
+        errors: [{ field: 'Idempotency-Key', messages: ['Idempotency-Key must be 1-200 visible ASCII characters'] }],
+      });
+    }
+    const expiresAt = dto.expiresAt ? new Date(dto.expiresAt) : null;
+    if (expiresAt && expiresAt.getTime() <= Date.now()) {
+      throw new BadRequestException({
+        code: 'validation_failed',
+        message: 'expiresAt must be in the future',
+        errors: [{ field: 'expiresAt', messages: ['expiresAt must be in the future'] }],
+      });
+    }
+    const user = await this.prisma.user.findUnique({ where: { did: dto.userDid }, select: { id: true, did: true } });
+    if (!user) throw new NotFoundException({ code: 'user_not_found', message: 'No user has this DID' });
+    try {
+      const r = await this.ledger.grant({
+        userId: user.id,
+        amount: new Decimal(dto.amount),
+        reason: dto.reason,
+        source: 'admin',
+        expiresAt,
+        idempotencyKey: idempotencyKey ?? null,
+        createdById: actor.id,
+      });
+      return { created: r.created, grant: { ...grantToJson(r.grant, user.did), balanceAfter: creditsToJson(r.balanceAfter) } };
+    } catch (err) {
+      if (err instanceof IdempotencyKeyReusedError) throw new ConflictException({ code: err.code, message: err.message });
+      if (err instanceof InvalidGrantError) throw new BadRequestException({ code: err.code, message: err.message });
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { ForbiddenException } from '@nestjs/common';
+import { AuthUser } from '../auth/auth-user';
+import { ModelCallFiltersDto } from './dto/model-call-filters.dto';
+
+/**
+ * Whose calls a request may read: the caller's own (their user id), or everyone's (null) when
+ * `allUsers` is set, which needs the admin role (and, for an API key, the `admin` scope).
+ * @throws ForbiddenException 403 `forbidden` for allUsers without admin rights.
+ */
+export function callerScope(user: AuthUser, allUsers: boolean | undefined): string | null {
+  if (!allUsers) return user.id;
+  const admin = user.role === 'admin' && (user.via === 'jwt' || user.scopes.includes('admin'));
+  if (!admin) throw new ForbiddenException({ code: 'forbidden', message: 'allUsers=true needs the admin role' });
+  return null;
+}
+
+/** A SQL WHERE clause over `model_calls mc` (joined with `users u`) and its positional parameters. */
+export interface SqlWhere {
+  sql: string;
+  params: unknown[];
+  /** true when the clause refers to `u` (the users join is needed) */
+  usesUsers: boolean;
+}
+
+/** Escapes LIKE wildcards so a search term matches literally. */
+function likeLiteral(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The filters of seed 004's call list and export as SQL (explicit SQL so the hot queries can be
+ * EXPLAINed). `userId` null = every user. Times are [startTime, endTime) in Unix seconds.
+ * `status=failed` matches failed and aborted calls (see STATUS_FILTERS).
+ */
+export function buildCallWhere(f: ModelCallFiltersDto, userId: string | null, firstParam = 1): SqlWhere {
+  const conds: string[] = [];
+  const params: unknown[] = [];
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${firstParam + params.length - 1}`;
+  };
+  let usesUsers = false;
+  if (userId !== null) conds.push(`mc.user_id = ${p(userId)}::uuid`);
+  if (f.startTime !== undefined) conds.push(`mc.created_at >= to_timestamp(${p(f.startTime)})`);
+  if (f.endTime !== undefined) conds.push(`mc.created_at < to_timestamp(${p(f.endTime)})`);
+  switch (f.status ?? 'all') {
+    case 'success':
+      conds.push(`mc.status = 'success'`);
+      break;
+    case 'failed':
+      conds.push(`mc.status IN ('failed', 'aborted')`);
+      break;
+    case 'aborted':
+      conds.push(`mc.status = 'aborted'`);
+      break;
+    case 'all':
+      break;
+  }
+  if (f.model !== undefined) conds.push(`mc.model = ${p(f.model)}`);
+  if (f.providerId !== undefined) conds.push(`mc.provider_id = ${p(f.providerId)}::uuid`);
+  if (f.appDid !== undefined) conds.push(`mc.app_did = ${p(f.appDid)}`);
+  const term = f.search?.trim();
+  if (term) {
+    const exact = p(term);
+    const like = p(`%${likeLiteral(term)}%`);
+    const ors = [`mc.request_id = ${exact}`, `mc.model ILIKE ${like}`, `mc.app_did ILIKE ${like}`];
+    if (UUID.test(term)) ors.push(`mc.id = ${exact}::uuid`);
+    if (userId === null) {
+      usesUsers = true;
+      ors.push(`u.did = ${exact}`, `u.email ILIKE ${like}`, `u.full_name ILIKE ${like}`);
+    }
+    conds.push(`(${ors.join(' OR ')})`);
+  }
+  return { sql: conds.length ? conds.join(' AND ') : 'TRUE', params, usesUsers };
+}
+
+/** Seed 004 `type` labels ("chat", "image") for our ModelType values. */
+export const TYPE_LABELS: Record<string, string> = {
+  chatCompletion: 'chat',
+  embedding: 'embedding',
+  imageGeneration: 'image',
+};

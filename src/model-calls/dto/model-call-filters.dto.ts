@@ -1,0 +1,76 @@
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsAfter, MAX_UNIX_SECONDS, ToBoolean, ToUnixSeconds } from './unix-time';
+
+/**
+ * `status` filter values. Seed 004 has success | failed | all; Tollgate also records `aborted`
+ * (the client left mid-stream, billed for what it was sent). `failed` means "did not complete
+ * normally" and so matches failed AND aborted; `aborted` alone is accepted as an extension.
+ */
+export const STATUS_FILTERS = ['success', 'failed', 'aborted', 'all'] as const;
+export type StatusFilter = (typeof STATUS_FILTERS)[number];
+
+/** Filters of GET /user/model-calls and its CSV export (seed 004). Times: Unix seconds, [startTime, endTime). */
+export class ModelCallFiltersDto {
+  @IsOptional()
+  @ToUnixSeconds()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_UNIX_SECONDS)
+  startTime?: number;
+
+  @IsOptional()
+  @ToUnixSeconds()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_UNIX_SECONDS)
+  @IsAfter('startTime')
+  endTime?: number;
+
+  /** Matches a request id or call id exactly, or part of the model, app DID (and, with allUsers, user email, name or DID). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  search?: string;
+
+  @IsOptional()
+  @IsIn(STATUS_FILTERS)
+  status?: StatusFilter;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  model?: string;
+
+  @IsOptional()
+  @IsUUID()
+  providerId?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  appDid?: string;
+
+  /** Admin only: every user's calls. */
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean()
+  allUsers?: boolean;
+}
+
+/** GET /user/model-calls: the filters plus page (≥ 1, default 1) and pageSize (1–100, default 50). */
+export class ListModelCallsDto extends ModelCallFiltersDto {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  page: number = 1;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  pageSize: number = 50;
+}

@@ -1,0 +1,48 @@
+import { Controller, Get, Query, StreamableFile } from '@nestjs/common';
+import { AuthUser } from '../auth/auth-user';
+import { Auth, CurrentUser } from '../auth/auth.decorators';
+import { callerScope } from './call-filters';
+import { CallExportService } from './call-export.service';
+import { CallListService, ModelCallPage } from './call-list.service';
+import { ListModelCallsDto, ModelCallFiltersDto } from './dto/model-call-filters.dto';
+
+/** The call log (seed 004 "モデル呼び出しのリスト表示" and "エクスポート"). */
+@Controller('user')
+export class ModelCallsController {
+  constructor(
+    private readonly calls: CallListService,
+    private readonly exporter: CallExportService,
+  ) {}
+
+  /**
+   * GET /user/model-calls → `{count, list, paging:{page, pageSize}}`, newest first. Each item:
+   * id, requestId, userDid, model, type (chat|embedding|image), status (success|failed|aborted),
+   * inputTokens/outputTokens/totalUsage (tokens), credits (credits, number), duration (ms),
+   * createdAt (ISO), appDid, appInfo ({appName, appDid, appLogo, appUrl}; no apps registry yet, so
+   * only appDid is set; null without appDid), userInfo ({did, fullName, email, avatar}).
+   * Query: page (≥1), pageSize (1–100, default 50), startTime/endTime (Unix s, [start, end)),
+   * search, status (success | failed = failed+aborted | aborted | all), model, providerId (uuid),
+   * appDid, allUsers (admin only). A user sees only their own calls.
+   * Errors: 401; 403 `forbidden` (allUsers without admin) / `insufficient_scope` (API key without
+   * usage:read); 400 `validation_failed` with `errors[].field`.
+   */
+  @Get('model-calls')
+  @Auth({ scope: 'usage:read' })
+  list(@CurrentUser() user: AuthUser, @Query() q: ListModelCallsDto): Promise<ModelCallPage> {
+    return this.calls.list(callerScope(user, q.allUsers), q);
+  }
+
+  /**
+   * GET /user/model-calls/export → text/csv (attachment model-calls.csv), header row
+   * `Timestamp,Request ID,User DID,User Name,User Email,Model,Provider,Type,Status,Input Tokens,
+   * Output Tokens,Total Usage,Credits,Duration(ms),App DID`; tokens, credits, ms. Same filters and
+   * errors as the list (no page/pageSize); at most MODEL_CALLS_EXPORT_MAX_ROWS rows (default
+   * 10,000), newest first; text cells starting with = + - @ tab or CR get a leading apostrophe.
+   */
+  @Get('model-calls/export')
+  @Auth({ scope: 'usage:read' })
+  export(@CurrentUser() user: AuthUser, @Query() q: ModelCallFiltersDto): StreamableFile {
+    const stream = this.exporter.export(callerScope(user, q.allUsers), q);
+    return new StreamableFile(stream, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="model-calls.csv"' });
+  }
+}

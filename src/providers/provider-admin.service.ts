@@ -1,0 +1,116 @@
+import { ConflictException, Injectable } from '@nestjs/common';
+import { PrismaService } from '../prisma/prisma.service';
+import { CatalogService } from './catalog.service';
+import { CreateProviderDto, UpdateProviderDto } from './dto/provider.dto';
+import { ProviderHealthService } from './provider-health.service';
+import { isUniqueViolation, providerNotFound, toRateView, ModelRateView } from './provider-views';
+import { MaskedCredential, toMasked } from './providers.service';
+
+/** A provider as GET /ai-providers shows it (seed 004): rates and masked credentials, never a secret. */
+export interface ProviderView {
+  id: string;
+  name: string;
+  displayName: string;
+  baseUrl: string;
+  enabled: boolean;
+  modelRates: ModelRateView[];
+  credentials: (MaskedCredential & { running: boolean })[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Providers: list, create, update, delete (seed 004 "AI プロバイダー"). Every write drops the gateway's catalog. */
+@Injectable()
+export class ProviderAdminService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly catalog: CatalogService,
+    private readonly health: ProviderHealthService,
+  ) {}
+
+  async list(): Promise<ProviderView[]> {
+    const providers = await this.prisma.aiProvider.findMany({
+      orderBy: { name: 'asc' },
+      include: {
+        modelRates: { orderBy: [{ model: 'asc' }, { type: 'asc' }] },
+        credentials: { orderBy: { name: 'asc' }, include: { health: { select: { healthy: true } } } },
+      },
+    });
+    return providers.map((p) => this.view(p));
+  }
+
+  async get(id: string): Promise<ProviderView> {
+    const p = await this.prisma.aiProvider.findUnique({
+      where: { id },
+      include: { modelRates: { orderBy: [{ model: 'asc' }, { type: 'asc' }] }, credentials: { orderBy: { name: 'asc' }, include: { health: { select: { healthy: true } } } } },
+    });
+    if (!p) throw providerNotFound(id);
+    return this.view(p);
+  }
+
+  /** @throws 409 provider_exists when the name is taken */
+  async create(dto: CreateProviderDto): Promise<ProviderView> {
+    try {
+      const p = await this.prisma.aiProvider.create({
+        data: { name: dto.name, displayName: dto.displayName, baseUrl: dto.baseUrl.replace(/\/+$/, ''), enabled: dto.enabled ?? true },
+      });
+      await this.changed();
+      return this.get(p.id);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictException({ code: 'provider_exists', message: `A provider named "${dto.name}" exists` });
+      throw err;
+    }
+  }
+
+  /** @throws 404 provider_not_found, 409 provider_exists */
+  async update(id: string, dto: UpdateProviderDto): Promise<ProviderView> {
+    try {
+      const { count } = await this.prisma.aiProvider.updateMany({
+        where: { id },
+        data: { name: dto.name, displayName: dto.displayName, baseUrl: dto.baseUrl?.replace(/\/+$/, ''), enabled: dto.enabled },
+      });
+      if (count === 0) throw providerNotFound(id);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictException({ code: 'provider_exists', message: `A provider named "${dto.name}" exists` });
+      throw err;
+    }
+    await this.changed();
+    return this.get(id);
+  }
+
+  /** Deletes the provider with its credentials and rates; past model calls keep their rows (provider set null). */
+  async remove(id: string): Promise<void> {
+    const { count } = await this.prisma.aiProvider.deleteMany({ where: { id } });
+    if (count === 0) throw providerNotFound(id);
+    await this.changed();
+  }
+
+  private async changed(): Promise<void> {
+    await this.catalog.invalidate();
+    await this.health.invalidate();
+  }
+
+  private view(p: {
+    id: string;
+    name: string;
+    displayName: string;
+    baseUrl: string;
+    enabled: boolean;
+    createdAt: Date;
+    updatedAt: Date;
+    modelRates: Parameters<typeof toRateView>[0][];
+    credentials: (Parameters<typeof toMasked>[0] & { health: { healthy: boolean } | null })[];
+  }): ProviderView {
+    return {
+      id: p.id,
+      name: p.name,
+      displayName: p.displayName,
+      baseUrl: p.baseUrl,
+      enabled: p.enabled,
+      modelRates: p.modelRates.map(toRateView),
+      credentials: p.credentials.map((c) => ({ ...toMasked(c), running: c.active && (c.health?.healthy ?? true) })),
+      createdAt: p.createdAt.toISOString(),
+      updatedAt: p.updatedAt.toISOString(),
+    };
+  }
+}
