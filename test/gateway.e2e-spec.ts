@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import { Decimal } from '../src/common/decimal';
 import { creditsFor } from '../src/metering/credits-formula';
 import { countPromptTokens, countTextTokens } from '../src/metering/token-counter';
+import { SETTING_KEYS, SettingsService } from '../src/settings/settings.service';
 import { createDevProvider, createTenant, Harness, startHarness, Tenant, UPSTREAM_SECRET } from './support/gateway-harness';
 
 const RATE_IN = new Decimal('0.5');
@@ -281,6 +282,27 @@ describe('gateway /v1 (issue 3)', () => {
     const expected = creditsFor(promptTokens, completionTokens, RATE_IN, RATE_OUT);
     expect(call!.credits.toFixed()).toBe(expected.toFixed());
     expect(new Decimal(1000).sub(await balance(t.userId)).toFixed()).toBe(expected.toFixed());
+  });
+
+  it('follows the settings table: billing off meters and logs without holds or debits; 402 links to the stored payment link', async () => {
+    const settings = h.app.get(SettingsService);
+    const broke = await createTenant(h, { credits: '0' });
+    await settings.set(SETTING_KEYS.paymentLink, 'https://shop.example.com/buy');
+    try {
+      await expect(
+        client(broke.key).chat.completions.create({ model: 'mock-model', messages: [{ role: 'user', content: 'hi' }] }),
+      ).rejects.toMatchObject({ status: 402, error: { payment_link: 'https://shop.example.com/buy' } });
+      await settings.set(SETTING_KEYS.creditBillingEnabled, false);
+      const completion = await client(broke.key).chat.completions.create({ model: 'mock-model', messages: [{ role: 'user', content: 'free now' }] });
+      const call = await lastCall(broke.userId);
+      expect(call.status).toBe('success');
+      expect(call.credits.toFixed()).toBe(creditsFor(completion.usage!.prompt_tokens, completion.usage!.completion_tokens, RATE_IN, RATE_OUT).toFixed());
+      expect(await balance(broke.userId)).toBe('0');
+      expect(await h.prisma.creditTransaction.count({ where: { userId: broke.userId, type: 'debit' } })).toBe(0);
+    } finally {
+      await settings.reset(SETTING_KEYS.creditBillingEnabled);
+      await settings.reset(SETTING_KEYS.paymentLink);
+    }
   });
 
   it('never puts a key secret or credential value in a response body or a log line', async () => {

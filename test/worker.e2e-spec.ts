@@ -8,7 +8,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import { NestFactory } from '@nestjs/core';
 import { Queue, QueueEvents } from 'bullmq';
 import { Client } from 'pg';
-import { JOB, MAINTENANCE_QUEUE } from '../src/jobs/queues';
+import { ALL_QUEUES, JOB, MAINTENANCE_QUEUE } from '../src/jobs/queues';
 import { assertEveryJobHasAHandler, WorkerModule } from '../src/worker.module';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from './support/gateway-harness';
@@ -55,8 +55,9 @@ describe('worker', () => {
   });
 
   afterAll(async () => {
-    const queue = worker?.get<Queue>(getQueueToken(MAINTENANCE_QUEUE));
-    await queue?.obliterate({ force: true }).catch(() => undefined);
+    for (const name of ALL_QUEUES) {
+      await worker?.get<Queue>(getQueueToken(name)).obliterate({ force: true }).catch(() => undefined);
+    }
     await worker?.close();
     await db?.drop();
   });

@@ -64,6 +64,16 @@ export interface AppConfig {
      */
     statsSettleMs: number;
   };
+  providerHealth: {
+    /** Failures within the window after which a credential is reported not running. */
+    failureThreshold: number;
+    /** Length of the sliding failure window (ms). */
+    failureWindowMs: number;
+    /** How long GET /ai-providers/health is served from the Redis cache (ms); 0 = no cache. */
+    healthCacheTtlMs: number;
+    /** Timeout of one upstream probe: credential validation, /check, model health check (ms). */
+    probeTimeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -214,6 +224,12 @@ export function loadConfig(env: Env): AppConfig {
     modelCalls: {
       exportMaxRows: r.int('MODEL_CALLS_EXPORT_MAX_ROWS', 10_000, 1, 10_000_000),
       statsSettleMs: r.int('MODEL_CALL_STATS_SETTLE_MS', 60_000, 0, 3_600_000),
+    },
+    providerHealth: {
+      failureThreshold: r.int('CREDENTIAL_FAILURE_THRESHOLD', 3, 1, 1000),
+      failureWindowMs: r.int('CREDENTIAL_FAILURE_WINDOW_SECONDS', 300, 1, 7 * 86400) * 1000,
+      healthCacheTtlMs: r.int('PROVIDER_HEALTH_CACHE_TTL_MS', 5000, 0, 3_600_000),
+      probeTimeoutMs: r.int('PROVIDER_PROBE_TIMEOUT_MS', 15_000, 100, 600_000),
     },
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {

@@ -6,6 +6,7 @@ import { Decimal, roundCredits } from '../common/decimal';
 import { CreditLedgerService } from '../credits/credit-ledger.service';
 import { ModelType } from '../generated/prisma/enums';
 import { CatalogService, ModelRoute } from '../providers/catalog.service';
+import { SettingsService } from '../settings/settings.service';
 import { CallContext } from './call-context';
 import { CallLog, GatewayCall } from './call-log.service';
 import { GatewayError } from './openai-error';
@@ -42,6 +43,7 @@ export class CallAdmissionService {
     private readonly catalog: CatalogService,
     private readonly ledger: CreditLedgerService,
     private readonly callLog: CallLog,
+    private readonly settings: SettingsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -55,7 +57,18 @@ export class CallAdmissionService {
    * @throws GatewayError 404 model_not_found, 403 model_not_allowed (after recording the call)
    */
   async route(ctx: CallContext, requestedModel: string, type: ModelType, stream: boolean): Promise<GatewayCall> {
-    const call: GatewayCall = { callId: randomUUID(), requestedModel, type, stream, route: null, held: new Decimal(0), settled: false };
+    const billing = await this.settings.billingForGateway();
+    const call: GatewayCall = {
+      callId: randomUUID(),
+      requestedModel,
+      type,
+      stream,
+      route: null,
+      held: new Decimal(0),
+      billingEnabled: billing.creditBillingEnabled,
+      paymentLink: billing.paymentLink,
+      settled: false,
+    };
     const candidates = await this.catalog.candidates(requestedModel, type);
     if (candidates.length === 0) return this.refuse(ctx, call, GatewayError.modelNotFound(requestedModel));
     const allowed = candidates.filter((r) => isModelAllowed(ctx.principal.allowedModels, r));
@@ -72,12 +85,12 @@ export class CallAdmissionService {
    * @throws GatewayError 402 insufficient_credits with the payment link (after recording)
    */
   async hold(ctx: CallContext, call: GatewayCall, estimate: HoldEstimate): Promise<void> {
-    if (!this.config.credit.billingEnabled || !call.route) return;
+    if (!call.billingEnabled || !call.route) return;
     const amount = this.holdAmount(call.route, estimate);
     const result = await this.ledger.holdForCall(ctx.principal.userId, call.callId, amount);
     this.remember(ctx.principal.userId, result.balance.sub(result.held).sub(amount));
     if (!result.admitted) {
-      await this.refuse(ctx, call, GatewayError.insufficientCredits(this.config.credit.paymentLink));
+      await this.refuse(ctx, call, GatewayError.insufficientCredits(call.paymentLink));
     }
     call.held = amount;
   }
@@ -89,7 +102,7 @@ export class CallAdmissionService {
    * after all, the upstream request is aborted before anything reaches the client.
    */
   mayOverlap(userId: string, call: GatewayCall, estimate: HoldEstimate): boolean {
-    if (!this.config.credit.billingEnabled || !call.route) return true;
+    if (!call.billingEnabled || !call.route) return true;
     const h = this.headroom.get(userId);
     if (!h || Date.now() - h.at > OVERLAP_HEADROOM_MAX_AGE_MS) return false;
     return h.free.gte(this.holdAmount(call.route, estimate).mul(OVERLAP_HEADROOM_FACTOR));

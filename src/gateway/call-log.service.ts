@@ -1,6 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { Injectable } from '@nestjs/common';
 import { Decimal } from '../common/decimal';
 import { CallRecord } from '../credits/call-settlement.repository';
 import { ModelCallStatus, ModelType } from '../generated/prisma/enums';
@@ -19,6 +17,10 @@ export interface GatewayCall {
   route: ModelRoute | null;
   /** credits held for the call (0 when none) */
   held: Decimal;
+  /** seed 004 enableCredit when the call arrived: hold and debit, or only meter and log */
+  billingEnabled: boolean;
+  /** where to buy credits (returned with 402) */
+  paymentLink: string | null;
   settled: boolean;
 }
 
@@ -37,10 +39,7 @@ export interface CallOutcome {
  */
 @Injectable()
 export class CallLog {
-  constructor(
-    private readonly recorder: ModelCallRecorder,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly recorder: ModelCallRecorder) {}
 
   /** Resolves once the record is durably committed (the response may then be finished). */
   async write(ctx: CallContext, call: GatewayCall, outcome: CallOutcome): Promise<void> {
@@ -70,9 +69,9 @@ export class CallLog {
       errorCode: outcome.error?.code ?? null,
       errorMessage: outcome.error?.message ?? null,
       createdAt: new Date(ctx.startedAt),
-      billable: usage !== null && route !== null && this.config.credit.billingEnabled,
+      billable: usage !== null && route !== null && call.billingEnabled,
       // any call that reached the hold step may hold credits (a failed hold attempt leaves none)
-      hasHold: route !== null && this.config.credit.billingEnabled,
+      hasHold: route !== null && call.billingEnabled,
     };
     await this.recorder.record(record);
   }

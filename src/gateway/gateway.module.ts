@@ -3,6 +3,7 @@ import { CreditsModule } from '../credits/credits.module';
 import { KeysModule } from '../keys/keys.module';
 import { ModelCallsModule } from '../model-calls/model-calls.module';
 import { ProvidersModule } from '../providers/providers.module';
+import { SettingsModule } from '../settings/settings.module';
 import { CallAdmissionService } from './call-admission.service';
 import { CallLog } from './call-log.service';
 import { CredentialPicker } from './credential-picker.service';
@@ -12,7 +13,7 @@ import { UpstreamClient } from './upstream-client.service';
 import { UpstreamForwarder } from './upstream-forwarder.service';
 
 @Module({
-  imports: [KeysModule, ProvidersModule, CreditsModule, ModelCallsModule],
+  imports: [KeysModule, ProvidersModule, CreditsModule, ModelCallsModule, SettingsModule],
   controllers: [GatewayController],
   providers: [GatewayService, CallAdmissionService, CallLog, CredentialPicker, UpstreamClient, UpstreamForwarder],
 })

@@ -73,6 +73,7 @@ export class InvalidSettingError extends Error {
 @Injectable()
 export class SettingsService {
   private readonly log = new Logger(SettingsService.name);
+  private cached: { at: number; value: Promise<BillingSettings> } | null = null;
 
   constructor(
     private readonly prisma: PrismaService,
@@ -98,6 +99,23 @@ export class SettingsService {
   }
 
   /**
+   * billing(), cached for CATALOG_CACHE_TTL_MS: what the gateway reads on every call (credit
+   * billing on/off, payment link for 402). A change is seen at once by this process and within
+   * that TTL by other replicas.
+   */
+  billingForGateway(): Promise<BillingSettings> {
+    const now = Date.now();
+    if (!this.cached || now - this.cached.at >= this.config.cache.catalogTtlMs) {
+      const value = this.billing();
+      this.cached = { at: now, value };
+      value.catch(() => {
+        if (this.cached?.value === value) this.cached = null;
+      });
+    }
+    return this.cached.value;
+  }
+
+  /**
    * Stores one setting (overriding the configuration).
    * @throws InvalidSettingError when the value does not fit the key
    */
@@ -105,10 +123,12 @@ export class SettingsService {
     if (!VALIDATORS[key](value)) throw new InvalidSettingError(`invalid value for setting ${key}`);
     const json = value === null ? Prisma.JsonNull : (value as Prisma.InputJsonValue);
     await this.prisma.setting.upsert({ where: { key }, create: { key, value: json }, update: { value: json } });
+    this.cached = null;
   }
 
   /** Removes a stored setting: the configuration's value applies again. */
   async reset(key: SettingKey): Promise<void> {
     await this.prisma.setting.deleteMany({ where: { key } });
+    this.cached = null;
   }
 }
