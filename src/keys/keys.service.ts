@@ -1,9 +1,8 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import Redis from 'ioredis';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PrismaService } from '../prisma/prisma.service';
-import { REDIS, REDIS_SUBSCRIBER } from '../redis/redis.module';
+import { InvalidationBus } from '../redis/invalidation-bus.service';
 import { generateVirtualKeySecret, hashVirtualKeySecret, looksLikeVirtualKey, VIRTUAL_KEY_DISPLAY_LENGTH } from './virtual-key';
 
 /** Who is calling, once a virtual key is resolved. */
@@ -45,29 +44,19 @@ const LAST_USED_WRITE_INTERVAL_MS = 60_000;
  * the TTL (KEY_CACHE_TTL_MS) bounds staleness if a message is missed.
  */
 @Injectable()
-export class KeysService implements OnModuleInit, OnModuleDestroy {
+export class KeysService implements OnModuleInit {
   private readonly log = new Logger(KeysService.name);
   private readonly cache = new Map<string, { value: KeyPrincipal | null; until: number }>();
   private readonly lastUsedWritten = new Map<string, number>();
-  private readonly onMessage = (channel: string, hash: string) => {
-    if (channel === INVALIDATE_CHANNEL) this.cache.delete(hash);
-  };
 
   constructor(
     private readonly prisma: PrismaService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    private readonly bus: InvalidationBus,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.subscriber.on('message', this.onMessage);
-    await this.subscriber.subscribe(INVALIDATE_CHANNEL);
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.subscriber.off('message', this.onMessage);
-    await this.subscriber.unsubscribe(INVALIDATE_CHANNEL).catch(() => undefined);
+    await this.bus.subscribe(INVALIDATE_CHANNEL, (hash) => this.cache.delete(hash));
   }
 
   /**
@@ -113,7 +102,7 @@ export class KeysService implements OnModuleInit, OnModuleDestroy {
   /** Drops a cached key on every replica (after revoke, expiry change, allowed-models change). */
   async invalidate(secretHash: string): Promise<void> {
     this.cache.delete(secretHash);
-    await this.redis.publish(INVALIDATE_CHANNEL, secretHash);
+    await this.bus.publish(INVALIDATE_CHANNEL, secretHash);
   }
 
   /**

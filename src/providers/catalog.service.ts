@@ -1,12 +1,11 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import Redis from 'ioredis';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { SecretBoxService } from '../crypto/secret-box.service';
 import { Decimal } from '../common/decimal';
 import { ModelType } from '../generated/prisma/enums';
 import { PrismaService } from '../prisma/prisma.service';
-import { REDIS, REDIS_SUBSCRIBER } from '../redis/redis.module';
+import { InvalidationBus } from '../redis/invalidation-bus.service';
 
 /** A usable credential, decrypted in memory only. Never logged or returned. */
 export interface RouteCredential {
@@ -51,38 +50,28 @@ const INVALIDATE_CHANNEL = 'tollgate:catalog:invalidate';
  * on every replica when an admin change publishes an invalidation.
  */
 @Injectable()
-export class CatalogService implements OnModuleInit, OnModuleDestroy {
+export class CatalogService implements OnModuleInit {
   private readonly log = new Logger(CatalogService.name);
   private catalog: Catalog | null = null;
   private loadedAt = 0;
   private loading: Promise<Catalog> | null = null;
   private generation = 0;
-  private readonly onMessage = (channel: string) => {
-    if (channel === INVALIDATE_CHANNEL) this.drop();
-  };
 
   constructor(
     private readonly prisma: PrismaService,
     private readonly secretBox: SecretBoxService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    private readonly bus: InvalidationBus,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.subscriber.on('message', this.onMessage);
-    await this.subscriber.subscribe(INVALIDATE_CHANNEL);
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.subscriber.off('message', this.onMessage);
-    await this.subscriber.unsubscribe(INVALIDATE_CHANNEL).catch(() => undefined);
+    await this.bus.subscribe(INVALIDATE_CHANNEL, () => this.drop());
   }
 
   /** Call after any change to providers, credentials or rates. */
   async invalidate(): Promise<void> {
     this.drop();
-    await this.redis.publish(INVALIDATE_CHANNEL, '1');
+    await this.bus.publish(INVALIDATE_CHANNEL, '1');
   }
 
   /**

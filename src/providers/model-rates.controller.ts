@@ -63,7 +63,7 @@ export class ModelRatesController {
   @Get('rate-history')
   @Auth({ admin: true })
   rateHistory(@Query() q: RateHistoryQuery) {
-    return this.history.list({ page: q.page ?? 1, pageSize: q.pageSize ?? 50, rateId: q.rateId, providerId: q.providerId, model: q.model });
+    return this.history.list({ page: q.page, pageSize: q.pageSize, rateId: q.rateId, providerId: q.providerId, model: q.model });
   }
 
   /** GET /ai-providers/:providerId/model-rates (any authenticated user; scope providers:read) → the provider's rates. 404 provider_not_found. */

@@ -52,8 +52,8 @@ export class ModelRatesService {
 
   /** Every rate, by provider name then model; `providerId` a comma list, `model` a case-insensitive substring. */
   async listAll(q: ListModelRatesQuery): Promise<ModelRatePage> {
-    const page = q.page ?? 1;
-    const pageSize = q.pageSize ?? 50;
+    const page = q.page;
+    const pageSize = q.pageSize;
     const ids = q.providerId?.split(',').map((s) => s.trim()).filter(Boolean);
     if (ids?.some((id) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))) {
       throw new BadRequestException({ code: 'validation_failed', message: 'providerId must be a comma list of UUIDs', errors: [{ field: 'providerId', messages: ['providerId must be a comma list of UUIDs'] }] });

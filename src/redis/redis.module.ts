@@ -2,11 +2,11 @@ import { Global, Inject, Module, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { InvalidationBus } from './invalidation-bus.service';
 
-/** The shared ioredis connection for commands (caches, counters, publishing). */
-export const REDIS = Symbol('REDIS');
-/** A second connection in subscriber mode (Redis forbids commands on a subscribed connection). */
-export const REDIS_SUBSCRIBER = Symbol('REDIS_SUBSCRIBER');
+import { REDIS, REDIS_SUBSCRIBER } from './redis.tokens';
+
+export { REDIS, REDIS_SUBSCRIBER };
 
 function connect(url: string): Redis {
   const client = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
@@ -19,8 +19,9 @@ function connect(url: string): Redis {
   providers: [
     { provide: REDIS, inject: [APP_CONFIG], useFactory: (c: AppConfig) => connect(c.redisUrl) },
     { provide: REDIS_SUBSCRIBER, inject: [APP_CONFIG], useFactory: (c: AppConfig) => connect(c.redisUrl) },
+    InvalidationBus,
   ],
-  exports: [REDIS, REDIS_SUBSCRIBER],
+  exports: [REDIS, REDIS_SUBSCRIBER, InvalidationBus],
 })
 export class RedisModule implements OnModuleDestroy {
   constructor(

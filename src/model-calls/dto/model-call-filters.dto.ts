@@ -1,3 +1,4 @@
+import { Paged } from '../../common/dto/page-query.dto';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { IsAfter, MAX_UNIX_SECONDS, ToBoolean, ToUnixSeconds } from './unix-time';
@@ -59,18 +60,4 @@ export class ModelCallFiltersDto {
 }
 
 /** GET /user/model-calls: the filters plus page (≥ 1, default 1) and pageSize (1–100, default 50). */
-export class ListModelCallsDto extends ModelCallFiltersDto {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
-  page: number = 1;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  pageSize: number = 50;
-}
+export class ListModelCallsDto extends Paged(ModelCallFiltersDto) {}

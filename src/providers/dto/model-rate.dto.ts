@@ -1,3 +1,4 @@
+import { PageQueryDto } from '../../common/dto/page-query.dto';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -108,19 +109,7 @@ export class UpdateModelRateDto {
 }
 
 /** GET /ai-providers/model-rates query. */
-export class ListModelRatesQuery {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  page?: number;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  pageSize?: number;
+export class ListModelRatesQuery extends PageQueryDto {
 
   /** comma-separated provider ids */
   @IsOptional()
@@ -155,20 +144,7 @@ export class BulkRateUpdateDto {
 }
 
 /** GET /ai-providers/rate-history query. */
-export class RateHistoryQuery {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  page?: number;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  pageSize?: number;
-
+export class RateHistoryQuery extends PageQueryDto {
   @IsOptional()
   @IsUUID()
   rateId?: string;
