@@ -3,7 +3,6 @@ import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { InvalidationBus } from './invalidation-bus.service';
-
 import { REDIS, REDIS_SUBSCRIBER } from './redis.tokens';
 
 export { REDIS, REDIS_SUBSCRIBER };
