@@ -33,7 +33,7 @@ const CONNECTIONS = opt('connections', '1,50').split(',').map(Number);
 const DURATION = opt('duration', '10');
 const REPS = opt('reps', '3');
 const WARMUP = opt('warmup', '2');
-const MODES = opt('modes', 'nonstream,stream');
+const MODES = opt('modes', 'nonstream,stream').split(',').filter(Boolean);
 const PORTKEY_DIR = opt('portkey', null);
 
 const DB_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tollgate_bench';
@@ -142,7 +142,7 @@ const report = [];
 for (const c of CONNECTIONS) {
   const out = run('node', [
     path.join(HERE, 'peer-bench.mjs'), '--config', path.join(OUT, 'targets.json'), '--tool', 'wrk',
-    '--connections', String(c), '--duration', DURATION, '--reps', REPS, '--warmup', WARMUP, '--modes', MODES,
+    '--connections', String(c), '--duration', DURATION, '--reps', REPS, '--warmup', WARMUP, '--modes', MODES.join(','),
     '--out', path.join(OUT, `results-c${c}.json`),
   ], {});
   process.stdout.write(`\n## ${c} connection(s)\n${out}`);
