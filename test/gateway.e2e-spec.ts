@@ -236,6 +236,22 @@ describe('gateway /v1 (issue 3)', () => {
     expect(await h.prisma.creditTransaction.count({ where: { userId: t.userId, type: 'debit' } })).toBe(1);
   });
 
+  it('502 upstream_auth_failed when every credential is refused, without the provider text or the credential', async () => {
+    await createDevProvider(h, { name: 'zzbad', credentials: [{ name: 'Stale Key', value: 'sk-stale-credential-value-111' }] });
+    const t = await createTenant(h, { credits: '100', allowedModels: ['zzbad/*'] });
+    const res = await fetch(`${h.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` },
+      body: JSON.stringify({ model: 'zzbad/mock-model', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const text = await res.text();
+    expect(res.status).toBe(502);
+    expect(JSON.parse(text).error).toMatchObject({ code: 'upstream_auth_failed', type: 'upstream_error' });
+    expect(text).not.toContain('sk-stale');
+    await h.recorder.drain();
+    expect(await balance(t.userId)).toBe('100');
+  });
+
   it('bills a stream the client aborts for the tokens actually streamed', async () => {
     const t = await createTenant(h, { credits: '1000' });
     const messages = [{ role: 'user', content: 'long one #mock:words=200 #mock:chunk-delay=60' }];
@@ -307,7 +323,7 @@ describe('gateway /v1 (issue 3)', () => {
 
   it('never puts a key secret or credential value in a response body or a log line', async () => {
     await h.recorder.drain();
-    const secrets = [tenant.key, UPSTREAM_SECRET, 'sk-wrong-credential-value-000'];
+    const secrets = [tenant.key, UPSTREAM_SECRET, 'sk-wrong-credential-value-000', 'sk-stale-credential-value-111'];
     expect(responses.length).toBeGreaterThan(5);
     expect(h.logs.length).toBeGreaterThan(5);
     for (const s of secrets) {

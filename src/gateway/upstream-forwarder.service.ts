@@ -63,11 +63,18 @@ export class UpstreamForwarder {
         this.picker.succeeded(credential.id);
         return { response, credential };
       }
-      const text = await readSome(response);
+      // A provider may echo the key it was sent; it never goes further than this.
+      const text = (await readSome(response)).split(credential.secret).join('[redacted]');
       if (status >= 500 || status === 401 || status === 403) {
         this.picker.failed(credential.id);
-        const code = status >= 500 ? 'upstream_error' : 'upstream_auth_failed';
-        last = new UpstreamFailure(GatewayError.upstream(code, `Provider '${provider.name}' answered ${status}: ${text}`), credential, status);
+        const auth = status === 401 || status === 403;
+        // Auth failures are about our credential, not the client's request: say so, without the
+        // provider's text (it describes the credential).
+        const message = auth
+          ? `Provider '${provider.name}' refused Tollgate's credential (${status}); an admin must fix it`
+          : `Provider '${provider.name}' answered ${status}: ${text}`;
+        if (auth) this.log.warn(`provider ${provider.name} credential ${credential.name} refused: ${status}`);
+        last = new UpstreamFailure(GatewayError.upstream(auth ? 'upstream_auth_failed' : 'upstream_error', message), credential, status);
         continue; // retry once on another credential
       }
       // 4xx other than auth: the request itself is at fault (or rate limited): relay it.
