@@ -4,11 +4,14 @@
  * line the api writes is captured in `logs` so tests can check no secret was logged.
  */
 import { Writable } from 'node:stream';
+import { getQueueToken } from '@nestjs/bullmq';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Queue } from 'bullmq';
 import { createApiApp } from '../../src/app.factory';
 import { Decimal } from '../../src/common/decimal';
 import { CreditLedgerService } from '../../src/credits/credit-ledger.service';
 import { DevUpstream, startDevUpstream } from '../../src/dev-upstream/dev-upstream';
+import { ALL_QUEUES } from '../../src/jobs/queues';
 import { KeysService } from '../../src/keys/keys.service';
 import { ModelCallRecorder } from '../../src/model-calls/model-call-recorder.service';
 import { PrismaService } from '../../src/prisma/prisma.service';
@@ -79,6 +82,8 @@ export async function startHarness(label: string, env: Record<string, string> = 
     ledger: app.get(CreditLedgerService),
     recorder: app.get(ModelCallRecorder),
     async close() {
+      // Queues were created under this harness's own prefix: leave nothing behind in Redis.
+      for (const name of ALL_QUEUES) await app.get<Queue>(getQueueToken(name)).obliterate({ force: true }).catch(() => undefined);
       await app.close();
       await upstream.close();
       await db.drop();
