@@ -6,15 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { getQueueToken } from '@nestjs/bullmq';
 import { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Queue, QueueEvents } from 'bullmq';
 import request from 'supertest';
 import { Decimal } from '../src/common/decimal';
 import { CallSettlementRepository } from '../src/credits/call-settlement.repository';
 import { GrantExpiryService } from '../src/credits/grant-expiry.service';
 import { CREDIT_EXPIRY_QUEUE, JOB } from '../src/jobs/queues';
-import { WorkerModule } from '../src/worker.module';
-import { Harness, startHarness, TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from './support/gateway-harness';
+import { Harness, startHarness } from './support/gateway-harness';
+import { startTestWorker, TestWorker } from './support/worker-harness';
 
 const HOUR = 3_600_000;
 const PASSWORD = 'grant expiry password 123';
@@ -223,32 +222,16 @@ describe('credit grant expiry', () => {
 
   describe('in the worker', () => {
     let worker: INestApplicationContext;
+    let testWorker: TestWorker;
     const prefix = `tollgate-test-ge-${randomUUID().slice(0, 8)}`;
 
     beforeAll(async () => {
-      const saved = { ...process.env };
-      Object.assign(process.env, {
-        NODE_ENV: 'test',
-        DATABASE_URL: h.db.url,
-        REDIS_URL: 'redis://127.0.0.1:6379',
-        ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-        JWT_SECRET: TEST_JWT_SECRET,
-        QUEUE_PREFIX: prefix,
-        LOG_LEVEL: 'warn',
-      });
-      try {
-        worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
-        await worker.init();
-      } finally {
-        process.env = saved;
-      }
+      testWorker = await startTestWorker(h.db.url, prefix);
+      worker = testWorker.app;
     });
 
     afterAll(async () => {
-      for (const name of [CREDIT_EXPIRY_QUEUE]) {
-        await worker?.get<Queue>(getQueueToken(name)).obliterate({ force: true }).catch(() => undefined);
-      }
-      await worker?.close();
+      await testWorker?.close();
     });
 
     it('schedules credit-grants.expire and runs it: due grants expire, live ones stay', async () => {

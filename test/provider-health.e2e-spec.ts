@@ -6,13 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { INestApplicationContext } from '@nestjs/common';
 import { getQueueToken } from '@nestjs/bullmq';
-import { NestFactory } from '@nestjs/core';
 import { Queue } from 'bullmq';
 import request from 'supertest';
 import { ALL_QUEUES } from '../src/jobs/queues';
 import { CredentialHealthRecorder } from '../src/providers/credential-health.recorder';
-import { WorkerModule } from '../src/worker.module';
-import { Harness, startHarness, TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET, UPSTREAM_SECRET } from './support/gateway-harness';
+import { Harness, startHarness, UPSTREAM_SECRET } from './support/gateway-harness';
+import { startTestWorker, TestWorker } from './support/worker-harness';
 
 const PASSWORD = 'provider health password 1';
 
@@ -31,6 +30,7 @@ describe('discovery and health', () => {
   let admin: string;
   let user: string;
   let worker: INestApplicationContext | undefined;
+  let testWorker: TestWorker | undefined;
   const prefix = `tollgate-test-health-${randomUUID().slice(0, 8)}`;
   const as = (t: string) => ({ authorization: `Bearer ${t}` });
   const login = async (l: string) => (await request(h.baseUrl).post('/auth/login').send({ login: l, password: PASSWORD }).expect(200)).body.accessToken as string;
@@ -50,9 +50,8 @@ describe('discovery and health', () => {
   });
 
   afterAll(async () => {
-    if (worker) {
-      for (const name of ALL_QUEUES) await worker.get<Queue>(getQueueToken(name)).obliterate({ force: true }).catch(() => undefined);
-      await worker.close();
+    if (testWorker) {
+      await testWorker.close();
     }
     await h?.close();
   });
@@ -175,23 +174,8 @@ describe('discovery and health', () => {
     const queue = h.app.get<Queue>(getQueueToken('tollgate-model-health'));
     expect(await queue.getJobCountByTypes('waiting', 'prioritized', 'active', 'delayed')).toBe(enabledRates);
 
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      NODE_ENV: 'test',
-      DATABASE_URL: h.db.url,
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-      JWT_SECRET: TEST_JWT_SECRET,
-      QUEUE_PREFIX: prefix,
-      LOG_LEVEL: 'warn',
-      CREDENTIAL_FAILURE_THRESHOLD: '3',
-    });
-    try {
-      worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
-      await worker.init();
-    } finally {
-      process.env = saved;
-    }
+    testWorker = await startTestWorker(h.db.url, prefix, { CREDENTIAL_FAILURE_THRESHOLD: '3' });
+    worker = testWorker.app;
     await waitFor('every model checked', async () => (await h.prisma.modelStatus.count()) === enabledRates);
 
     const models = (await request(h.baseUrl).get('/ai-providers/models').expect(200)).body as { key: string; status: { status: string; latency: number | null; lastChecked: string; id: string } }[];

@@ -8,12 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import { INestApplicationContext } from '@nestjs/common';
 import { getQueueToken } from '@nestjs/bullmq';
-import { NestFactory } from '@nestjs/core';
 import { Queue, QueueEvents } from 'bullmq';
 import request from 'supertest';
 import { JOB, STATS_QUEUE } from '../src/jobs/queues';
-import { WorkerModule } from '../src/worker.module';
-import { Harness, startHarness, TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from './support/gateway-harness';
+import { Harness, startHarness } from './support/gateway-harness';
+import { startTestWorker, TestWorker } from './support/worker-harness';
 
 const PASSWORD = 'stats password 0123456789';
 const DAY = 86_400;
@@ -23,6 +22,7 @@ describe('usage stats', () => {
   const prefix = `tollgate-test-stats-${randomUUID().slice(0, 8)}`;
   let h: Harness;
   let worker: INestApplicationContext;
+  let testWorker: TestWorker;
   let queue: Queue;
   let events: QueueEvents;
   const users: { id: string; did: string; token: string }[] = [];
@@ -79,17 +79,8 @@ describe('usage stats', () => {
 
   beforeAll(async () => {
     h = await startHarness('usage_stats', { QUEUE_PREFIX: prefix });
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      NODE_ENV: 'test', DATABASE_URL: h.db.url, REDIS_URL: 'redis://127.0.0.1:6379', ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-      JWT_SECRET: TEST_JWT_SECRET, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', MODEL_CALL_STATS_SETTLE_MS: '0',
-    });
-    try {
-      worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
-      await worker.init();
-    } finally {
-      process.env = saved;
-    }
+    testWorker = await startTestWorker(h.db.url, prefix, { MODEL_CALL_STATS_SETTLE_MS: '0' });
+    worker = testWorker.app;
     queue = worker.get<Queue>(getQueueToken(STATS_QUEUE));
     events = new QueueEvents(STATS_QUEUE, { connection: { url: 'redis://127.0.0.1:6379' }, prefix });
     await events.waitUntilReady();
@@ -114,8 +105,7 @@ describe('usage stats', () => {
 
   afterAll(async () => {
     await events?.close();
-    await queue?.obliterate({ force: true }).catch(() => undefined);
-    await worker?.close();
+    await testWorker?.close();
     await h?.close();
   });
 

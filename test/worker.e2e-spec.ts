@@ -5,13 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import { INestApplicationContext } from '@nestjs/common';
 import { getQueueToken } from '@nestjs/bullmq';
-import { NestFactory } from '@nestjs/core';
 import { Queue, QueueEvents } from 'bullmq';
 import { Client } from 'pg';
-import { ALL_QUEUES, JOB, MAINTENANCE_QUEUE } from '../src/jobs/queues';
-import { assertEveryJobHasAHandler, WorkerModule } from '../src/worker.module';
+import { JOB, MAINTENANCE_QUEUE } from '../src/jobs/queues';
+import { assertEveryJobHasAHandler } from '../src/worker.module';
 import { createTestDatabase, TestDatabase } from './support/database';
-import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from './support/gateway-harness';
+import { startTestWorker, TestWorker } from './support/worker-harness';
 
 async function runJob(queue: Queue, name: string): Promise<void> {
   const events = new QueueEvents(MAINTENANCE_QUEUE, { connection: { url: 'redis://127.0.0.1:6379' }, prefix: queue.opts.prefix });
@@ -32,33 +31,17 @@ async function sumOfCompleted(queue: Queue, name: string, field: string): Promis
 describe('worker', () => {
   let db: TestDatabase;
   let worker: INestApplicationContext;
+  let testWorker: TestWorker;
   const prefix = `tollgate-test-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
     db = await createTestDatabase('worker');
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      NODE_ENV: 'test',
-      DATABASE_URL: db.url,
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-      JWT_SECRET: TEST_JWT_SECRET,
-      QUEUE_PREFIX: prefix,
-      LOG_LEVEL: 'warn',
-    });
-    try {
-      worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
-      await worker.init();
-    } finally {
-      process.env = saved;
-    }
+    testWorker = await startTestWorker(db.url, prefix);
+    worker = testWorker.app;
   });
 
   afterAll(async () => {
-    for (const name of ALL_QUEUES) {
-      await worker?.get<Queue>(getQueueToken(name)).obliterate({ force: true }).catch(() => undefined);
-    }
-    await worker?.close();
+    await testWorker?.close();
     await db?.drop();
   });
 
