@@ -1,5 +1,5 @@
 import { BadGatewayException, BadRequestException, ConflictException, Injectable } from '@nestjs/common';
-import { maskSecret, SecretBoxService } from '../crypto/secret-box.service';
+import { SecretBoxService } from '../crypto/secret-box.service';
 import { PrismaService } from '../prisma/prisma.service';
 import { CatalogService } from './catalog.service';
 import { CredentialHealthRecorder } from './credential-health.recorder';
@@ -7,7 +7,7 @@ import { CreateCredentialDto, UpdateCredentialDto } from './dto/credential.dto';
 import { ProbeResult, ProviderProbe } from './provider-probe.service';
 import { ProviderHealthService } from './provider-health.service';
 import { credentialNotFound, isUniqueViolation, providerNotFound } from './provider-views';
-import { MaskedCredential, toMasked } from './providers.service';
+import { MaskedCredential, ProvidersService, toMasked } from './providers.service';
 
 /** GET …/credentials/:id/check answer. */
 export interface CredentialCheck {
@@ -39,6 +39,7 @@ export class CredentialsService {
     private readonly probe: ProviderProbe,
     private readonly recorder: CredentialHealthRecorder,
     private readonly health: ProviderHealthService,
+    private readonly providers: ProvidersService,
   ) {}
 
   /**
@@ -50,19 +51,9 @@ export class CredentialsService {
     const provider = await this.provider(providerId);
     await this.validate(provider.baseUrl, dto.value);
     try {
-      const c = await this.prisma.aiCredential.create({
-        data: {
-          providerId,
-          name: dto.name,
-          credentialType: dto.credentialType ?? 'api_key',
-          encryptedValue: this.secretBox.encrypt(dto.value),
-          maskedValue: maskSecret(dto.value),
-          weight: dto.weight ?? 100,
-          active: dto.active ?? true,
-        },
-      });
-      await this.changed();
-      return toMasked(c);
+      const masked = await this.providers.addCredential(providerId, dto);
+      await this.health.invalidate();
+      return masked;
     } catch (err) {
       if (isUniqueViolation(err)) throw this.nameTaken(dto.name);
       throw err;
@@ -83,7 +74,7 @@ export class CredentialsService {
             credentialType: dto.credentialType,
             weight: dto.weight,
             active: dto.active,
-            ...(dto.value !== undefined ? { encryptedValue: this.secretBox.encrypt(dto.value), maskedValue: maskSecret(dto.value) } : {}),
+            ...(dto.value !== undefined ? this.providers.seal(dto.value) : {}),
           },
         });
         if (dto.value !== undefined) await tx.credentialHealth.deleteMany({ where: { credentialId } });

@@ -37,15 +37,19 @@ export class ProvidersService {
     return p;
   }
 
-  /** Stores a credential encrypted (AES-256-GCM); returns it masked. */
+  /** What is stored of a credential value: AES-256-GCM ciphertext and the masked display form. */
+  seal(value: string): { encryptedValue: string; maskedValue: string } {
+    return { encryptedValue: this.secretBox.encrypt(value), maskedValue: maskSecret(value) };
+  }
+
+  /** Stores a credential encrypted (AES-256-GCM); returns it masked. The one place credentials are created. */
   async addCredential(providerId: string, input: { name: string; value: string; credentialType?: string; weight?: number; active?: boolean }): Promise<MaskedCredential> {
     const c = await this.prisma.aiCredential.create({
       data: {
         providerId,
         name: input.name,
         credentialType: input.credentialType ?? 'api_key',
-        encryptedValue: this.secretBox.encrypt(input.value),
-        maskedValue: maskSecret(input.value),
+        ...this.seal(input.value),
         weight: input.weight ?? 100,
         active: input.active ?? true,
       },
