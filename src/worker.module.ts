@@ -8,10 +8,15 @@ import { CreditsMaintenanceProcessor } from './credits/credits-maintenance.proce
 import { GrantExpiryProcessor } from './credits/grant-expiry.processor';
 import { GrantExpiryScheduler } from './credits/grant-expiry.scheduler';
 import { GrantExpiryService } from './credits/grant-expiry.service';
-import { ALL_JOB_NAMES, APPLY_PENDING_DEBITS_EVERY_MS, JOB, MAINTENANCE_QUEUE, RELEASE_EXPIRED_HOLDS_EVERY_MS } from './jobs/queues';
+import { ALL_JOB_NAMES, APPLY_PENDING_DEBITS_EVERY_MS, CALL_RECOVERY_QUEUE, JOB, MAINTENANCE_QUEUE, RECOVER_CALLS_EVERY_MS } from './jobs/queues';
 import { loggingModule } from './logging/logging.module';
 import { PrismaModule } from './prisma/prisma.module';
+import { CallRecordFallback } from './model-calls/call-record-fallback';
+import { CallRecoveryProcessor } from './model-calls/call-recovery.processor';
+import { CallRecoveryService } from './model-calls/call-recovery.service';
 import { HourlyAggregationService } from './model-calls/hourly-aggregation.service';
+import { ModelCallRepository } from './model-calls/model-call.repository';
+import { RedisModule } from './redis/redis.module';
 import { StatsProcessor } from './model-calls/stats.processor';
 import { StatsScheduler } from './model-calls/stats-scheduler.service';
 import { SecretBoxService } from './crypto/secret-box.service';
@@ -21,7 +26,7 @@ import { providerHealthConfigProvider } from './providers/provider-health.config
 import { ProviderProbe } from './providers/provider-probe.service';
 
 /** Processors registered by the worker, with the job names each handles. */
-const PROCESSORS = [CreditsMaintenanceProcessor, GrantExpiryProcessor, StatsProcessor, ModelHealthProcessor];
+const PROCESSORS = [CreditsMaintenanceProcessor, GrantExpiryProcessor, StatsProcessor, ModelHealthProcessor, CallRecoveryProcessor];
 
 /**
  * Refuses to boot when a job name has no processor (immich's guard, STYLE.md "Jobs"): a job
@@ -39,17 +44,21 @@ export function assertEveryJobHasAHandler(): void {
     ConfigModule,
     loggingModule(),
     PrismaModule,
+    RedisModule,
     JobsModule,
   ],
-  providers: [...PROCESSORS, CallSettlementRepository, GrantExpiryService, GrantExpiryScheduler, HourlyAggregationService, StatsScheduler, SecretBoxService, providerHealthConfigProvider, ProviderProbe, CredentialHealthRecorder],
+  providers: [...PROCESSORS, CallSettlementRepository, ModelCallRepository, CallRecordFallback, CallRecoveryService, GrantExpiryService, GrantExpiryScheduler, HourlyAggregationService, StatsScheduler, SecretBoxService, providerHealthConfigProvider, ProviderProbe, CredentialHealthRecorder],
 })
 export class WorkerModule implements OnApplicationBootstrap {
-  constructor(@InjectQueue(MAINTENANCE_QUEUE) private readonly maintenance: Queue) {}
+  constructor(
+    @InjectQueue(MAINTENANCE_QUEUE) private readonly maintenance: Queue,
+    @InjectQueue(CALL_RECOVERY_QUEUE) private readonly recovery: Queue,
+  ) {}
 
   /** Schedules only enqueue; the jobs do the work, idempotently. */
   async onApplicationBootstrap(): Promise<void> {
     assertEveryJobHasAHandler();
-    await this.maintenance.upsertJobScheduler(JOB.RELEASE_EXPIRED_HOLDS, { every: RELEASE_EXPIRED_HOLDS_EVERY_MS }, { name: JOB.RELEASE_EXPIRED_HOLDS });
+    await this.recovery.upsertJobScheduler(JOB.RECOVER_CALLS, { every: RECOVER_CALLS_EVERY_MS }, { name: JOB.RECOVER_CALLS });
     await this.maintenance.upsertJobScheduler(JOB.APPLY_PENDING_DEBITS, { every: APPLY_PENDING_DEBITS_EVERY_MS }, { name: JOB.APPLY_PENDING_DEBITS });
   }
 }

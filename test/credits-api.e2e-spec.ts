@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Decimal } from '../src/common/decimal';
 import { CallSettlementRepository } from '../src/credits/call-settlement.repository';
-import { Harness, startHarness } from './support/gateway-harness';
+import { ModelCallRepository } from '../src/model-calls/model-call.repository';
+import { Harness, startHarness, testHold } from './support/gateway-harness';
 
 const PASSWORD = 'credits api password 123';
 
@@ -21,7 +22,7 @@ async function newUser(h: Harness, role: 'admin' | 'user' = 'user') {
 async function debit(h: Harness, userId: string, credits: string): Promise<string> {
   const settlement = h.app.get(CallSettlementRepository);
   const id = randomUUID();
-  await settlement.record([
+  await h.app.get(ModelCallRepository).insert([
     {
       id, userId, apiKeyId: null, providerId: null, credentialId: null, model: 'mock-model', type: 'chatCompletion',
       status: 'success', stream: false, promptTokens: 10, completionTokens: 5, usageSource: 'upstream',
@@ -166,7 +167,7 @@ describe('credits API', () => {
       await h.ledger.grant({ userId: user.id, amount: new Decimal('40'), reason: 'a' });
       await h.ledger.grant({ userId: user.id, amount: new Decimal('60'), reason: 'b', expiresAt: new Date(Date.now() + 60_000) });
       await debit(h, user.id, '0.75');
-      await h.ledger.holdForCall(user.id, randomUUID(), new Decimal('3.5'));
+      await h.ledger.holdForCall(testHold(user.id, '3.5'));
       const res = await get('/user/credit/balance', token).expect(200);
       expect(res.body).toEqual({ balance: 99.25, total: 100, grantCount: 2, pendingCredit: 3.5 });
     });

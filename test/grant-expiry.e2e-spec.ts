@@ -10,6 +10,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import request from 'supertest';
 import { Decimal } from '../src/common/decimal';
 import { CallSettlementRepository } from '../src/credits/call-settlement.repository';
+import { ModelCallRepository } from '../src/model-calls/model-call.repository';
 import { GrantExpiryService } from '../src/credits/grant-expiry.service';
 import { CREDIT_EXPIRY_QUEUE, JOB } from '../src/jobs/queues';
 import { Harness, startHarness } from './support/gateway-harness';
@@ -44,7 +45,7 @@ describe('credit grant expiry', () => {
   async function debit(userId: string, credits: string): Promise<void> {
     const settlement = h.app.get(CallSettlementRepository);
     const id = randomUUID();
-    await settlement.record([
+    await h.app.get(ModelCallRepository).insert([
       {
         id, userId, apiKeyId: null, providerId: null, credentialId: null, model: 'mock-model', type: 'chatCompletion',
         status: 'success', stream: false, promptTokens: 1, completionTokens: 1, usageSource: 'upstream',

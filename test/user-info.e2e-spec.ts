@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Decimal } from '../src/common/decimal';
 import { SETTING_KEYS, SettingsService } from '../src/settings/settings.service';
-import { Harness, startHarness } from './support/gateway-harness';
+import { Harness, startHarness, testHold } from './support/gateway-harness';
 
 const PASSWORD = 'user-info password 123';
 
@@ -57,7 +57,7 @@ describe('GET /user/info (credit billing on)', () => {
     // a grant whose expiry passed no longer counts in total/grantCount (the job has not run yet)
     await h.ledger.grant({ userId: user.id, amount: new Decimal('7'), reason: 'old', expiresAt: new Date(Date.now() - 1000) });
     // a call in flight holds 100.25 credits
-    const hold = await h.ledger.holdForCall(user.id, randomUUID(), new Decimal('100.25'));
+    const hold = await h.ledger.holdForCall(testHold(user.id, '100.25'));
     expect(hold.admitted).toBe(true);
 
     const res = await request(h.baseUrl).get('/user/info').set('authorization', `Bearer ${token}`).expect(200);

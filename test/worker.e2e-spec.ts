@@ -7,13 +7,13 @@ import { INestApplicationContext } from '@nestjs/common';
 import { getQueueToken } from '@nestjs/bullmq';
 import { Queue, QueueEvents } from 'bullmq';
 import { Client } from 'pg';
-import { JOB, MAINTENANCE_QUEUE } from '../src/jobs/queues';
+import { JOB, MAINTENANCE_QUEUE, CALL_RECOVERY_QUEUE } from '../src/jobs/queues';
 import { assertEveryJobHasAHandler } from '../src/worker.module';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { startTestWorker, TestWorker } from './support/worker-harness';
 
 async function runJob(queue: Queue, name: string): Promise<void> {
-  const events = new QueueEvents(MAINTENANCE_QUEUE, { connection: { url: 'redis://127.0.0.1:6379' }, prefix: queue.opts.prefix });
+  const events = new QueueEvents(queue.name, { connection: { url: 'redis://127.0.0.1:6379' }, prefix: queue.opts.prefix });
   await events.waitUntilReady();
   try {
     const job = await queue.add(name, {});
@@ -49,29 +49,39 @@ describe('worker', () => {
     expect(() => assertEveryJobHasAHandler()).not.toThrow();
   });
 
-  it('schedules the expired-hold sweep and runs it: expired holds go, live ones stay', async () => {
-    const queue = worker.get<Queue>(getQueueToken(MAINTENANCE_QUEUE));
+  it('schedules call recovery and runs it: an expired hold becomes an interrupted call billed for its prompt, live holds stay', async () => {
+    const queue = worker.get<Queue>(getQueueToken(CALL_RECOVERY_QUEUE));
     const schedulers = await queue.getJobSchedulers();
-    expect(schedulers.map((s) => s.key)).toContain(JOB.RELEASE_EXPIRED_HOLDS);
+    expect(schedulers.map((s) => s.key)).toContain(JOB.RECOVER_CALLS);
 
     const pg = new Client({ connectionString: db.url });
     await pg.connect();
     try {
       const user = randomUUID();
+      const [orphan, live] = [randomUUID(), randomUUID()];
       await pg.query(`INSERT INTO users (id, did, email) VALUES ($1, 'zWorkerTest', 'w@example.com')`, [user]);
       await pg.query(`INSERT INTO credit_accounts (user_id, balance, held) VALUES ($1, 50, 12)`, [user]);
+      // The orphan: 100 likely prompt tokens at 0.01 = 1 credit (less than its hold of 5).
       await pg.query(
-        `INSERT INTO credit_holds (call_id, user_id, amount, expires_at) VALUES
-         ($1, $3, 5, now() - interval '1 minute'), ($2, $3, 7, now() + interval '1 hour')`,
-        [randomUUID(), randomUUID(), user],
+        `INSERT INTO credit_holds (call_id, user_id, amount, expires_at, model, stream, request_id, prompt_tokens, input_rate, created_at) VALUES
+         ($1, $3, 5, now() - interval '1 minute', 'mock-model', true, 'req-orphan', 100, 0.01, now() - interval '3 minutes'),
+         ($2, $3, 7, now() + interval '1 hour', 'mock-model', false, 'req-live', 10, 0.01, now())`,
+        [orphan, live, user],
       );
-      await runJob(queue, JOB.RELEASE_EXPIRED_HOLDS);
-      // The scheduler's own first run may have got there first: count what all runs deleted.
-      expect(await sumOfCompleted(queue, JOB.RELEASE_EXPIRED_HOLDS, 'deleted')).toBe(1);
-      const left = await pg.query('SELECT amount::text FROM credit_holds');
-      expect(left.rows).toEqual([{ amount: '7.0000000000' }]);
+      await runJob(queue, JOB.RECOVER_CALLS);
+      await runJob(queue, JOB.RECOVER_CALLS);
+      // The scheduler's own first run may have got there first: count what all runs wrote.
+      expect(await sumOfCompleted(queue, JOB.RECOVER_CALLS, 'interrupted')).toBe(1);
+      const left = await pg.query('SELECT call_id, amount::text FROM credit_holds');
+      expect(left.rows).toEqual([{ call_id: live, amount: '7.0000000000' }]);
+      const calls = await pg.query('SELECT id, status, prompt_tokens, completion_tokens, usage_source, credits::text, request_id, stream FROM model_calls');
+      expect(calls.rows).toEqual([
+        { id: orphan, status: 'interrupted', prompt_tokens: 100, completion_tokens: 0, usage_source: 'estimate', credits: '1.0000000000', request_id: 'req-orphan', stream: true },
+      ]);
       const account = await pg.query('SELECT balance::text, held::text FROM credit_accounts WHERE user_id = $1', [user]);
-      expect(account.rows).toEqual([{ balance: '50.0000000000', held: '7.0000000000' }]);
+      expect(account.rows).toEqual([{ balance: '49.0000000000', held: '7.0000000000' }]);
+      const tx = await pg.query('SELECT model_call_id, amount::text, balance_after::text FROM credit_transactions WHERE user_id = $1', [user]);
+      expect(tx.rows).toEqual([{ model_call_id: orphan, amount: '-1.0000000000', balance_after: '49.0000000000' }]);
     } finally {
       await pg.end();
     }

@@ -18,6 +18,8 @@ export interface AppConfig {
   port: number;
   databaseUrl: string;
   databasePoolSize: number;
+  /** Longest wait for a PostgreSQL connection from the pool, new or idle (ms). */
+  databaseConnectTimeoutMs: number;
   redisUrl: string;
   /** Prefix of every BullMQ key in Redis (several deployments can share one Redis). */
   queuePrefix: string;
@@ -30,10 +32,18 @@ export interface AppConfig {
     billingEnabled: boolean;
     /** Seed 004 `paymentLink`, returned with 402 so the user can buy credits. */
     paymentLink: string | null;
-    /** How long a hold for an in-flight call counts if its process dies (seconds). */
+    /**
+     * Lease of a call in flight (seconds): the api renews its holds every quarter of this; a hold
+     * not renewed for this long belongs to a dead process and becomes an `interrupted` call.
+     */
     holdTtlSeconds: number;
-    /** Completion tokens assumed for the hold when a request sets no max_tokens. */
+    /**
+     * Completion tokens a chat call may use when it sets no max_tokens: the hold covers them and
+     * the call is forwarded with that bound (docs/call-recording.md "Admission").
+     */
     holdDefaultCompletionTokens: number;
+    /** Longest wait for the hold statement before the call is refused with 503 (ms). */
+    holdTimeoutMs: number;
     /** Seed 004 `currency`: how a credit is displayed (name, symbol, decimal places). */
     currency: { name: string; symbol: string; decimal: number };
     /** Seed 004 `profileLink`: where a user edits their profile (GET /user/info). */
@@ -54,6 +64,18 @@ export interface AppConfig {
     keyTtlMs: number;
     /** How long the provider/rate catalog is cached (ms). */
     catalogTtlMs: number;
+  };
+  gateway: {
+    /** Calls one virtual key may have in flight in one api process; more answer 429 (0 = no limit). */
+    maxConcurrentPerKey: number;
+    /** Calls one user may have in flight in one api process, over all their keys (0 = no limit). */
+    maxConcurrentPerUser: number;
+    /** A streaming client that reads nothing for this long is dropped, billed for what it was sent (ms). */
+    streamStallTimeoutMs: number;
+  };
+  recording: {
+    /** Longest wait for PostgreSQL to commit a call's record before it goes to the Redis fallback (ms). */
+    dbTimeoutMs: number;
   };
   modelCalls: {
     /** Most rows one CSV export of the call log writes (seed 004: 10,000). */
@@ -194,6 +216,7 @@ export function loadConfig(env: Env): AppConfig {
     port: r.int('PORT', 3000, 0, 65535),
     databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
+    databaseConnectTimeoutMs: r.int('DATABASE_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
     queuePrefix: r.str('QUEUE_PREFIX', 'tollgate'),
     encryptionKeys,
@@ -202,8 +225,9 @@ export function loadConfig(env: Env): AppConfig {
     credit: {
       billingEnabled: r.bool('CREDIT_BILLING_ENABLED', true),
       paymentLink: paymentLink || null,
-      holdTtlSeconds: r.int('CREDIT_HOLD_TTL_SECONDS', 900, 10, 86400),
+      holdTtlSeconds: r.int('CREDIT_HOLD_TTL_SECONDS', 120, 2, 86400),
       holdDefaultCompletionTokens: r.int('CREDIT_HOLD_DEFAULT_COMPLETION_TOKENS', 4096, 1, 10_000_000),
+      holdTimeoutMs: r.int('CREDIT_HOLD_TIMEOUT_MS', 5_000, 100, 600_000),
       currency: {
         name: r.str('CREDIT_CURRENCY_NAME', 'Credit'),
         symbol: r.str('CREDIT_CURRENCY_SYMBOL', 'CR'),
@@ -220,6 +244,14 @@ export function loadConfig(env: Env): AppConfig {
     cache: {
       keyTtlMs: r.int('KEY_CACHE_TTL_MS', 10_000, 0, 3_600_000),
       catalogTtlMs: r.int('CATALOG_CACHE_TTL_MS', 5_000, 0, 3_600_000),
+    },
+    gateway: {
+      maxConcurrentPerKey: r.int('GATEWAY_MAX_CONCURRENT_PER_KEY', 64, 0, 100_000),
+      maxConcurrentPerUser: r.int('GATEWAY_MAX_CONCURRENT_PER_USER', 64, 0, 100_000),
+      streamStallTimeoutMs: r.int('STREAM_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    },
+    recording: {
+      dbTimeoutMs: r.int('CALL_RECORD_DB_TIMEOUT_MS', 2_000, 50, 600_000),
     },
     modelCalls: {
       exportMaxRows: r.int('MODEL_CALLS_EXPORT_MAX_ROWS', 10_000, 1, 10_000_000),

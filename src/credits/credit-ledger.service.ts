@@ -3,6 +3,8 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Decimal } from '../common/decimal';
 import { CreditGrant, Prisma } from '../generated/prisma/client';
+import { ModelType } from '../generated/prisma/enums';
+import { queryWithDeadline } from '../prisma/pool-query';
 import { PrismaService } from '../prisma/prisma.service';
 
 export interface HoldResult {
@@ -11,6 +13,29 @@ export interface HoldResult {
   balance: Decimal;
   /** credits held by other calls in flight (credits) */
   held: Decimal;
+}
+
+/** A call asking to be admitted: its worst-case cost and what its start-of-call row records. */
+export interface CallHold {
+  userId: string;
+  callId: string;
+  /** credits held: the call's worst case */
+  amount: Decimal;
+  /** false with credit billing off: admit without holding credits */
+  enforce: boolean;
+  apiKeyId: string | null;
+  providerId: string | null;
+  model: string;
+  type: ModelType;
+  stream: boolean;
+  requestId: string;
+  appDid: string | null;
+  /** prompt tokens estimated at admission (what an interrupted call is billed for) */
+  promptTokensEstimate: number;
+  /** credits per prompt token */
+  inputRate: Decimal;
+  /** Date.now() when the call arrived (ms) */
+  startedAt: number;
 }
 
 export interface GrantInput {
@@ -44,9 +69,9 @@ export class IdempotencyKeyReusedError extends Error {
 }
 
 /**
- * The credit ledger (DESIGN.md "credits"): balances change only here and in
- * CallSettlementRepository, always together with a credit_transactions row, so for every user
- * balance = Σ grants − Σ debits + Σ refunds.
+ * The credit ledger: grants and call holds. Balances change here (grants), in
+ * CallSettlementRepository (debits) and in GrantExpiryService (expiry), always together with a
+ * credit_transactions row, so for every user balance = Σ transaction amounts.
  */
 @Injectable()
 export class CreditLedgerService {
@@ -56,25 +81,52 @@ export class CreditLedgerService {
   ) {}
 
   /**
-   * Admits a call if the user's balance minus the credits held by their calls in flight is
-   * positive, and holds `amount` credits for it (one round trip; serialised per user by the
-   * account row lock). A user can thus go below zero by at most one call's actual cost beyond
-   * its hold. The hold is released when the call is settled, or stops counting after
-   * CREDIT_HOLD_TTL_SECONDS if the process dies first.
+   * Admits a call if its worst case (`amount` credits) fits in the user's balance minus the
+   * credits held by their calls in flight, and holds it (one round trip; the account row is
+   * updated conditionally). With `hold.enforce` false (credit billing off) it admits without
+   * touching the account. Either way it writes the call's start-of-call row (the hold), which the
+   * api renews while the call runs (HoldLeases) and the worker turns into an `interrupted` call if
+   * the process dies (docs/call-recording.md). Deadline CREDIT_HOLD_TIMEOUT_MS.
+   * @throws QueryDeadlineError or the driver's error when PostgreSQL does not answer
    */
-  async holdForCall(userId: string, callId: string, amount: Decimal): Promise<HoldResult> {
-    const res = await this.prisma.pool.query<{ admitted: boolean; balance: string; held: string }>({
-      name: 'tollgate_credit_hold',
-      text: 'SELECT * FROM "tollgate_credit_hold"($1, $2, $3, $4)',
-      values: [userId, callId, amount.toFixed(), this.config.credit.holdTtlSeconds],
-    });
+  async holdForCall(hold: CallHold): Promise<HoldResult> {
+    const res = await queryWithDeadline<{ admitted: boolean; balance: string; held: string }>(
+      this.prisma.pool,
+      {
+        name: 'tollgate_credit_hold',
+        text: 'SELECT * FROM "tollgate_credit_hold"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
+        values: [
+          hold.userId,
+          hold.callId,
+          hold.amount.toFixed(),
+          this.config.credit.holdTtlSeconds,
+          hold.enforce,
+          hold.apiKeyId,
+          hold.providerId,
+          hold.model,
+          hold.type,
+          hold.stream,
+          hold.requestId,
+          hold.appDid,
+          hold.promptTokensEstimate,
+          hold.inputRate.toFixed(),
+          new Date(hold.startedAt).toISOString(),
+        ],
+      },
+      this.config.credit.holdTimeoutMs,
+    );
     const row = res.rows[0];
     return { admitted: row.admitted, balance: new Decimal(row.balance), held: new Decimal(row.held) };
   }
 
-  /** Releases a hold without settling a call (the call never reached a provider). */
-  async releaseHold(callId: string): Promise<void> {
-    await this.prisma.pool.query('DELETE FROM "credit_holds" WHERE "call_id" = $1', [callId]);
+  /** Pushes the expiry of these calls' holds CREDIT_HOLD_TTL_SECONDS ahead (they are still running). */
+  async renewHolds(callIds: readonly string[]): Promise<void> {
+    if (callIds.length === 0) return;
+    await this.prisma.pool.query({
+      name: 'tollgate_renew_holds',
+      text: 'UPDATE "credit_holds" SET "expires_at" = now() + make_interval(secs => $2) WHERE "call_id" = ANY($1::uuid[])',
+      values: [callIds, this.config.credit.holdTtlSeconds],
+    });
   }
 
   /** Creates the user's account if missing (balance 0). */

@@ -6,12 +6,13 @@ import { CallSettlementRepository } from './call-settlement.repository';
 import { CreditLedgerService } from './credit-ledger.service';
 import { CreditQueriesService } from './credit-queries.service';
 import { CreditsController } from './credits.controller';
+import { HoldLeases } from './hold-leases.service';
 
-/** The ledger (the only code that changes balances) and the credit endpoints of seed 004. */
+/** The ledger (grants, holds, debits) and the credit endpoints. */
 @Module({
   imports: [SettingsModule],
   controllers: [CreditsController, AdminCreditsController],
-  providers: [CreditLedgerService, CallSettlementRepository, CreditQueriesService, AdminCreditGrantsService],
-  exports: [CreditLedgerService, CallSettlementRepository, CreditQueriesService],
+  providers: [CreditLedgerService, CallSettlementRepository, CreditQueriesService, AdminCreditGrantsService, HoldLeases],
+  exports: [CreditLedgerService, CallSettlementRepository, CreditQueriesService, HoldLeases],
 })
 export class CreditsModule {}

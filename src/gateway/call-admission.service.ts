@@ -1,20 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Decimal, roundCredits } from '../common/decimal';
-import { CreditLedgerService } from '../credits/credit-ledger.service';
+import { CreditLedgerService, HoldResult } from '../credits/credit-ledger.service';
+import { HoldLeases } from '../credits/hold-leases.service';
 import { ModelType } from '../generated/prisma/enums';
 import { CatalogService, ModelRoute } from '../providers/catalog.service';
 import { SettingsService } from '../settings/settings.service';
 import { CallContext } from './call-context';
 import { CallLog, GatewayCall } from './call-log.service';
+import { ConcurrencyLimiter } from './concurrency-limiter';
 import { GatewayError } from './openai-error';
 
-/** What the hold is sized from: worst-case tokens of the call. */
+/** What the hold is sized from: the call's worst case, in tokens. */
 export interface HoldEstimate {
+  /** upper bound of the prompt's tokens (UTF-8 bytes / 2 + framing) */
   promptTokens: number;
+  /** the prompt's likely tokens (UTF-8 bytes / 4): what an interrupted call is billed for */
+  likelyPromptTokens: number;
+  /** completion tokens the call may use: the client's max_tokens, or the default allowance */
   completionTokens: number;
+  /**
+   * true when the client set no completion bound: if the allowance does not fit the balance,
+   * the call is admitted with what the balance affords instead (and forwarded with that bound)
+   */
+  cappable: boolean;
 }
 
 /** Headroom remembered per user from their last hold, to decide whether to overlap. */
@@ -31,23 +42,28 @@ const OVERLAP_HEADROOM_MAX_AGE_MS = 2_000;
 const HEADROOM_MAX_USERS = 100_000;
 
 /**
- * Steps 2 and 4 of DESIGN.md's hot path: resolve the requested model to a provider and rate,
- * check the key's allowed models, and hold credits for the call (402 when the balance is used
- * up and credit billing is on). Every refusal is recorded as a failed model call.
+ * Admission (docs/call-recording.md "Admission"): resolves the requested model to a provider and
+ * rate, checks the key's allowed models, limits the calls a key and a user may have in flight,
+ * and holds credits for the call's worst case. Every refusal is recorded as a failed model call.
  */
 @Injectable()
 export class CallAdmissionService {
+  private readonly log = new Logger(CallAdmissionService.name);
   private readonly headroom = new Map<string, Headroom>();
+  private readonly limiter: ConcurrencyLimiter;
 
   constructor(
     private readonly catalog: CatalogService,
     private readonly ledger: CreditLedgerService,
+    private readonly leases: HoldLeases,
     private readonly callLog: CallLog,
     private readonly settings: SettingsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.limiter = new ConcurrencyLimiter(config.gateway.maxConcurrentPerKey, config.gateway.maxConcurrentPerUser);
+  }
 
-  /** Completion tokens assumed for the hold when a request sets no max_tokens. */
+  /** Completion tokens a call may use when it sets no max_tokens (CREDIT_HOLD_DEFAULT_COMPLETION_TOKENS). */
   get defaultCompletionTokens(): number {
     return this.config.credit.holdDefaultCompletionTokens;
   }
@@ -65,8 +81,10 @@ export class CallAdmissionService {
       stream,
       route: null,
       held: new Decimal(0),
+      hasHold: false,
       billingEnabled: billing.creditBillingEnabled,
       paymentLink: billing.paymentLink,
+      recording: null,
       settled: false,
     };
     const candidates = await this.catalog.candidates(requestedModel, type);
@@ -81,18 +99,46 @@ export class CallAdmissionService {
   }
 
   /**
-   * Holds the call's worst-case credits (a no-op with credit billing off).
-   * @throws GatewayError 402 insufficient_credits with the payment link (after recording)
+   * Takes one of the key's and the user's in-flight slots (GATEWAY_MAX_CONCURRENT_PER_KEY /
+   * _PER_USER, per api process).
+   * @returns the release function: call it when the response is finished
+   * @throws GatewayError 429 too_many_concurrent_requests with Retry-After (after recording)
    */
-  async hold(ctx: CallContext, call: GatewayCall, estimate: HoldEstimate): Promise<void> {
-    if (!call.billingEnabled || !call.route) return;
-    const amount = this.holdAmount(call.route, estimate);
-    const result = await this.ledger.holdForCall(ctx.principal.userId, call.callId, amount);
-    this.remember(ctx.principal.userId, result.balance.sub(result.held).sub(amount));
+  async limit(ctx: CallContext, call: GatewayCall): Promise<() => void> {
+    const slot = this.limiter.acquire(ctx.principal.keyId, ctx.principal.userId);
+    if ('release' in slot) return slot.release;
+    return this.refuse(ctx, call, GatewayError.tooManyConcurrent(slot.limit, slot.max));
+  }
+
+  /**
+   * Admits the call: holds its worst-case credits (credit billing on) and writes its
+   * start-of-call row either way, which is renewed while the call runs.
+   * @returns the completion tokens the call may use: `estimate.completionTokens`, or fewer when
+   *   the call was cappable and the balance affords only that many
+   * @throws GatewayError 402 insufficient_credits (with payment_link and the completion tokens the
+   *   balance affords), 503 service_unavailable when the database does not answer (both recorded)
+   */
+  async hold(ctx: CallContext, call: GatewayCall, estimate: HoldEstimate): Promise<{ completionTokens: number }> {
+    const route = call.route!;
+    let completionTokens = estimate.completionTokens;
+    let amount = call.billingEnabled ? this.holdAmount(route, estimate.promptTokens, completionTokens) : new Decimal(0);
+    let result = await this.tryHold(ctx, call, estimate, amount);
     if (!result.admitted) {
-      await this.refuse(ctx, call, GatewayError.insufficientCredits(call.paymentLink));
+      const free = result.balance.sub(result.held);
+      const affordable = affordableCompletionTokens(route, estimate.promptTokens, free);
+      if (estimate.cappable && affordable >= 1 && affordable < completionTokens) {
+        completionTokens = affordable;
+        amount = this.holdAmount(route, estimate.promptTokens, completionTokens);
+        result = await this.tryHold(ctx, call, estimate, amount);
+      }
+      if (!result.admitted) {
+        const left = affordableCompletionTokens(route, estimate.promptTokens, result.balance.sub(result.held));
+        await this.refuse(ctx, call, GatewayError.insufficientCredits(call.paymentLink, { needed: amount, affordableCompletionTokens: left, requestedCompletionTokens: completionTokens }));
+      }
     }
+    this.remember(ctx.principal.userId, result.balance.sub(result.held).sub(amount));
     call.held = amount;
+    return { completionTokens };
   }
 
   /**
@@ -105,11 +151,43 @@ export class CallAdmissionService {
     if (!call.billingEnabled || !call.route) return true;
     const h = this.headroom.get(userId);
     if (!h || Date.now() - h.at > OVERLAP_HEADROOM_MAX_AGE_MS) return false;
-    return h.free.gte(this.holdAmount(call.route, estimate).mul(OVERLAP_HEADROOM_FACTOR));
+    return h.free.gte(this.holdAmount(call.route, estimate.promptTokens, estimate.completionTokens).mul(OVERLAP_HEADROOM_FACTOR));
   }
 
-  private holdAmount(route: ModelRoute, estimate: HoldEstimate): Decimal {
-    return roundCredits(route.inputRate.mul(estimate.promptTokens).add(route.outputRate.mul(estimate.completionTokens)));
+  private async tryHold(ctx: CallContext, call: GatewayCall, estimate: HoldEstimate, amount: Decimal): Promise<HoldResult> {
+    const route = call.route!;
+    // From here the call may have a start-of-call row (a hold whose outcome we did not learn
+    // counts): settling it releases whatever exists.
+    call.hasHold = true;
+    let result: HoldResult;
+    try {
+      result = await this.ledger.holdForCall({
+        userId: ctx.principal.userId,
+        callId: call.callId,
+        amount,
+        enforce: call.billingEnabled,
+        apiKeyId: ctx.principal.keyId,
+        providerId: route.provider.id,
+        model: route.model,
+        type: call.type,
+        stream: call.stream,
+        requestId: ctx.requestId,
+        appDid: ctx.appDid,
+        promptTokensEstimate: estimate.likelyPromptTokens,
+        inputRate: route.inputRate,
+        startedAt: ctx.startedAt,
+      });
+    } catch (err) {
+      this.log.warn(`hold for call ${call.callId} failed: ${(err as Error).message}`);
+      return this.refuse(ctx, call, GatewayError.unavailable('Tollgate cannot reach its database right now; retry shortly'));
+    }
+    call.hasHold = result.admitted;
+    if (result.admitted) this.leases.start(call.callId);
+    return result;
+  }
+
+  private holdAmount(route: ModelRoute, promptTokens: number, completionTokens: number): Decimal {
+    return roundCredits(route.inputRate.mul(promptTokens).add(route.outputRate.mul(completionTokens)));
   }
 
   private remember(userId: string, free: Decimal): void {
@@ -118,14 +196,30 @@ export class CallAdmissionService {
   }
 
   private async refuse(ctx: CallContext, call: GatewayCall, error: GatewayError): Promise<never> {
-    await this.callLog.refuse(ctx, call, error);
+    // The refusal is the answer; if even its record fails, the client still gets it (and an
+    // orphaned start-of-call row, if any, is recorded by the worker).
+    await this.callLog.refuse(ctx, call, error).catch((err: Error) => this.log.warn(`refused call ${call.callId} not recorded: ${err.message}`));
     throw error;
   }
 }
 
 /**
- * A key's allowed models (DESIGN.md ApiKey.allowedModels): empty allows all; an entry matches
- * "model", "provider/model", "provider/*" or "*".
+ * Completion tokens the free credits pay for after the prompt's worst case: floor((free −
+ * prompt cost) / output rate), at least 0. A free output rate affords any number
+ * (Number.MAX_SAFE_INTEGER) once the prompt fits.
+ */
+export function affordableCompletionTokens(route: ModelRoute, promptTokens: number, free: Decimal): number {
+  const left = free.sub(route.inputRate.mul(promptTokens));
+  if (left.lte(0)) return 0;
+  if (route.outputRate.lte(0)) return Number.MAX_SAFE_INTEGER;
+  // Rounding of the hold amount (half up, 10 places) may add < 1e-10: leave room for it.
+  const n = left.sub(new Decimal('1e-10')).div(route.outputRate).floor();
+  return n.lte(0) ? 0 : Math.min(Number.MAX_SAFE_INTEGER, n.toNumber());
+}
+
+/**
+ * A key's allowed models: empty allows all; an entry matches "model", "provider/model",
+ * "provider/*" or "*".
  */
 export function isModelAllowed(allowed: readonly string[], route: ModelRoute): boolean {
   if (allowed.length === 0) return true;

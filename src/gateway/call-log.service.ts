@@ -1,13 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { Decimal } from '../common/decimal';
-import { CallRecord } from '../credits/call-settlement.repository';
+import { HoldLeases } from '../credits/hold-leases.service';
 import { ModelCallStatus, ModelType } from '../generated/prisma/enums';
 import { creditsFor } from '../metering/credits-formula';
-import { ModelCallRecorder } from '../model-calls/model-call-recorder.service';
+import { CallRecord } from '../model-calls/call-record';
+import { RecordOutcome } from '../model-calls/call-record-writer';
+import { CallRecorder } from '../model-calls/call-recorder.service';
 import { ModelRoute } from '../providers/catalog.service';
 import { CallContext, MeteredUsage } from './call-context';
 
-/** One gateway call from admission on. `settled` flips when its record is written. */
+/** One gateway call from admission on. */
 export interface GatewayCall {
   callId: string;
   /** the requested model name (kept when no route was found) */
@@ -17,10 +19,15 @@ export interface GatewayCall {
   route: ModelRoute | null;
   /** credits held for the call (0 when none) */
   held: Decimal;
-  /** seed 004 enableCredit when the call arrived: hold and debit, or only meter and log */
+  /** true once a hold (start-of-call row) was written for the call */
+  hasHold: boolean;
+  /** credit billing on when the call arrived: hold and debit, or only meter and log */
   billingEnabled: boolean;
   /** where to buy credits (returned with 402) */
   paymentLink: string | null;
+  /** the call's record, once asked for: a call is recorded once, whoever asks again */
+  recording: Promise<RecordOutcome> | null;
+  /** true once the record is durable */
   settled: boolean;
 }
 
@@ -33,51 +40,71 @@ export interface CallOutcome {
 }
 
 /**
- * Writes a gateway call's row in the call log (and, for billable calls, its debit) exactly
- * once: the first outcome reported for a call wins, later ones are ignored. Credits are the
- * metered tokens at the route's rates; failed calls cost nothing.
+ * Maps a gateway call's outcome onto its call-log record and hands it to the CallRecorder,
+ * exactly once per call: the first outcome reported wins, later ones get the same promise.
+ * Credits are the metered tokens at the route's rates; failed calls cost nothing. When the record
+ * is durable (or could not be made so) the call's hold lease ends: an unrecordable call is then
+ * found by the worker as an orphaned hold and recorded as `interrupted`.
  */
 @Injectable()
 export class CallLog {
-  constructor(private readonly recorder: ModelCallRecorder) {}
+  constructor(
+    private readonly recorder: CallRecorder,
+    private readonly leases: HoldLeases,
+  ) {}
 
-  /** Resolves once the record is durably committed (the response may then be finished). */
-  async write(ctx: CallContext, call: GatewayCall, outcome: CallOutcome): Promise<void> {
-    if (call.settled) return;
-    call.settled = true;
-    const usage = outcome.status === 'failed' ? null : outcome.usage;
-    const route = call.route;
-    const credits = usage && route ? creditsFor(usage.promptTokens, usage.completionTokens, route.inputRate, route.outputRate) : new Decimal(0);
-    const record: CallRecord = {
-      id: call.callId,
-      userId: ctx.principal.userId,
-      apiKeyId: ctx.principal.keyId,
-      providerId: route?.provider.id ?? null,
-      credentialId: outcome.credentialId,
-      model: route?.model ?? call.requestedModel,
-      type: call.type,
-      status: outcome.status,
-      stream: call.stream,
-      promptTokens: usage?.promptTokens ?? 0,
-      completionTokens: usage?.completionTokens ?? 0,
-      usageSource: usage?.source ?? 'none',
-      credits,
-      durationMs: Date.now() - ctx.startedAt,
-      appDid: ctx.appDid,
-      requestId: ctx.requestId,
-      upstreamStatus: outcome.upstreamStatus,
-      errorCode: outcome.error?.code ?? null,
-      errorMessage: outcome.error?.message ?? null,
-      createdAt: new Date(ctx.startedAt),
-      billable: usage !== null && route !== null && call.billingEnabled,
-      // any call that reached the hold step may hold credits (a failed hold attempt leaves none)
-      hasHold: route !== null && call.billingEnabled,
-    };
-    await this.recorder.record(record);
+  /**
+   * Resolves once the record is durable (the response may then be finished).
+   * @throws when the record is nowhere durable (PostgreSQL and the Redis fallback both failed)
+   */
+  write(ctx: CallContext, call: GatewayCall, outcome: CallOutcome): Promise<RecordOutcome> {
+    if (call.recording) return call.recording;
+    call.recording = this.recorder.record(toRecord(ctx, call, outcome)).then(
+      (where) => {
+        call.settled = true;
+        this.leases.end(call.callId);
+        return where;
+      },
+      (err: unknown) => {
+        this.leases.end(call.callId);
+        throw err;
+      },
+    );
+    return call.recording;
   }
 
-  /** Records a call refused before it went upstream (403, 404, 402) and throws the error. */
+  /** Records a call refused before it went upstream (403, 404, 402, 429, 503). */
   async refuse(ctx: CallContext, call: GatewayCall, error: { code: string; message: string }): Promise<void> {
     await this.write(ctx, call, { status: 'failed', usage: null, credentialId: null, upstreamStatus: null, error });
   }
+}
+
+function toRecord(ctx: CallContext, call: GatewayCall, outcome: CallOutcome): CallRecord {
+  const usage = outcome.status === 'failed' ? null : outcome.usage;
+  const route = call.route;
+  const credits = usage && route ? creditsFor(usage.promptTokens, usage.completionTokens, route.inputRate, route.outputRate) : new Decimal(0);
+  return {
+    id: call.callId,
+    userId: ctx.principal.userId,
+    apiKeyId: ctx.principal.keyId,
+    providerId: route?.provider.id ?? null,
+    credentialId: outcome.credentialId,
+    model: route?.model ?? call.requestedModel,
+    type: call.type,
+    status: outcome.status,
+    stream: call.stream,
+    promptTokens: usage?.promptTokens ?? 0,
+    completionTokens: usage?.completionTokens ?? 0,
+    usageSource: usage?.source ?? 'none',
+    credits,
+    durationMs: Date.now() - ctx.startedAt,
+    appDid: ctx.appDid,
+    requestId: ctx.requestId,
+    upstreamStatus: outcome.upstreamStatus,
+    errorCode: outcome.error?.code ?? null,
+    errorMessage: outcome.error?.message ?? null,
+    createdAt: new Date(ctx.startedAt),
+    billable: usage !== null && route !== null && call.billingEnabled,
+    hasHold: call.hasHold,
+  };
 }

@@ -44,6 +44,6 @@ export class GatewayController {
   @Get('models')
   @HttpCode(200)
   models(@Req() req: GatewayRequest) {
-    return this.gateway.listModels({ principal: req.principal!, requestId: String(req.id), appDid: null, startedAt: Date.now(), res: null as never });
+    return this.gateway.listModels({ principal: req.principal! });
   }
 }

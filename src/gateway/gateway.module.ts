@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CreditsModule } from '../credits/credits.module';
 import { KeysModule } from '../keys/keys.module';
+import { MeteringModule } from '../metering/metering.module';
 import { ModelCallsModule } from '../model-calls/model-calls.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { SettingsModule } from '../settings/settings.module';
@@ -13,7 +14,7 @@ import { UpstreamClient } from './upstream-client.service';
 import { UpstreamForwarder } from './upstream-forwarder.service';
 
 @Module({
-  imports: [KeysModule, ProvidersModule, CreditsModule, ModelCallsModule, SettingsModule],
+  imports: [KeysModule, ProvidersModule, CreditsModule, ModelCallsModule, SettingsModule, MeteringModule],
   controllers: [GatewayController],
   providers: [GatewayService, CallAdmissionService, CallLog, CredentialPicker, UpstreamClient, UpstreamForwarder],
 })

@@ -1,13 +1,16 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Dispatcher } from 'undici';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { ModelCallStatus } from '../generated/prisma/enums';
-import { countEmbeddingInputTokens, countPromptTokens, countTextTokens, ChatMessageLike } from '../metering/token-counter';
+import { ChatMessageLike } from '../metering/token-counter';
+import { TokenCounterService } from '../metering/token-counter.service';
 import { CatalogService } from '../providers/catalog.service';
 import { CallAdmissionService, HoldEstimate, isModelAllowed } from './call-admission.service';
 import { CallContext, MeteredUsage, readUsage } from './call-context';
 import { CallLog, GatewayCall } from './call-log.service';
 import { GatewayError } from './openai-error';
-import { relayStream } from './stream-relay';
+import { finishStream, relayStream } from './stream-relay';
 import { UpstreamAnswer, UpstreamFailure, UpstreamForwarder } from './upstream-forwarder.service';
 
 interface ChatBody {
@@ -26,11 +29,14 @@ interface EmbeddingsBody {
   [k: string]: unknown;
 }
 
+/** Largest max_tokens / max_completion_tokens accepted (PostgreSQL integer range). */
+const MAX_COMPLETION_TOKENS = 2_147_483_647;
+
 /**
- * The OpenAI-compatible gateway (issue 3; DESIGN.md "The hot path"): validates the request,
- * admits it (route, allowed models, credit hold), forwards it upstream, meters tokens, and
- * records + bills the call before the response is finished. Writes the HTTP response itself
- * (`ctx.res`) so streams pass through chunk by chunk.
+ * The OpenAI-compatible gateway (docs/call-recording.md): validates the request, admits it
+ * (route, allowed models, in-flight limit, credit hold), forwards it upstream, meters tokens, and
+ * records + bills the call before the response's last bytes are sent. Writes the HTTP response
+ * itself (`ctx.res`) so streams pass through event by event.
  */
 @Injectable()
 export class GatewayService {
@@ -41,61 +47,84 @@ export class GatewayService {
     private readonly forwarder: UpstreamForwarder,
     private readonly callLog: CallLog,
     private readonly catalog: CatalogService,
+    private readonly tokens: TokenCounterService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
-   * POST /v1/chat/completions. Non-streaming: relays the provider's JSON. `stream: true`: relays
-   * SSE events as they arrive; asks the provider for the final usage chunk and drops that chunk
-   * unless the client asked for it (`stream_options.include_usage`).
+   * POST /v1/chat/completions. Non-streaming: relays the provider's JSON once the call is
+   * recorded. `stream: true`: relays SSE events as they arrive; asks the provider for the final
+   * usage chunk and drops that chunk unless the client asked for it
+   * (`stream_options.include_usage`); `data: [DONE]` follows the durable record. A request without
+   * max_tokens / max_completion_tokens is forwarded with `max_completion_tokens` set to its
+   * allowance (CREDIT_HOLD_DEFAULT_COMPLETION_TOKENS, or less when the balance affords less).
    * @throws GatewayError (400, 402, 403, 404, 429, 502, 503) before any byte is written
    */
   async chatCompletions(ctx: CallContext, raw: unknown): Promise<void> {
     const body = validateChatBody(raw);
     const stream = body.stream === true;
-    const maxTokens = positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens);
+    const requested = positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens);
+    const promptBytes = Buffer.byteLength(JSON.stringify(body.messages));
     const estimate: HoldEstimate = {
-      promptTokens: estimatePromptTokens(body.messages),
-      completionTokens: maxTokens ?? this.admission.defaultCompletionTokens,
+      promptTokens: Math.ceil(promptBytes / 2) + 4 * body.messages.length,
+      likelyPromptTokens: Math.ceil(promptBytes / 4),
+      completionTokens: requested ?? this.admission.defaultCompletionTokens,
+      cappable: requested === null,
     };
     const call = await this.admission.route(ctx, body.model, 'chatCompletion', stream);
+    const release = await this.admission.limit(ctx, call);
     const clientWantsUsage = stream && body.stream_options?.include_usage === true;
-    const upstreamBody = JSON.stringify({
-      ...body,
-      model: call.route!.model,
-      ...(stream ? { stream_options: { ...(body.stream_options ?? {}), include_usage: true } } : {}),
-    });
+    const upstreamBody = (completionTokens: number) =>
+      JSON.stringify({
+        ...body,
+        model: call.route!.model,
+        ...(requested === null ? { max_completion_tokens: completionTokens } : {}),
+        ...(stream ? { stream_options: { ...(body.stream_options ?? {}), include_usage: true } } : {}),
+      });
     const abort = new AbortController();
     const onClose = () => {
       if (!ctx.res.writableFinished) abort.abort();
     };
     ctx.res.on('close', onClose);
+    const progress = { upstreamStarted: false };
     try {
-      const answer = await this.admitAndForward(ctx, call, estimate, '/chat/completions', upstreamBody, abort);
+      const answer = await this.admitAndForward(ctx, call, estimate, '/chat/completions', upstreamBody, abort, progress);
       if (stream) {
-        const outcome = await relayStream(ctx, answer.response, clientWantsUsage, abort.signal);
+        const outcome = await relayStream(ctx, answer.response, clientWantsUsage, abort.signal, this.config.gateway.streamStallTimeoutMs);
         const usage: MeteredUsage = outcome.usage
           ? { ...outcome.usage, source: 'upstream' }
-          : { promptTokens: countPromptTokens(body.messages), completionTokens: countTextTokens(outcome.completionText), source: 'tokenizer' };
+          : { promptTokens: await this.tokens.countPrompt(body.messages), completionTokens: await this.tokens.countText(outcome.completionText), source: 'tokenizer' };
         // A stream that broke off (either side) still delivered tokens: bill what was relayed.
         const status: ModelCallStatus = outcome.clientClosed || outcome.upstreamError ? 'aborted' : 'success';
         const error = outcome.upstreamError
           ? { code: 'upstream_stream_error', message: outcome.upstreamError }
-          : outcome.clientClosed
-            ? { code: 'client_closed', message: 'client closed the stream' }
-            : null;
-        await this.callLog.write(ctx, call, { status, usage, credentialId: answer.credential.id, upstreamStatus: answer.response.statusCode, error });
-        if (!ctx.res.writableEnded) ctx.res.end();
+          : outcome.stalled
+            ? { code: 'client_stalled', message: 'the client stopped reading the stream' }
+            : outcome.clientClosed
+              ? { code: 'client_closed', message: 'client closed the stream' }
+              : null;
+        const recorded = await this.callLog
+          .write(ctx, call, { status, usage, credentialId: answer.credential.id, upstreamStatus: answer.response.statusCode, error })
+          .then(
+            () => true,
+            (err: Error) => {
+              this.log.error(`stream call ${call.callId} could not be recorded: ${err.message}`);
+              return false;
+            },
+          );
+        finishStream(ctx.res, outcome, recorded);
         return;
       }
       const buf = await readAll(answer.response);
-      const usage = meterChatJson(buf, body.messages);
-      await this.callLog.write(ctx, call, { status: 'success', usage, credentialId: answer.credential.id, upstreamStatus: answer.response.statusCode, error: null });
+      const usage = await this.meterChatJson(buf, body.messages);
+      await this.recordOrUnavailable(ctx, call, { status: 'success', usage, credentialId: answer.credential.id, upstreamStatus: answer.response.statusCode, error: null });
       sendJson(ctx, answer.response.statusCode, buf);
     } catch (err) {
-      await this.recordUnexpected(ctx, call, abort.signal.aborted ? countPromptTokens(body.messages) : 0, err);
+      await this.recordUnexpected(ctx, call, progress.upstreamStarted && abort.signal.aborted ? () => this.tokens.countPrompt(body.messages) : null, err);
       throw err;
     } finally {
       ctx.res.off('close', onClose);
+      release();
     }
   }
 
@@ -105,27 +134,36 @@ export class GatewayService {
    */
   async embeddings(ctx: CallContext, raw: unknown): Promise<void> {
     const body = validateEmbeddingsBody(raw);
-    const estimate: HoldEstimate = { promptTokens: estimateInputTokens(body.input), completionTokens: 0 };
+    const inputBytes = Buffer.byteLength(JSON.stringify(body.input));
+    const estimate: HoldEstimate = {
+      promptTokens: Math.ceil(inputBytes / 2) + 1,
+      likelyPromptTokens: Math.ceil(inputBytes / 4),
+      completionTokens: 0,
+      cappable: false,
+    };
     const call = await this.admission.route(ctx, body.model, 'embedding', false);
+    const release = await this.admission.limit(ctx, call);
     const abort = new AbortController();
     const onClose = () => {
       if (!ctx.res.writableFinished) abort.abort();
     };
     ctx.res.on('close', onClose);
+    const progress = { upstreamStarted: false };
     try {
-      const answer = await this.admitAndForward(ctx, call, estimate, '/embeddings', JSON.stringify({ ...body, model: call.route!.model }), abort);
+      const answer = await this.admitAndForward(ctx, call, estimate, '/embeddings', () => JSON.stringify({ ...body, model: call.route!.model }), abort, progress);
       const buf = await readAll(answer.response);
       const reported = readUsage(parseJson(buf)?.usage);
       const usage: MeteredUsage = reported
         ? { ...reported, completionTokens: 0, source: 'upstream' }
-        : { promptTokens: countEmbeddingInputTokens(body.input), completionTokens: 0, source: 'tokenizer' };
-      await this.callLog.write(ctx, call, { status: 'success', usage, credentialId: answer.credential.id, upstreamStatus: answer.response.statusCode, error: null });
+        : { promptTokens: await this.tokens.countEmbeddingInput(body.input), completionTokens: 0, source: 'tokenizer' };
+      await this.recordOrUnavailable(ctx, call, { status: 'success', usage, credentialId: answer.credential.id, upstreamStatus: answer.response.statusCode, error: null });
       sendJson(ctx, answer.response.statusCode, buf);
     } catch (err) {
-      await this.recordUnexpected(ctx, call, abort.signal.aborted ? countEmbeddingInputTokens(body.input) : 0, err);
+      await this.recordUnexpected(ctx, call, progress.upstreamStarted && abort.signal.aborted ? () => this.tokens.countEmbeddingInput(body.input) : null, err);
       throw err;
     } finally {
       ctx.res.off('close', onClose);
+      release();
     }
   }
 
@@ -134,7 +172,7 @@ export class GatewayService {
    * `{object:'list', data:[{id, object:'model', created, owned_by}]}`. A model offered by one
    * provider is listed by its name; where the key is limited to "provider/model", by that.
    */
-  async listModels(ctx: CallContext): Promise<{ object: 'list'; data: { id: string; object: 'model'; created: number; owned_by: string }[] }> {
+  async listModels(ctx: Pick<CallContext, 'principal'>): Promise<{ object: 'list'; data: { id: string; object: 'model'; created: number; owned_by: string }[] }> {
     const seen = new Set<string>();
     const data: { id: string; object: 'model'; created: number; owned_by: string }[] = [];
     for (const route of await this.catalog.routes()) {
@@ -150,71 +188,118 @@ export class GatewayService {
 
   /**
    * Holds credits and forwards the call upstream. When the user's last hold showed ample
-   * headroom the two run at the same time (CallAdmissionService.mayOverlap); otherwise the hold
-   * comes first. Nothing is recorded before the hold has resolved, so a hold is never left
-   * behind by a call that was already recorded.
-   * @throws GatewayError 402 (refused hold) or the upstream failure (recorded, not billed)
+   * headroom the two run at the same time (CallAdmissionService.mayOverlap) with the full
+   * allowance; otherwise the hold comes first and decides the allowance. Nothing is recorded
+   * before the hold has resolved, so a hold is never left behind by a call already recorded.
+   * @throws GatewayError 402/503 (refused hold, recorded) or the upstream failure (recorded, not
+   *   billed); when the client left, the failure is left for recordUnexpected to record
    */
-  private async admitAndForward(ctx: CallContext, call: GatewayCall, estimate: HoldEstimate, path: string, body: string, abort: AbortController): Promise<UpstreamAnswer> {
-    const send = () => this.forwarder.send(call.route!.provider, path, body, abort.signal).catch((err: unknown) => {
-      if (err instanceof UpstreamFailure) return err;
-      throw err;
-    });
+  private async admitAndForward(
+    ctx: CallContext,
+    call: GatewayCall,
+    estimate: HoldEstimate,
+    path: string,
+    body: (completionTokens: number) => string,
+    abort: AbortController,
+    progress: { upstreamStarted: boolean },
+  ): Promise<UpstreamAnswer> {
+    const send = (completionTokens: number) => {
+      progress.upstreamStarted = !abort.signal.aborted;
+      return this.forwarder.send(call.route!.provider, path, body(completionTokens), abort.signal).catch((err: unknown) => {
+        if (err instanceof UpstreamFailure) return err;
+        throw err;
+      });
+    };
     let forwarded: Promise<UpstreamAnswer | UpstreamFailure>;
     if (this.admission.mayOverlap(ctx.principal.userId, call, estimate)) {
-      const held = this.admission.hold(ctx, call, estimate);
-      forwarded = send();
+      const held = this.admission.hold(ctx, call, { ...estimate, cappable: false });
+      forwarded = send(estimate.completionTokens);
       try {
         await held;
       } catch (err) {
         abort.abort();
+        progress.upstreamStarted = false; // aborted by us, not the client: nothing to bill
         const late = await forwarded.catch(() => null);
         if (late && !(late instanceof UpstreamFailure)) late.response.body.destroy();
         throw err;
       }
     } else {
-      await this.admission.hold(ctx, call, estimate);
-      forwarded = send();
+      const { completionTokens } = await this.admission.hold(ctx, call, estimate);
+      forwarded = send(completionTokens);
     }
     const result = await forwarded;
     if (result instanceof UpstreamFailure) {
-      await this.callLog.write(ctx, call, {
-        status: 'failed',
-        usage: null,
-        credentialId: result.credential?.id ?? null,
-        upstreamStatus: result.upstreamStatus,
-        error: { code: result.error.code, message: result.error.message },
-      });
+      if (abort.signal.aborted) throw result.error; // the client left: recordUnexpected bills the prompt
+      await this.callLog
+        .write(ctx, call, {
+          status: 'failed',
+          usage: null,
+          credentialId: result.credential?.id ?? null,
+          upstreamStatus: result.upstreamStatus,
+          error: { code: result.error.code, message: result.error.message },
+        })
+        .catch((err: Error) => this.log.warn(`failed call ${call.callId} not recorded: ${err.message}`));
       throw result.error;
     }
     return result;
   }
 
   /**
-   * Every admitted call is recorded exactly once. For an error not already recorded: a client
-   * that left after the prompt reached the provider is billed for the prompt tokens ('aborted');
-   * anything else is a failed call, not billed.
+   * Records a finished call before its answer is sent.
+   * @throws GatewayError 503 record_failed when the record is nowhere durable: the client does not
+   *   get an answer that was not recorded
    */
-  private async recordUnexpected(ctx: CallContext, call: GatewayCall, promptTokensIfAborted: number, err: unknown): Promise<void> {
-    if (call.settled) return;
-    if (promptTokensIfAborted > 0) {
-      await this.callLog.write(ctx, call, {
-        status: 'aborted',
-        usage: { promptTokens: promptTokensIfAborted, completionTokens: 0, source: 'tokenizer' },
-        credentialId: null,
-        upstreamStatus: null,
-        error: { code: 'client_closed', message: 'client closed the connection before the response' },
-      });
+  private async recordOrUnavailable(ctx: CallContext, call: GatewayCall, outcome: Parameters<CallLog['write']>[2]): Promise<void> {
+    try {
+      await this.callLog.write(ctx, call, outcome);
+    } catch (err) {
+      this.log.error(`call ${call.callId} could not be recorded: ${(err as Error).message}`);
+      throw new GatewayError(503, 'server_error', 'record_failed', 'The call could not be recorded; retry shortly', null, {}, { 'retry-after': '1' });
+    }
+  }
+
+  /**
+   * Every admitted call is recorded exactly once. For an error not already recorded: a client
+   * that left after the request went upstream is billed for the prompt tokens ('aborted',
+   * counted off the event loop); anything else is a failed call, not billed.
+   */
+  private async recordUnexpected(ctx: CallContext, call: GatewayCall, countPromptIfAborted: (() => Promise<number>) | null, err: unknown): Promise<void> {
+    if (call.recording) {
+      await call.recording.catch(() => undefined);
       return;
     }
-    this.log.error(`call ${call.callId} failed after admission: ${(err as Error)?.stack ?? String(err)}`);
-    await this.callLog.write(ctx, call, {
-      status: 'failed',
-      usage: null,
-      credentialId: null,
-      upstreamStatus: null,
-      error: { code: 'internal_error', message: (err as Error)?.message ?? 'internal error' },
-    });
+    try {
+      if (countPromptIfAborted) {
+        await this.callLog.write(ctx, call, {
+          status: 'aborted',
+          usage: { promptTokens: await countPromptIfAborted(), completionTokens: 0, source: 'tokenizer' },
+          credentialId: null,
+          upstreamStatus: null,
+          error: { code: 'client_closed', message: 'client closed the connection before the response' },
+        });
+        return;
+      }
+      if (!(err instanceof GatewayError)) this.log.error(`call ${call.callId} failed after admission: ${(err as Error)?.stack ?? String(err)}`);
+      await this.callLog.write(ctx, call, {
+        status: 'failed',
+        usage: null,
+        credentialId: null,
+        upstreamStatus: null,
+        error: err instanceof GatewayError ? { code: err.code, message: err.message } : { code: 'internal_error', message: (err as Error)?.message ?? 'internal error' },
+      });
+    } catch (recordErr) {
+      this.log.error(`call ${call.callId} could not be recorded: ${(recordErr as Error).message}`);
+    }
+  }
+
+  /** Tokens of a chat completion response: its `usage`, else counted from prompt and content. */
+  private async meterChatJson(buf: Buffer, messages: ChatMessageLike[]): Promise<MeteredUsage> {
+    const parsed = parseJson(buf);
+    const reported = readUsage(parsed?.usage);
+    if (reported) return { ...reported, source: 'upstream' };
+    const choices = Array.isArray(parsed?.choices) ? (parsed.choices as { message?: { content?: unknown } }[]) : [];
+    const text = choices.map((c) => (typeof c?.message?.content === 'string' ? c.message.content : '')).join('');
+    return { promptTokens: await this.tokens.countPrompt(messages), completionTokens: await this.tokens.countText(text), source: 'tokenizer' };
   }
 }
 
@@ -229,7 +314,9 @@ function validateChatBody(raw: unknown): ChatBody {
   if (b.stream !== undefined && typeof b.stream !== 'boolean') throw GatewayError.invalidRequest('stream must be a boolean', 'stream');
   for (const k of ['max_tokens', 'max_completion_tokens'] as const) {
     const v = b[k];
-    if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) throw GatewayError.invalidRequest(`${k} must be a positive integer`, k);
+    if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_COMPLETION_TOKENS)) {
+      throw GatewayError.invalidRequest(`${k} must be an integer from 1 to ${MAX_COMPLETION_TOKENS}`, k);
+    }
   }
   return b as ChatBody;
 }
@@ -247,19 +334,6 @@ function positiveInt(v: unknown): number | null {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : null;
 }
 
-/**
- * Upper bound of prompt tokens for the credit hold, without tokenizing on the hot path: a token
- * is at least one UTF-8 byte and o200k averages ~4 bytes, so bytes / 2 plus framing per message
- * covers real prompts.
- */
-function estimatePromptTokens(messages: ChatMessageLike[]): number {
-  return Math.ceil(Buffer.byteLength(JSON.stringify(messages)) / 2) + 4 * messages.length;
-}
-
-function estimateInputTokens(input: unknown): number {
-  return Math.ceil(Buffer.byteLength(JSON.stringify(input)) / 2) + 1;
-}
-
 async function readAll(response: Dispatcher.ResponseData): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of response.body) parts.push(chunk as Buffer);
@@ -273,16 +347,6 @@ function parseJson(buf: Buffer): Record<string, unknown> | null {
   } catch {
     return null;
   }
-}
-
-/** Tokens of a chat completion response: its `usage`, else counted from prompt and content. */
-function meterChatJson(buf: Buffer, messages: ChatMessageLike[]): MeteredUsage {
-  const parsed = parseJson(buf);
-  const reported = readUsage(parsed?.usage);
-  if (reported) return { ...reported, source: 'upstream' };
-  const choices = Array.isArray(parsed?.choices) ? (parsed.choices as { message?: { content?: unknown } }[]) : [];
-  const text = choices.map((c) => (typeof c?.message?.content === 'string' ? c.message.content : '')).join('');
-  return { promptTokens: countPromptTokens(messages), completionTokens: countTextTokens(text), source: 'tokenizer' };
 }
 
 function sendJson(ctx: CallContext, status: number, buf: Buffer): void {

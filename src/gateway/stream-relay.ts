@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { Dispatcher } from 'undici';
 import { CallContext, readUsage } from './call-context';
 import { eventData, SseSplitter } from './sse-splitter';
@@ -7,23 +8,38 @@ export interface StreamOutcome {
   usage: { promptTokens: number; completionTokens: number } | null;
   /** text of every content delta relayed to the client (for counting when usage is missing) */
   completionText: string;
-  /** the client went away before the stream ended */
+  /** the client went away (or was dropped for not reading) before the stream ended */
   clientClosed: boolean;
+  /** the client was dropped because it read nothing for STREAM_STALL_TIMEOUT_MS */
+  stalled: boolean;
   /** the provider's stream broke off (timeout, reset), if it did */
   upstreamError: string | null;
+  /** the provider ended with `data: [DONE]` (withheld until the call is recorded) */
+  sawDone: boolean;
   /** bytes written to the client */
   bytesRelayed: number;
 }
 
 /**
- * Relays a provider's SSE stream to the client event by event, as each arrives (no buffering
- * beyond one event), while reading the usage chunk and the content deltas for metering.
- * The usage-only chunk (empty `choices`) is dropped unless the client asked for it.
+ * Relays a provider's SSE stream to the client event by event, as each arrives, while reading
+ * the usage chunk and the content deltas for metering (docs/call-recording.md "Streams").
+ * - The usage-only chunk (empty `choices`) is dropped unless the client asked for it.
+ * - `data: [DONE]` is withheld: the caller sends it with `finishStream` once the call's record is
+ *   durable, so a client never sees a complete stream that was not recorded.
+ * - Backpressure: when the client's socket buffer is full the relay stops reading the provider
+ *   until it drains, so at most one socket buffer plus one event is held per stream; a client
+ *   that reads nothing for `stallTimeoutMs` is dropped (and billed for what it was sent).
  * Never throws: a broken upstream or a departed client ends the relay and is reported.
  */
-export async function relayStream(ctx: CallContext, response: Dispatcher.ResponseData, clientWantsUsage: boolean, signal: AbortSignal): Promise<StreamOutcome> {
+export async function relayStream(
+  ctx: CallContext,
+  response: Dispatcher.ResponseData,
+  clientWantsUsage: boolean,
+  signal: AbortSignal,
+  stallTimeoutMs: number,
+): Promise<StreamOutcome> {
   const res = ctx.res;
-  const outcome: StreamOutcome = { usage: null, completionText: '', clientClosed: false, upstreamError: null, bytesRelayed: 0 };
+  const outcome: StreamOutcome = { usage: null, completionText: '', clientClosed: false, stalled: false, upstreamError: null, sawDone: false, bytesRelayed: 0 };
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
@@ -32,10 +48,15 @@ export async function relayStream(ctx: CallContext, response: Dispatcher.Respons
   });
   res.flushHeaders();
   const splitter = new SseSplitter();
-  const relay = (event: string): void => {
-    if (signal.aborted || res.destroyed) return; // only what reached the client is metered
+  /** Writes one event; false when the client's buffer is full. */
+  const relay = (event: string): boolean => {
+    if (signal.aborted || res.destroyed) return true; // only what reached the client is metered
     const data = eventData(event);
-    if (data !== null && data !== '[DONE]' && data.startsWith('{')) {
+    if (data === '[DONE]') {
+      outcome.sawDone = true;
+      return true;
+    }
+    if (data !== null && data.startsWith('{')) {
       type Chunk = { usage?: unknown; choices?: { delta?: { content?: unknown } }[] };
       let chunk: Chunk | null;
       try {
@@ -51,16 +72,21 @@ export async function relayStream(ctx: CallContext, response: Dispatcher.Respons
           const content = c?.delta?.content;
           if (typeof content === 'string') outcome.completionText += content;
         }
-        if (usage && choices.length === 0 && !clientWantsUsage) return;
+        if (usage && choices.length === 0 && !clientWantsUsage) return true;
       }
     }
     const out = `${event}\n\n`;
-    outcome.bytesRelayed += out.length;
-    res.write(out);
+    outcome.bytesRelayed += Buffer.byteLength(out);
+    return res.write(out);
   };
   try {
     for await (const chunk of response.body) {
-      for (const event of splitter.push(chunk as Buffer)) relay(event);
+      let full = false;
+      for (const event of splitter.push(chunk as Buffer)) if (!relay(event)) full = true;
+      if (full && !(await drained(res, signal, stallTimeoutMs))) {
+        outcome.stalled = !signal.aborted && !res.destroyed;
+        break;
+      }
       if (signal.aborted) break;
     }
     const rest = splitter.end();
@@ -68,9 +94,43 @@ export async function relayStream(ctx: CallContext, response: Dispatcher.Respons
   } catch (err) {
     if (!signal.aborted) outcome.upstreamError = (err as Error).message;
   }
-  if (signal.aborted || (res.destroyed && !res.writableFinished)) {
+  if (outcome.stalled) res.destroy();
+  if (signal.aborted || outcome.stalled || (res.destroyed && !res.writableFinished)) {
     outcome.clientClosed = true;
     response.body.destroy();
   }
   return outcome;
+}
+
+/**
+ * Ends a relayed stream once the call's record is settled: `data: [DONE]` if the provider sent
+ * it and the record is durable; an error event instead if the record failed (the client must
+ * not take the answer as complete).
+ */
+export function finishStream(res: ServerResponse, outcome: StreamOutcome, recorded: boolean): void {
+  if (outcome.clientClosed || res.destroyed) return;
+  if (!recorded) {
+    const error = { error: { message: 'The call could not be recorded; its answer is incomplete', type: 'server_error', param: null, code: 'record_failed' } };
+    res.end(`data: ${JSON.stringify(error)}\n\n`);
+    return;
+  }
+  res.end(outcome.sawDone ? 'data: [DONE]\n\n' : undefined);
+}
+
+/** Waits until the client's buffer drains: false if the client left or stalled past the timeout. */
+function drained(res: ServerResponse, signal: AbortSignal, stallTimeoutMs: number): Promise<boolean> {
+  if (res.destroyed || signal.aborted) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    const timer = setTimeout(() => done(false), stallTimeoutMs);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
 }

@@ -63,8 +63,9 @@ export class UpstreamForwarder {
         this.picker.succeeded(credential.id);
         return { response, credential };
       }
-      // A provider may echo the key it was sent; it never goes further than this.
-      const text = (await readSome(response)).split(credential.secret).join('[redacted]');
+      // A provider may echo the key it was sent; it never goes further than this. Redacted in the
+      // whole text before it is cut, so a key cut in half cannot survive.
+      const text = (await readAll(response)).split(credential.secret).join('[redacted]');
       if (status >= 500 || status === 401 || status === 403) {
         this.picker.failed(credential.id);
         const auth = status === 401 || status === 403;
@@ -72,7 +73,7 @@ export class UpstreamForwarder {
         // provider's text (it describes the credential).
         const message = auth
           ? `Provider '${provider.name}' refused Tollgate's credential (${status}); an admin must fix it`
-          : `Provider '${provider.name}' answered ${status}: ${text}`;
+          : `Provider '${provider.name}' answered ${status}: ${cut(text)}`;
         if (auth) this.log.warn(`provider ${provider.name} credential ${credential.name} refused: ${status}`);
         last = new UpstreamFailure(GatewayError.upstream(auth ? 'upstream_auth_failed' : 'upstream_error', message), credential, status);
         continue; // retry once on another credential
@@ -85,13 +86,30 @@ export class UpstreamForwarder {
   }
 }
 
-async function readSome(response: Dispatcher.ResponseData): Promise<string> {
+/** Longest error body read from a provider (bytes); the rest is discarded unread. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** The provider's error body, at most MAX_ERROR_BODY_BYTES of it. */
+async function readAll(response: Dispatcher.ResponseData): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
   try {
-    const t = await response.body.text();
-    return t.length > MAX_ERROR_TEXT ? `${t.slice(0, MAX_ERROR_TEXT)}…` : t;
+    for await (const chunk of response.body) {
+      parts.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= MAX_ERROR_BODY_BYTES) {
+        response.body.destroy();
+        break;
+      }
+    }
   } catch {
-    return '';
+    /* a broken error body: keep what arrived */
   }
+  return Buffer.concat(parts).subarray(0, MAX_ERROR_BODY_BYTES).toString('utf8');
+}
+
+function cut(t: string): string {
+  return t.length > MAX_ERROR_TEXT ? `${t.slice(0, MAX_ERROR_TEXT)}…` : t;
 }
 
 function relayedError(status: number, text: string, retryAfter: string | string[] | undefined): GatewayError {
@@ -112,5 +130,5 @@ function relayedError(status: number, text: string, retryAfter: string | string[
   }
   const headers: Record<string, string> = {};
   if (typeof retryAfter === 'string') headers['retry-after'] = retryAfter;
-  return new GatewayError(status, type, code, message, param, {}, headers);
+  return new GatewayError(status, type, code, cut(message), param, {}, headers);
 }

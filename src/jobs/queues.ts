@@ -1,6 +1,6 @@
 /**
- * Queue names, job names and default job options: the one place they are defined
- * (STYLE.md "Jobs"). Processors live with their module; only the worker registers them.
+ * Queue names, job names and default job options: the one place they are defined. Processors
+ * live with their module; only the worker registers them.
  */
 export const MAINTENANCE_QUEUE = 'tollgate-maintenance';
 /** Model health checks (providers module): one job per model, deduped by jobId. */
@@ -13,13 +13,18 @@ export const STATS_QUEUE = 'tollgate-stats';
  * not know, so each processor class needs a queue of its own.
  */
 export const CREDIT_EXPIRY_QUEUE = 'tollgate-credit-expiry';
+/** Call recording's recovery (model-calls module): fallback drain, interrupted calls. */
+export const CALL_RECOVERY_QUEUE = 'tollgate-call-recovery';
 
 /** Every queue; the api registers them as producers, the worker as consumers. */
-export const ALL_QUEUES = [MAINTENANCE_QUEUE, MODEL_HEALTH_QUEUE, STATS_QUEUE, CREDIT_EXPIRY_QUEUE] as const;
+export const ALL_QUEUES = [MAINTENANCE_QUEUE, MODEL_HEALTH_QUEUE, STATS_QUEUE, CREDIT_EXPIRY_QUEUE, CALL_RECOVERY_QUEUE] as const;
 
 export const JOB = {
-  /** Deletes credit holds past their expiry (left by a process that died mid-call). */
-  RELEASE_EXPIRED_HOLDS: 'credit-holds.release-expired',
+  /**
+   * Drains call records from the Redis fallback into PostgreSQL, then records calls whose hold
+   * lease expired (their api process died) as `interrupted` (CALL_RECOVERY_QUEUE).
+   */
+  RECOVER_CALLS: 'model-calls.recover',
   /** Debits recorded calls whose debit an api process did not write (it died in between). */
   APPLY_PENDING_DEBITS: 'credits.apply-pending-debits',
   /** Expires credit grants whose expiresAt passed: unconsumed remainder → `expiry` transaction. */
@@ -44,8 +49,11 @@ export const DEFAULT_JOB_OPTIONS = {
   removeOnFail: 5000,
 } as const;
 
-/** How often the hold sweep runs (ms). */
-export const RELEASE_EXPIRED_HOLDS_EVERY_MS = 5 * 60_000;
+/**
+ * How often call recovery runs (ms): how long a record can wait in the fallback once PostgreSQL is
+ * back, and how long after its lease expired an interrupted call is recorded.
+ */
+export const RECOVER_CALLS_EVERY_MS = 10_000;
 
 /** How often expired credit grants are expired (ms): a due grant counts at most this long. */
 export const EXPIRE_CREDIT_GRANTS_EVERY_MS = 60_000;

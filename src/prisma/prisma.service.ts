@@ -15,7 +15,9 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
   readonly pool: Pool;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    const pool = new Pool({ connectionString: config.databaseUrl, max: config.databasePoolSize });
+    // connectionTimeoutMillis: a request never waits forever for a connection when the database
+    // is away; it fails and the caller answers 503 (or, for call records, uses the fallback).
+    const pool = new Pool({ connectionString: config.databaseUrl, max: config.databasePoolSize, connectionTimeoutMillis: config.databaseConnectTimeoutMs });
     // An idle client that errors (server restart) must not crash the process; the pool drops it.
     pool.on('error', () => undefined);
     super({ adapter: new PrismaPg(pool) });

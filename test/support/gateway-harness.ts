@@ -3,17 +3,18 @@
  * on a random loopback port, real Redis, and a bundled dev upstream as the provider. Every log
  * line the api writes is captured in `logs` so tests can check no secret was logged.
  */
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { getQueueToken } from '@nestjs/bullmq';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import { createApiApp } from '../../src/app.factory';
 import { Decimal } from '../../src/common/decimal';
-import { CreditLedgerService } from '../../src/credits/credit-ledger.service';
+import { CallHold, CreditLedgerService } from '../../src/credits/credit-ledger.service';
 import { DevUpstream, startDevUpstream } from '../../src/dev-upstream/dev-upstream';
 import { ALL_QUEUES } from '../../src/jobs/queues';
 import { KeysService } from '../../src/keys/keys.service';
-import { ModelCallRecorder } from '../../src/model-calls/model-call-recorder.service';
+import { CallRecorder } from '../../src/model-calls/call-recorder.service';
 import { PrismaService } from '../../src/prisma/prisma.service';
 import { ProvidersService } from '../../src/providers/providers.service';
 import { UsersService } from '../../src/users/users.service';
@@ -34,18 +35,21 @@ export interface Harness {
   keys: KeysService;
   providers: ProvidersService;
   ledger: CreditLedgerService;
-  recorder: ModelCallRecorder;
+  recorder: CallRecorder;
   close(): Promise<void>;
 }
 
-/** Boots everything. `env` overrides configuration variables for this app. */
-export async function startHarness(label: string, env: Record<string, string> = {}): Promise<Harness> {
+/**
+ * Boots everything. `env` overrides configuration variables for this app; `opts.databaseUrlFor`
+ * rewrites the URL the app uses for its database (e.g. through a fault proxy).
+ */
+export async function startHarness(label: string, env: Record<string, string> = {}, opts: { databaseUrlFor?: (url: string) => string } = {}): Promise<Harness> {
   const db = await createTestDatabase(label);
   const upstream = await startDevUpstream({ apiKey: UPSTREAM_SECRET, models: ['mock-model'] });
   const saved = { ...process.env };
   Object.assign(process.env, {
     NODE_ENV: 'test',
-    DATABASE_URL: db.url,
+    DATABASE_URL: opts.databaseUrlFor ? opts.databaseUrlFor(db.url) : db.url,
     REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     JWT_SECRET: TEST_JWT_SECRET,
@@ -80,7 +84,7 @@ export async function startHarness(label: string, env: Record<string, string> = 
     keys: app.get(KeysService),
     providers: app.get(ProvidersService),
     ledger: app.get(CreditLedgerService),
-    recorder: app.get(ModelCallRecorder),
+    recorder: app.get(CallRecorder),
     async close() {
       // Queues were created under this harness's own prefix: leave nothing behind in Redis.
       for (const name of ALL_QUEUES) await app.get<Queue>(getQueueToken(name)).obliterate({ force: true }).catch(() => undefined);
@@ -115,4 +119,25 @@ export async function createDevProvider(h: Harness, opts: { name?: string; input
   const chat = await h.providers.addModelRate(provider.id, { model: 'mock-model', inputRate: opts.inputRate ?? '0.5', outputRate: opts.outputRate ?? '1.5' });
   const embed = await h.providers.addModelRate(provider.id, { model: 'mock-embed', type: 'embedding', inputRate: opts.inputRate ?? '0.5', outputRate: '0' });
   return { provider, chat, embed };
+}
+
+/** A hold for a call in flight, as the gateway writes it (tests that hold credits directly). */
+export function testHold(userId: string, amount: string, overrides: Partial<CallHold> = {}): CallHold {
+  return {
+    userId,
+    callId: randomUUID(),
+    amount: new Decimal(amount),
+    enforce: true,
+    apiKeyId: null,
+    providerId: null,
+    model: 'mock-model',
+    type: 'chatCompletion',
+    stream: false,
+    requestId: 'test-hold',
+    appDid: null,
+    promptTokensEstimate: 0,
+    inputRate: new Decimal(0),
+    startedAt: Date.now(),
+    ...overrides,
+  };
 }

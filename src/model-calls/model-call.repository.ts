@@ -1,0 +1,120 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { PrismaService } from '../prisma/prisma.service';
+import { queryWithDeadline } from '../prisma/pool-query';
+import { CallRecord } from './call-record';
+
+/*
+ * Durable record of finished calls, one statement, synchronous commit: inserts the calls
+ * (idempotent by call id) and, for the billable ones inserted, their pending debits. It does
+ * not touch accounts (no row lock held across the commit's flush): holds are released and
+ * debits written right after by tollgate_apply_debits. Until then a call's hold stays in
+ * place, so its credits stay reserved.
+ */
+const RECORD_SQL = `
+WITH input AS (
+  SELECT * FROM unnest(
+    $1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::"ModelType"[],
+    $8::"ModelCallStatus"[], $9::boolean[], $10::integer[], $11::integer[], $12::text[],
+    $13::numeric[], $14::integer[], $15::text[], $16::text[], $17::integer[], $18::text[],
+    $19::text[], $20::timestamptz[], $21::boolean[]
+  ) AS t(id, user_id, api_key_id, provider_id, credential_id, model, type, status,
+    stream, prompt_tokens, completion_tokens, usage_source, credits, duration_ms, app_did,
+    request_id, upstream_status, error_code, error_message, created_at, billable)
+),
+calls AS (
+  INSERT INTO "model_calls" ("id", "user_id", "api_key_id", "provider_id", "credential_id", "model",
+    "type", "status", "stream", "prompt_tokens", "completion_tokens", "total_tokens", "usage_source",
+    "credits", "duration_ms", "app_did", "request_id", "upstream_status", "error_code",
+    "error_message", "created_at")
+  SELECT id, user_id, api_key_id, provider_id, credential_id, model, type, status, stream,
+    prompt_tokens, completion_tokens, prompt_tokens + completion_tokens, usage_source, credits,
+    duration_ms, app_did, request_id, upstream_status, error_code, error_message, created_at
+  FROM input
+  ON CONFLICT ("id") DO NOTHING
+  RETURNING "id"
+),
+pending AS (
+  INSERT INTO "pending_debits" ("call_id", "user_id", "credits", "model")
+  SELECT i.id, i.user_id, i.credits, i.model FROM input i JOIN calls c ON c."id" = i.id WHERE i.billable
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM calls)::int AS inserted`;
+
+/**
+ * SQL of the call log's writes (docs/call-recording.md): the durable insert of finished calls and
+ * the conversion of orphaned holds into `interrupted` calls.
+ */
+@Injectable()
+export class ModelCallRepository {
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Inserts a batch of calls and the pending debits of the billable ones, one statement, with
+   * CALL_RECORD_DB_TIMEOUT_MS as deadline. Idempotent by call id: a call already written is
+   * skipped (and gets no second pending debit).
+   * @returns how many rows were new
+   * @throws the driver's error (isDataError / isConnectionError tell which kind) or QueryDeadlineError
+   */
+  async insert(records: readonly CallRecord[]): Promise<{ inserted: number }> {
+    if (records.length === 0) return { inserted: 0 };
+    const res = await queryWithDeadline<{ inserted: number }>(this.prisma.pool, recordQuery(records), this.config.recording.dbTimeoutMs);
+    return { inserted: res.rows[0].inserted };
+  }
+
+  /** The same insert on a given connection, without deadline (the worker's fallback drain). */
+  async insertOn(client: PoolClient, records: readonly CallRecord[]): Promise<{ inserted: number }> {
+    if (records.length === 0) return { inserted: 0 };
+    const res = await client.query<{ inserted: number }>(recordQuery(records));
+    return { inserted: res.rows[0].inserted };
+  }
+
+  /**
+   * Turns up to `limit` holds whose lease expired into `interrupted` calls and settles them
+   * (tollgate_interrupt_orphaned_calls).
+   * @returns calls written, holds settled
+   */
+  async interruptOrphanedCalls(limit: number): Promise<{ interrupted: number; settled: number }> {
+    const res = await this.prisma.pool.query<{ interrupted: number; settled: number }>(
+      'SELECT * FROM "tollgate_interrupt_orphaned_calls"($1)',
+      [limit],
+    );
+    return res.rows[0];
+  }
+}
+
+function recordQuery(records: readonly CallRecord[]) {
+  const col = <T>(f: (r: CallRecord) => T): T[] => records.map(f);
+  return {
+    name: 'tollgate_record_calls',
+    text: RECORD_SQL,
+    values: [
+      col((r) => r.id),
+      col((r) => r.userId),
+      col((r) => r.apiKeyId),
+      col((r) => r.providerId),
+      col((r) => r.credentialId),
+      col((r) => r.model),
+      col((r) => r.type),
+      col((r) => r.status),
+      col((r) => r.stream),
+      col((r) => r.promptTokens),
+      col((r) => r.completionTokens),
+      col((r) => r.usageSource),
+      col((r) => r.credits.toFixed()),
+      col((r) => r.durationMs),
+      col((r) => r.appDid),
+      col((r) => r.requestId),
+      col((r) => r.upstreamStatus),
+      col((r) => r.errorCode),
+      col((r) => r.errorMessage),
+      col((r) => r.createdAt.toISOString()),
+      col((r) => r.billable),
+    ],
+  };
+}
