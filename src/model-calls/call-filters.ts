@@ -32,7 +32,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * The filters of seed 004's call list and export as SQL (explicit SQL so the hot queries can be
  * EXPLAINed). `userId` null = every user. Times are [startTime, endTime) in Unix seconds.
- * `status=failed` matches failed and aborted calls (see STATUS_FILTERS).
+ * `status=failed` matches every call that did not complete normally: failed, aborted and
+ * interrupted (see STATUS_FILTERS and docs/call-recording.md).
  */
 export function buildCallWhere(f: ModelCallFiltersDto, userId: string | null, firstParam = 1): SqlWhere {
   const conds: string[] = [];
@@ -50,7 +51,7 @@ export function buildCallWhere(f: ModelCallFiltersDto, userId: string | null, fi
       conds.push(`mc.status = 'success'`);
       break;
     case 'failed':
-      conds.push(`mc.status IN ('failed', 'aborted')`);
+      conds.push(`mc.status IN ('failed', 'aborted', 'interrupted')`);
       break;
     case 'aborted':
       conds.push(`mc.status = 'aborted'`);

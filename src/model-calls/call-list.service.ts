@@ -28,7 +28,7 @@ export interface ModelCallItem {
   model: string;
   /** seed label: chat | embedding | image */
   type: string;
-  status: 'success' | 'failed' | 'aborted';
+  status: 'success' | 'failed' | 'aborted' | 'interrupted';
   providerId: string | null;
   providerName: string | null;
   stream: boolean;
