@@ -22,7 +22,7 @@ const opt = (name, dflt) => {
   return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
 };
 const DIST = path.resolve(ROOT, opt('dist', 'dist'));
-const SIZES = opt('sizes', '8192,40960,204800,1048576').split(',').map(Number);
+const SIZES = opt('sizes', '8192,40960,204800,1048576').split(',').filter(Boolean).map(Number); // --sizes '': small inputs only
 const EXACT_BUDGET_MS = Number(opt('exact-budget', '5000'));
 
 const metering = path.join(DIST, 'src/metering');
@@ -158,30 +158,35 @@ for (const [kind, make] of KINDS) {
   }
 }
 
-console.log('\n' + table(header, rows));
+if (rows.length > 0) console.log('\n' + table(header, rows));
 
-// Small inputs: the cost of counting on this thread vs a worker round trip. English as it comes
-// (its common words are in the merge cache on both sides, as in steady use); random texts each
-// new, so no count there is a cache hit.
+// Small inputs: the cost of counting on this thread vs through the worker (round trip included),
+// median and 90th percentile over distinct texts. English as it comes (its common words are in
+// the merge cache on both sides, as in steady use); random texts each new, so never a cache hit.
 const small = [];
 let seed = 1000;
+const quantile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
+counter.countTextTokens('the tokenizer is loaded on this thread');
 for (const [kind, make] of KINDS.filter(([k]) => /English|random a-z|random CJK/.test(k))) {
-  for (const n of [256, 1024, 4096, 8192]) {
-    const reps = 20;
-    const texts = Array.from({ length: 2 * reps }, (_, i) => make(n * (i + 2), seed++).slice(-n));
-    let inline = 0;
-    for (const text of texts.slice(0, reps)) {
-      const start = performance.now();
-      counter.countTextTokens(text);
-      inline += performance.now() - start;
+  for (const n of [128, 512, 2048]) {
+    const chars = /CJK/.test(kind) ? Math.round(n / 3) : n; // n UTF-8 bytes
+    const reps = 100;
+    const inline = [];
+    const viaWorker = [];
+    for (let i = 0; i < reps; i++) {
+      const a = make(chars * (i + 2), seed++).slice(-chars);
+      const b = make(chars * (i + 2), seed++).slice(-chars);
+      let start = performance.now();
+      counter.countTextTokens(a);
+      inline.push(performance.now() - start);
+      start = performance.now();
+      await service.countText(b);
+      viaWorker.push(performance.now() - start);
     }
-    const start = performance.now();
-    for (const text of texts.slice(reps)) await service.countText(text);
-    const viaWorker = (performance.now() - start) / reps;
-    small.push([kind, n, fmt(inline / reps), fmt(viaWorker)]);
+    small.push([kind, n, fmt(quantile(inline, 0.5)), fmt(quantile(inline, 0.9)), fmt(quantile(viaWorker, 0.5)), fmt(quantile(viaWorker, 0.9))]);
   }
 }
-console.log('\n' + table(['small input', 'chars', 'ms on this thread', 'ms via worker (round trip)'], small));
+console.log('\n' + table(['small input', 'bytes', 'this thread p50 ms', 'p90', 'via worker p50 ms', 'p90'], small));
 console.log(`\nestimated (past maxBytes): ${await service.countText('x'.repeat(service.options.maxBytes + 1))} tokens for ${service.options.maxBytes + 1} bytes`);
 console.log(JSON.stringify(service.stats));
 await service.onModuleDestroy();

@@ -4,7 +4,7 @@ import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/cjs/encodingParams/consta
  * Bounded token counting. gpt-tokenizer runs byte-pair merging on each piece its pre-tokenizer
  * regex cuts out of the text, and that merge is quadratic in the piece's length: a run of one
  * character (or a long word, a CJK sentence without punctuation, a base64 blob in lower case) is
- * one piece, so 40 KB of "a" takes about a second and 1 MB takes minutes. Here the text is cut
+ * one piece, so 40 KB of "a" takes seconds and 1 MB more than ten minutes. Here the text is cut
  * into chunks before the encoder sees it:
  *
  * - The cuts fall between pieces of o200k's own pre-tokenizer, where the pieces on either side
@@ -12,8 +12,8 @@ import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/cjs/encodingParams/consta
  *   a cheap pattern), else, in stretches without such places, after a piece found with o200k's
  *   pattern itself that does not end in a space or tab. So each chunk is pre-tokenized exactly as
  *   the same stretch of the whole text was, and the sum over chunks is the whole text's count.
- *   (Only when some 4,000 characters in a row offer no such place, e.g. nothing but lines of
- *   punctuation and blanks, is a chunk cut after a space, which can move a token.)
+ *   (Only if a whole chunk's worth of characters in a row offers no such place, which real text
+ *   does not do, is a chunk cut after a space anyway, which can move a token.)
  * - A piece longer than `pieceChars` is cut into parts of at most `pieceChars` UTF-16 units
  *   (never between the two halves of a surrogate pair) and each part is counted on its own. Only
  *   such pieces may count differently from the whole text (a token can no longer span a cut),
