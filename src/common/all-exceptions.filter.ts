@@ -1,6 +1,19 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../gateway/openai-error';
+import { isConnectionError } from '../prisma/pool-query';
+
+/**
+ * Prisma's codes for a database it cannot reach or whose pool is exhausted (P1001 cannot reach,
+ * P1002 timed out, P1008 operation timed out, P1017 connection closed, P2024 pool timeout).
+ */
+const PRISMA_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+
+/** Whether an error means the database is away (answered 503, not 500). */
+function databaseUnavailable(exception: unknown): boolean {
+  const code = (exception as { code?: unknown } | null)?.code;
+  return (typeof code === 'string' && PRISMA_UNAVAILABLE.has(code)) || isConnectionError(exception);
+}
 
 /** Machine-readable codes for framework errors, by HTTP status. */
 const STATUS_CODES: Record<number, string> = {
@@ -65,6 +78,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     let status = 500;
     let message = 'Internal error';
     let extra: Record<string, unknown> = {};
+    if (databaseUnavailable(exception)) {
+      this.log.warn(`database unavailable on ${req.method} ${req.url.split('?')[0]}: ${(exception as Error)?.message?.split('\n').pop() ?? ''}`);
+      return { status: 503, code: 'service_unavailable', message: 'The database is unavailable; retry shortly', type: 'server_error', param: null, extra: {}, headers: { 'retry-after': '1' } };
+    }
     if (exception instanceof HttpException) {
       status = exception.getStatus();
       const r = exception.getResponse();

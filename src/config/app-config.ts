@@ -20,6 +20,11 @@ export interface AppConfig {
   databasePoolSize: number;
   /** Longest wait for a PostgreSQL connection from the pool, new or idle (ms). */
   databaseConnectTimeoutMs: number;
+  /**
+   * Longest wait for any one statement's answer (ms); past it the connection is closed. Bounds
+   * what a network partition (no reset, silence) does to a request.
+   */
+  databaseQueryTimeoutMs: number;
   redisUrl: string;
   /** Prefix of every BullMQ key in Redis (several deployments can share one Redis). */
   queuePrefix: string;
@@ -72,6 +77,14 @@ export interface AppConfig {
     maxConcurrentPerUser: number;
     /** A streaming client that reads nothing for this long is dropped, billed for what it was sent (ms). */
     streamStallTimeoutMs: number;
+  };
+  tokenizer: {
+    /** Worker threads counting tokens (0: count on the event loop; still linear, but blocking). */
+    threads: number;
+    /** Past this many UTF-8 bytes in one count, tokens are estimated as ceil(bytes / 4). */
+    maxBytes: number;
+    /** An idle counting thread exits after this long (ms). */
+    idleTimeoutMs: number;
   };
   recording: {
     /** Longest wait for PostgreSQL to commit a call's record before it goes to the Redis fallback (ms). */
@@ -217,6 +230,7 @@ export function loadConfig(env: Env): AppConfig {
     databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
     databaseConnectTimeoutMs: r.int('DATABASE_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
+    databaseQueryTimeoutMs: r.int('DATABASE_QUERY_TIMEOUT_MS', 60_000, 100, 86_400_000),
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
     queuePrefix: r.str('QUEUE_PREFIX', 'tollgate'),
     encryptionKeys,
@@ -249,6 +263,11 @@ export function loadConfig(env: Env): AppConfig {
       maxConcurrentPerKey: r.int('GATEWAY_MAX_CONCURRENT_PER_KEY', 64, 0, 100_000),
       maxConcurrentPerUser: r.int('GATEWAY_MAX_CONCURRENT_PER_USER', 64, 0, 100_000),
       streamStallTimeoutMs: r.int('STREAM_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    },
+    tokenizer: {
+      threads: r.int('TOKENIZER_THREADS', 1, 0, 64),
+      maxBytes: r.int('TOKENIZER_MAX_BYTES', 4 * 1024 * 1024, 0, 1024 * 1024 * 1024),
+      idleTimeoutMs: r.int('TOKENIZER_IDLE_TIMEOUT_MS', 60_000, 0, 86_400_000),
     },
     recording: {
       dbTimeoutMs: r.int('CALL_RECORD_DB_TIMEOUT_MS', 2_000, 50, 600_000),

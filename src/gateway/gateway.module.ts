@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { CreditsModule } from '../credits/credits.module';
 import { KeysModule } from '../keys/keys.module';
 import { MeteringModule } from '../metering/metering.module';
@@ -14,7 +16,14 @@ import { UpstreamClient } from './upstream-client.service';
 import { UpstreamForwarder } from './upstream-forwarder.service';
 
 @Module({
-  imports: [KeysModule, ProvidersModule, CreditsModule, ModelCallsModule, SettingsModule, MeteringModule],
+  imports: [
+    KeysModule,
+    ProvidersModule,
+    CreditsModule,
+    ModelCallsModule,
+    SettingsModule,
+    MeteringModule.registerAsync({ inject: [APP_CONFIG], useFactory: (c: AppConfig) => c.tokenizer }),
+  ],
   controllers: [GatewayController],
   providers: [GatewayService, CallAdmissionService, CallLog, CredentialPicker, UpstreamClient, UpstreamForwarder],
 })

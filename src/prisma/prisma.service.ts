@@ -15,11 +15,20 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
   readonly pool: Pool;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    // connectionTimeoutMillis: a request never waits forever for a connection when the database
-    // is away; it fails and the caller answers 503 (or, for call records, uses the fallback).
-    const pool = new Pool({ connectionString: config.databaseUrl, max: config.databasePoolSize, connectionTimeoutMillis: config.databaseConnectTimeoutMs });
-    // An idle client that errors (server restart) must not crash the process; the pool drops it.
+    // A request never waits forever on the database: not for a connection (connectionTimeoutMillis)
+    // nor for an answer (query_timeout: a partition drops packets without a reset). It fails, and
+    // the caller answers 503 (or, for call records, uses the fallback).
+    const pool = new Pool({
+      connectionString: config.databaseUrl,
+      max: config.databasePoolSize,
+      connectionTimeoutMillis: config.databaseConnectTimeoutMs,
+      query_timeout: config.databaseQueryTimeoutMs,
+    });
+    // A client whose socket fails (server restart, reset) must not crash the process: idle ones
+    // are dropped by the pool; a checked-out one reports the failure to its query, and the
+    // 'error' event it may also emit needs a listener, or Node throws it.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     super({ adapter: new PrismaPg(pool) });
     this.pool = pool;
   }
