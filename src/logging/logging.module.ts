@@ -27,6 +27,17 @@ export function requestIdFor(req: IncomingMessage): string {
 }
 
 /**
+ * Level of a request's log line: `error` only for our own faults (500, or an error thrown), `warn`
+ * for refusals and for dependencies that failed (4xx; 502/503/504: a provider or the database
+ * was away), `info` otherwise.
+ */
+export function requestLogLevel(status: number, err?: Error): 'error' | 'warn' | 'info' {
+  if (status === 502 || status === 503 || status === 504) return 'warn';
+  if (err || status >= 500) return 'error';
+  return status >= 400 ? 'warn' : 'info';
+}
+
+/**
  * Structured JSON logs (pino via nestjs-pino), one line per request with its id, status and
  * time, to stdout. `stream` lets tests capture every line to prove no secret is written.
  */
@@ -39,8 +50,7 @@ export function loggingModule(stream?: DestinationStream): DynamicModule {
           level: config.logLevel,
           redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
           genReqId: (req: IncomingMessage & { id?: string }) => req.id ?? requestIdFor(req),
-          customLogLevel: (_req: IncomingMessage, res: { statusCode: number }, err?: Error) =>
-            err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+          customLogLevel: (_req: IncomingMessage, res: { statusCode: number }, err?: Error) => requestLogLevel(res.statusCode, err),
           serializers: {
             req: (req: { id: string; method: string; url: string; headers: Record<string, unknown> }) => ({
               id: req.id,
