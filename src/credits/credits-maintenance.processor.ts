@@ -1,16 +1,20 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { Job } from 'bullmq';
-import { JOB, JobName, MAINTENANCE_QUEUE, PENDING_DEBIT_GRACE_MS } from '../jobs/queues';
+import { JOB, JobName, MAINTENANCE_QUEUE } from '../jobs/queues';
 import { CallSettlementRepository } from './call-settlement.repository';
 
 const SWEEP_BATCH = 500;
 
+/** A pending debit younger than this is the api's to write; the sweep leaves it alone (ms). */
+export const PENDING_DEBIT_GRACE_MS = 30_000;
+
 /**
- * Maintenance job of the credits module, safe to run any number of times:
- * `credits.apply-pending-debits` debits recorded calls whose debit the api did not write (it
- * crashed between the two steps, or PostgreSQL was away), older than PENDING_DEBIT_GRACE_MS.
- * (Holds whose lease expired are the model-calls module's: they become interrupted calls.)
+ * Maintenance job of the credits module, safe to run any number of times (queue, options and
+ * schedule: src/jobs/job-table.ts): `credits.apply-pending-debits` debits recorded calls whose
+ * debit the api did not write (it crashed between the two steps, or PostgreSQL was away), older
+ * than PENDING_DEBIT_GRACE_MS. (Holds whose lease expired are the model-calls module's: they
+ * become interrupted calls.)
  */
 @Processor(MAINTENANCE_QUEUE)
 export class CreditsMaintenanceProcessor extends WorkerHost {

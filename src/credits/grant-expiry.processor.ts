@@ -4,9 +4,9 @@ import { CREDIT_EXPIRY_QUEUE, JOB, JobName } from '../jobs/queues';
 import { GrantExpiryService } from './grant-expiry.service';
 
 /**
- * `credit-grants.expire` (scheduled every EXPIRE_CREDIT_GRANTS_EVERY_MS): expires the grants whose
- * expiry passed (GrantExpiryService). Takes no payload; safe to run twice (BullMQ delivers at
- * least once). Returns `{expired, credits}` (credits as a decimal string).
+ * `credit-grants.expire` (scheduled: src/jobs/job-table.ts): expires the grants whose expiry
+ * passed (GrantExpiryService). Takes no payload; safe to run twice (BullMQ delivers at least
+ * once). Returns `{expired, credits}` (credits as a decimal string).
  */
 @Processor(CREDIT_EXPIRY_QUEUE)
 export class GrantExpiryProcessor extends WorkerHost {

@@ -4,7 +4,7 @@ import { CALL_RECOVERY_QUEUE, JOB, JobName } from '../jobs/queues';
 import { CallRecoveryService, RecoveryResult } from './call-recovery.service';
 
 /**
- * `model-calls.recover` (every RECOVER_CALLS_EVERY_MS): drains the call-record fallback into
+ * `model-calls.recover` (scheduled: src/jobs/job-table.ts): drains the call-record fallback into
  * PostgreSQL, then records the calls of dead api processes as interrupted (CallRecoveryService).
  * Safe to run twice.
  */

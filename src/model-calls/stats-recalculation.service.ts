@@ -3,7 +3,8 @@ import { GatewayTimeoutException, Inject, Injectable, InternalServerErrorExcepti
 import { Queue, QueueEvents } from 'bullmq';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { JOB, STATS_QUEUE } from '../jobs/queues';
+import { JOB_TABLE, jobOptions } from '../jobs/job-table';
+import { JOB } from '../jobs/queues';
 import { PrismaService } from '../prisma/prisma.service';
 import { RecalculateStatsDto } from './dto/recalculate-stats.dto';
 import { RecalculateUserJobData } from './stats.processor';
@@ -17,8 +18,9 @@ export interface RecalculationResponse extends RecalculationResult {
 }
 
 /**
- * POST /user/recalculate-stats (seed 004): enqueues the rebuild on STATS_QUEUE (the worker does
- * it, serialized with the hourly aggregation) and waits for the job's result.
+ * POST /user/recalculate-stats: enqueues `model-call-stats.recalculate-user` (queue and options
+ * from src/jobs/job-table.ts; the worker does it, serialized with the hourly aggregation on the
+ * same queue) and waits for the job's result.
  */
 @Injectable()
 export class StatsRecalculationService implements OnModuleDestroy {
@@ -26,7 +28,7 @@ export class StatsRecalculationService implements OnModuleDestroy {
 
   constructor(
     private readonly prisma: PrismaService,
-    @InjectQueue(STATS_QUEUE) private readonly queue: Queue,
+    @InjectQueue(JOB_TABLE[JOB.RECALCULATE_USER_STATS].queue) private readonly queue: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -44,7 +46,7 @@ export class StatsRecalculationService implements OnModuleDestroy {
       dryRun: dto.dryRun ?? false,
     };
     const events = await this.queueEvents();
-    const job = await this.queue.add(JOB.RECALCULATE_USER_STATS, data, { attempts: 1 });
+    const job = await this.queue.add(JOB.RECALCULATE_USER_STATS, data, jobOptions(JOB.RECALCULATE_USER_STATS));
     let result: RecalculationResult;
     try {
       result = (await job.waitUntilFinished(events, RECALCULATION_WAIT_MS)) as RecalculationResult;
@@ -60,7 +62,7 @@ export class StatsRecalculationService implements OnModuleDestroy {
 
   private queueEvents(): Promise<QueueEvents> {
     if (!this.events) {
-      const ev = new QueueEvents(STATS_QUEUE, { connection: { url: this.config.redisUrl, maxRetriesPerRequest: null }, prefix: this.config.queuePrefix });
+      const ev = new QueueEvents(this.queue.name, { connection: { url: this.config.redisUrl, maxRetriesPerRequest: null }, prefix: this.config.queuePrefix });
       this.events = ev.waitUntilReady().then(() => ev);
       this.events.catch(() => (this.events = null));
     }

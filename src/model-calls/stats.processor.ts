@@ -14,7 +14,7 @@ export interface RecalculateUserJobData {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Re-validates a job payload at the worker's edge (STYLE.md "Boundaries"). */
+/** Re-validates a job payload at the worker's edge: the api wrote it, but Redis is outside the process. */
 export function parseRecalculateUserJob(data: unknown): { userId: string; start: Date; end: Date; dryRun: boolean } {
   const d = (data ?? {}) as Partial<RecalculateUserJobData>;
   const start = new Date(String(d.start));
@@ -26,10 +26,12 @@ export function parseRecalculateUserJob(data: unknown): { userId: string; start:
 }
 
 /**
- * Usage statistics jobs (model-calls module); both are safe to run twice.
- * - `model-call-stats.aggregate-hourly` (scheduled by StatsScheduler): folds closed hours and late
- *   calls into model_call_hourly_stats (HourlyAggregationService.aggregate).
- * - `model-call-stats.recalculate-user`: rebuilds one user's hours from the call log (admin).
+ * Usage statistics jobs (model-calls module; queue, options and schedule: src/jobs/job-table.ts);
+ * both are safe to run twice.
+ * - `model-call-stats.aggregate-hourly` (scheduled): folds closed hours and late calls into
+ *   model_call_hourly_stats (HourlyAggregationService.aggregate).
+ * - `model-call-stats.recalculate-user` (on demand, StatsRecalculationService): rebuilds one
+ *   user's hours from the call log (admin).
  */
 @Processor(STATS_QUEUE)
 export class StatsProcessor extends WorkerHost {

@@ -2,7 +2,8 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { JOB, MODEL_HEALTH_QUEUE } from '../jobs/queues';
+import { JOB_TABLE, jobOptions } from '../jobs/job-table';
+import { JOB } from '../jobs/queues';
 import { PrismaService } from '../prisma/prisma.service';
 
 /** Payload of a model health-check job (re-validated by the processor). */
@@ -12,14 +13,8 @@ export interface ModelHealthJobData {
   requestId: string;
 }
 
-/** Job id of a rate's health check: one queued or running check per model at a time. */
-export const modelHealthJobId = (rateId: string) => `model-health-${rateId}`;
-
-/**
- * Health-check jobs leave the queue when they finish, so the job id dedupes only checks that are
- * still waiting or running; one attempt: a check that fails has recorded its failure.
- */
-export const MODEL_HEALTH_JOB_OPTIONS = { attempts: 1, removeOnComplete: true, removeOnFail: true } as const;
+/** Job id of a rate's health check (the job table's rule): one queued or running check per model at a time. */
+export const modelHealthJobId = (rateId: string): string => JOB_TABLE[JOB.MODEL_HEALTH_CHECK].jobId({ rateId });
 
 export interface TestModelsResult {
   /** jobs added now */
@@ -34,7 +29,7 @@ export interface TestModelsResult {
 export class ModelHealthProducer {
   constructor(
     private readonly prisma: PrismaService,
-    @InjectQueue(MODEL_HEALTH_QUEUE) private readonly queue: Queue<ModelHealthJobData>,
+    @InjectQueue(JOB_TABLE[JOB.MODEL_HEALTH_CHECK].queue) private readonly queue: Queue<ModelHealthJobData>,
   ) {}
 
   async enqueueAll(): Promise<TestModelsResult> {
@@ -48,7 +43,7 @@ export class ModelHealthProducer {
     const fresh = rates.filter((_, i) => !existing[i]);
     const requestId = randomUUID();
     await this.queue.addBulk(
-      fresh.map((r) => ({ name: JOB.MODEL_HEALTH_CHECK, data: { rateId: r.id, requestId }, opts: { ...MODEL_HEALTH_JOB_OPTIONS, jobId: modelHealthJobId(r.id) } })),
+      fresh.map((r) => ({ name: JOB.MODEL_HEALTH_CHECK, data: { rateId: r.id, requestId }, opts: jobOptions(JOB.MODEL_HEALTH_CHECK, { rateId: r.id }) })),
     );
     const list = rates.map((r, i) => ({
       jobId: modelHealthJobId(r.id),

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { CallSettlementRepository } from './call-settlement.repository';
+import { CreditsMaintenanceProcessor } from './credits-maintenance.processor';
+import { GrantExpiryProcessor } from './grant-expiry.processor';
+import { GrantExpiryService } from './grant-expiry.service';
+
+/**
+ * The credits module's jobs, for the worker (src/worker.module.ts): `credits.apply-pending-debits`
+ * and `credit-grants.expire` (docs/jobs.md). Exports the settlement repository, which call
+ * recovery (ModelCallsJobsModule) settles calls with.
+ */
+@Module({
+  providers: [CreditsMaintenanceProcessor, GrantExpiryProcessor, CallSettlementRepository, GrantExpiryService],
+  exports: [CallSettlementRepository],
+})
+export class CreditsJobsModule {}
