@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Model calls and usage benchmark (issue 4): figures, not pass/fail.
+// Model calls and usage benchmark: figures, not pass/fail.
 //   1. fresh database, 100 users, 1,000,000 model calls over 30 days (one INSERT … SELECT generate_series)
 //   2. the hourly aggregation (the worker process, first run)
 //   3. the api: GET /user/usage-stats (30 days), GET /user/model-calls page 1 with filters
@@ -10,22 +10,13 @@
 //   npm run bench:model-calls -- [--calls 1000000] [--requests 200]
 //
 // Needs a build (the npm script builds), PostgreSQL and Redis (BENCH_CALLS_DATABASE_URL, REDIS_URL).
-import { spawn, execFileSync } from 'node:child_process';
+// Start-up (database, migration, processes, health waits) is bench/lib/processes.mjs.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { dropDatabase, migrate, option as opt, OUT, sleep, startApi, startWorker, tollgateEnv } from './lib/processes.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..');
-const OUT = path.join(HERE, 'results');
-fs.mkdirSync(OUT, { recursive: true });
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
 const CALLS = Number(opt('calls', '1000000'));
 const REQUESTS = Number(opt('requests', '200'));
 const EXPORT_ROWS = 100_000;
@@ -34,41 +25,19 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const API_PORT = 18093;
 const BASE = `http://127.0.0.1:${API_PORT}`;
 
-const children = [];
-function start(name, script, env) {
-  const log = fs.openSync(path.join(OUT, `${name}.log`), 'w');
-  const child = spawn('node', [script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
-  children.push(child);
-  return child;
-}
-process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
-process.on('SIGINT', () => process.exit(130));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const t = () => performance.now();
 
-const dbName = new URL(DB_URL).pathname.slice(1);
-{
-  const admin = new URL(DB_URL);
-  admin.pathname = '/postgres';
-  const c = new pg.Client({ connectionString: admin.toString() });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await c.end();
-}
-const env = {
-  NODE_ENV: 'production',
+await dropDatabase(DB_URL);
+const env = tollgateEnv({
   DATABASE_URL: DB_URL,
   REDIS_URL,
-  ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-  JWT_SECRET: randomBytes(32).toString('hex'),
   LOG_LEVEL: 'warn',
-  HOST: '127.0.0.1',
   PORT: String(API_PORT),
   QUEUE_PREFIX: `tollgate-bench-calls-${randomBytes(3).toString('hex')}`,
   MODEL_CALLS_EXPORT_MAX_ROWS: String(EXPORT_ROWS),
   MODEL_CALL_STATS_SETTLE_MS: '0',
-};
-execFileSync('node', ['dist/src/cli/db-migrate.js'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
+});
+migrate(env, { quiet: true });
 
 const db = new pg.Client({ connectionString: DB_URL });
 await db.connect();
@@ -98,7 +67,7 @@ console.log(`seeded ${CALLS.toLocaleString()} model calls in ${seedS.toFixed(1)}
 
 // The worker's first aggregation run (scheduled at boot).
 t0 = t();
-start('calls-worker', 'dist/src/worker.js', env);
+startWorker('calls-worker', env);
 for (;;) {
   const r = await db.query('SELECT updated_at FROM model_call_stats_state WHERE id = 1');
   if (r.rows.length) break;
@@ -110,14 +79,7 @@ const statRows = (await db.query('SELECT count(*)::int n FROM model_call_hourly_
 await db.query('ANALYZE model_call_hourly_stats');
 console.log(`aggregation (worker boot + first run): ${aggS.toFixed(1)} s, ${statRows.toLocaleString()} hourly stat rows`);
 
-const api = start('calls-api', 'dist/src/main.js', env);
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${BASE}/readyz`)).status < 500) break;
-  } catch {}
-  if (i > 150) throw new Error('api did not start');
-  await sleep(200);
-}
+const api = await startApi('calls-api', env, { error: 'api did not start' });
 const headers = { authorization: `Bearer ${secret}` };
 const now = Math.floor(Date.now() / 1000);
 const range = { startTime: now - 30 * 86400, endTime: now + 60 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Tollgate gateway benchmark (issue 3): starts the bundled dev upstream and Tollgate (fresh
+// Tollgate gateway benchmark: starts the bundled dev upstream and Tollgate (fresh
 // database, demo seed), then measures in the same run, with the shared side-by-side runner
 // (bench/peer-bench.mjs, wrk): direct-to-upstream vs through Tollgate, non-streaming and
 // streaming, at each connection count. Prints RPS, p50/p90/p99, Tollgate's added latency, and
@@ -10,25 +10,17 @@
 //                    [--modes nonstream,stream] [--portkey /tmp/bench-peer]
 //
 // Needs: a build (npm run bench builds), PostgreSQL and Redis (BENCH_DATABASE_URL, REDIS_URL),
-// wrk (apt-get install wrk). --portkey DIR: a folder where shared/bench-peer/run-portkey.sh
-// installed @portkey-ai/gateway. Everything listens on 127.0.0.1.
-import { spawn, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+// wrk (apt-get install wrk). --portkey DIR: a folder with @portkey-ai/gateway installed in its
+// node_modules and a loopback-preload.cjs (see bench/README.md). Everything listens on 127.0.0.1.
+// Start-up (database, migration, processes, health waits) is bench/lib/processes.mjs.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { DIST, dropDatabase, migrate, option as opt, OUT, run, start, startApi, startUpstream, stopAll, tollgateEnv, waitFor } from './lib/processes.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..');
-const OUT = path.join(HERE, 'results');
-fs.mkdirSync(OUT, { recursive: true });
-
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
 const CONNECTIONS = opt('connections', '1,50').split(',').map(Number);
 const DURATION = opt('duration', '10');
 const REPS = opt('reps', '3');
@@ -52,59 +44,19 @@ try {
   }
 }
 
-const children = [];
-function start(name, cmd, args, env) {
-  const log = fs.openSync(path.join(OUT, `${name}.log`), 'w');
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
-  children.push(child);
-  fs.writeFileSync(path.join(OUT, `${name}.pid`), String(child.pid));
-  return child;
-}
-function stopAll() {
-  for (const c of children) c.kill('SIGTERM');
-}
-process.on('exit', stopAll);
-process.on('SIGINT', () => process.exit(130));
-
-async function waitFor(url, headers = {}) {
-  for (let i = 0; i < 150; i++) {
-    try {
-      const r = await fetch(url, { headers });
-      if (r.status < 500) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${url}`);
-}
-
-const run = (cmd, args, env) => execFileSync(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
-
 // Fresh database for every run, so the books check below covers exactly this run.
-const dbName = new URL(DB_URL).pathname.slice(1);
-{
-  const admin = new URL(DB_URL);
-  admin.pathname = '/postgres';
-  const c = new pg.Client({ connectionString: admin.toString() });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await c.end();
-}
-const appEnv = {
-  NODE_ENV: 'production',
+await dropDatabase(DB_URL);
+const appEnv = tollgateEnv({
   DATABASE_URL: DB_URL,
   REDIS_URL,
-  ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-  JWT_SECRET: randomBytes(32).toString('hex'),
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-  HOST: '127.0.0.1',
   PORT: String(API_PORT),
   DATABASE_POOL_SIZE: '20',
-};
-run('node', ['dist/src/cli/db-migrate.js'], appEnv);
-start('upstream', 'node', ['dist/src/dev-upstream/main.js'], { DEV_UPSTREAM_PORT: String(UPSTREAM_PORT), DEV_UPSTREAM_API_KEY: UPSTREAM_KEY, DEV_UPSTREAM_MODELS: 'gpt-4o-mini' });
-await waitFor(`http://127.0.0.1:${UPSTREAM_PORT}/v1/models`);
+});
+migrate(appEnv);
+await startUpstream('upstream', { DEV_UPSTREAM_PORT: String(UPSTREAM_PORT), DEV_UPSTREAM_API_KEY: UPSTREAM_KEY, DEV_UPSTREAM_MODELS: 'gpt-4o-mini' }, { pidFile: true });
 const seed = JSON.parse(
-  run('node', ['dist/src/cli/seed-demo.js'], { ...appEnv, DEMO_UPSTREAM_URL: `http://127.0.0.1:${UPSTREAM_PORT}/v1`, DEMO_UPSTREAM_KEY: UPSTREAM_KEY }).trim().split('\n').pop(),
+  run('node', [DIST.seedDemo], { ...appEnv, DEMO_UPSTREAM_URL: `http://127.0.0.1:${UPSTREAM_PORT}/v1`, DEMO_UPSTREAM_KEY: UPSTREAM_KEY }).trim().split('\n').pop(),
 );
 // The peer runner sends model gpt-4o-mini: give the bench provider a rate for it.
 {
@@ -118,8 +70,7 @@ const seed = JSON.parse(
     WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`);
   await c.end();
 }
-start('tollgate', 'node', ['dist/src/main.js'], appEnv);
-await waitFor(`http://127.0.0.1:${API_PORT}/readyz`);
+await startApi('tollgate', appEnv, { pidFile: true });
 
 const targets = [
   { name: 'direct', url: `http://127.0.0.1:${UPSTREAM_PORT}/v1/chat/completions`, headers: { authorization: `Bearer ${UPSTREAM_KEY}` } },
@@ -127,7 +78,7 @@ const targets = [
 ];
 const processes = { upstream: 'upstream.pid', tollgate: 'tollgate.pid' };
 if (PORTKEY_DIR) {
-  start('portkey', 'node', ['--require', path.join(PORTKEY_DIR, 'loopback-preload.cjs'), path.join(PORTKEY_DIR, 'node_modules/@portkey-ai/gateway/build/start-server.js'), `--port=${PORTKEY_PORT}`, '--headless'], {});
+  start('portkey', 'node', ['--require', path.join(PORTKEY_DIR, 'loopback-preload.cjs'), path.join(PORTKEY_DIR, 'node_modules/@portkey-ai/gateway/build/start-server.js'), `--port=${PORTKEY_PORT}`, '--headless'], {}, { pidFile: true });
   await waitFor(`http://127.0.0.1:${PORTKEY_PORT}/`);
   targets.push({
     name: 'portkey',

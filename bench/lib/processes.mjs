@@ -1,0 +1,124 @@
+// Process start-up shared by the benchmarks (bench/run.mjs, bench/model-calls-bench.mjs): a fresh
+// database, migrations, Tollgate's environment, the api, worker and dev upstream from the build in
+// ./dist (run from the repository root), waiting for them to answer, and stopping them on exit.
+// Every child's output goes to bench/results/<name>.log.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+/** The repository root: the children's working directory. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** bench/results (git-ignored): logs, pid files, raw results. */
+export const OUT = path.join(ROOT, 'bench', 'results');
+fs.mkdirSync(OUT, { recursive: true });
+
+/** Compiled entry points, relative to ROOT (`npm run build` writes them). */
+export const DIST = {
+  api: 'dist/src/main.js',
+  worker: 'dist/src/worker.js',
+  upstream: 'dist/src/dev-upstream/main.js',
+  migrate: 'dist/src/cli/db-migrate.js',
+  seedDemo: 'dist/src/cli/seed-demo.js',
+};
+
+/** The value after `--name` on the command line, else `dflt`. */
+export function option(name, dflt, argv = process.argv.slice(2)) {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const children = [];
+
+/**
+ * Spawns `cmd args` in ROOT with `env` over this process's environment, output to
+ * OUT/<name>.log; with `pidFile`, writes its pid to OUT/<name>.pid (bench/peer-bench.mjs samples
+ * CPU and RSS through it). Every child is sent SIGTERM when this process exits.
+ */
+export function start(name, cmd, args, env, { pidFile = false } = {}) {
+  const log = fs.openSync(path.join(OUT, `${name}.log`), 'w');
+  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+  children.push(child);
+  if (pidFile) fs.writeFileSync(path.join(OUT, `${name}.pid`), String(child.pid));
+  return child;
+}
+
+/** Sends SIGTERM to every child started. */
+export function stopAll() {
+  for (const c of children) c.kill('SIGTERM');
+}
+process.on('exit', stopAll);
+process.on('SIGINT', () => process.exit(130));
+
+/** execFileSync in ROOT with `env` over this process's environment; returns stdout (utf8). */
+export function run(cmd, args, env, options = {}) {
+  return execFileSync(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', ...options });
+}
+
+/**
+ * Waits until `url` answers with a status below 500 (polls every 200 ms, 150 times).
+ * @throws Error `error` (default: "timed out waiting for <url>")
+ */
+export async function waitFor(url, { headers = {}, error } = {}) {
+  for (let i = 0; i < 150; i++) {
+    try {
+      const r = await fetch(url, { headers });
+      if (r.status < 500) return;
+    } catch {}
+    await sleep(200);
+  }
+  throw new Error(error ?? `timed out waiting for ${url}`);
+}
+
+/** Drops the database of `url` (connections forced out), so a run starts from nothing. */
+export async function dropDatabase(url) {
+  const dbName = new URL(url).pathname.slice(1);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: admin.toString() });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await c.end();
+}
+
+/**
+ * Tollgate's environment for a bench run: production mode, fresh random secrets, listening on
+ * 127.0.0.1; `vars` (DATABASE_URL, REDIS_URL, PORT, LOG_LEVEL…) added over it.
+ */
+export function tollgateEnv(vars) {
+  return {
+    NODE_ENV: 'production',
+    ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    HOST: '127.0.0.1',
+    ...vars,
+  };
+}
+
+/** Applies the migrations (creates the database if missing); `quiet`: discard its output. */
+export function migrate(env, { quiet = false } = {}) {
+  run('node', [DIST.migrate], env, quiet ? { stdio: 'ignore' } : {});
+}
+
+/** Starts the dev upstream on env.DEV_UPSTREAM_PORT and waits until it answers. */
+export async function startUpstream(name, env, opts) {
+  const child = start(name, 'node', [DIST.upstream], env, opts);
+  await waitFor(`http://127.0.0.1:${env.DEV_UPSTREAM_PORT}/v1/models`);
+  return child;
+}
+
+/** Starts the api on env.PORT and waits until /readyz answers (`error`: message if it never does). */
+export async function startApi(name, env, { error, ...opts } = {}) {
+  const child = start(name, 'node', [DIST.api], env, opts);
+  await waitFor(`http://127.0.0.1:${env.PORT}/readyz`, { error });
+  return child;
+}
+
+/** Starts the worker (no port to wait for: the caller waits for what it needs the worker to do). */
+export function startWorker(name, env, opts) {
+  return start(name, 'node', [DIST.worker], env, opts);
+}
