@@ -42,7 +42,7 @@ const USER_BATCH = 200;
  * expired over a user's lifetime is the same as with replay.
  *
  * The balance may include a due grant for up to one job interval after its `expiresAt`
- * (EXPIRE_CREDIT_GRANTS_EVERY_MS); balance reads in the API are as of the last run.
+ * (credit-grants.expire in src/jobs/job-table.ts); balance reads in the API are as of the last run.
  */
 @Injectable()
 export class GrantExpiryService {
