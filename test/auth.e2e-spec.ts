@@ -1,4 +1,4 @@
-/** Login and the deny-by-default guard of the management API (issue 4 foundation). */
+/** Login and the deny-by-default guard of the management API (docs/api/auth.md). */
 import request from 'supertest';
 import { createTenant, Harness, startHarness } from './support/gateway-harness';
 

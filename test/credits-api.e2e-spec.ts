@@ -1,5 +1,5 @@
 /**
- * Seed 004 credit endpoints (issue 4 "Users and credits"): GET /user/credit/{grants,
+ * The credit endpoints (docs/api/credits.md): GET /user/credit/{grants,
  * transactions,balance,payment-link} and POST /admin/credits/grants with Idempotency-Key.
  */
 import { randomUUID } from 'node:crypto';
@@ -34,7 +34,7 @@ async function debit(h: Harness, userId: string, credits: string): Promise<strin
   return id;
 }
 
-/** balance = Σ transaction amounts (DESIGN.md invariant). */
+/** balance = Σ transaction amounts (docs/architecture.md "Where money moves"). */
 async function expectLedgerExact(h: Harness, userId: string): Promise<void> {
   const sum = await h.prisma.creditTransaction.aggregate({ where: { userId }, _sum: { amount: true } });
   const balance = await h.ledger.balance(userId);

@@ -1,12 +1,12 @@
 /**
- * Issue 3 concurrency: 200 simultaneous calls for one user whose credits cover only some of
+ * Credit holds under concurrency: 200 simultaneous calls for one user whose credits cover only some of
  * them. The ledger must stay exact and never overspend by more than one call.
  */
 import OpenAI from 'openai';
 import { Decimal } from '../src/common/decimal';
 import { createDevProvider, createTenant, Harness, startHarness } from './support/gateway-harness';
 
-describe('credits under concurrency (issue 3)', () => {
+describe('credits under concurrency', () => {
   let h: Harness;
 
   beforeAll(async () => {

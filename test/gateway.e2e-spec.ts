@@ -1,5 +1,5 @@
 /**
- * Issue 3 end to end: the official `openai` SDK against a running Tollgate (real Fastify/Nest
+ * The gateway end to end: the official `openai` SDK against a running Tollgate (real Fastify/Nest
  * stack, PostgreSQL, Redis) with the bundled dev upstream as provider.
  */
 import OpenAI from 'openai';
@@ -12,7 +12,7 @@ import { createDevProvider, createTenant, Harness, startHarness, Tenant, UPSTREA
 const RATE_IN = new Decimal('0.5');
 const RATE_OUT = new Decimal('1.5');
 
-describe('gateway /v1 (issue 3)', () => {
+describe('gateway /v1', () => {
   let h: Harness;
   let tenant: Tenant;
   const responses: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * Credit grant expiry (issue 4 "Expired grants stop counting"): the unconsumed remainder of a
+ * Credit grant expiry (docs/api/credits.md "Grant expiry"): the unconsumed remainder of a
  * grant leaves the balance through an `expiry` transaction, soonest-expiring grants consumed
  * first, exactly once, in one DB transaction with the balance; and the worker runs it.
  */

@@ -1,4 +1,4 @@
-/** GET /user/model-calls (seed 004 call list): shapes, filters, paging, auth and bad input. */
+/** GET /user/model-calls (docs/api/model-calls.md): shapes, filters, paging, auth and bad input. */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createDevProvider, createTenant, Harness, startHarness } from './support/gateway-harness';

@@ -1,4 +1,4 @@
-/** GET /user/model-calls/export (seed 004 CSV export): header, rows, filters, escaping, row limit, auth. */
+/** GET /user/model-calls/export (docs/api/model-calls.md): header, rows, filters, escaping, row limit, auth. */
 import { randomUUID } from 'node:crypto';
 import { parseString } from '@fast-csv/parse';
 import request from 'supertest';

@@ -1,5 +1,5 @@
 /**
- * Seed 004 "モデルレート": per-provider rates, bulk add, list with filters, the bulk rate update
+ * Model rates: per-provider rates, bulk add, list with filters, the bulk rate update
  * (exact decimal arithmetic, one transaction, history) and the price import from the
  * @pydantic/genai-prices catalog (its real bundled data).
  */

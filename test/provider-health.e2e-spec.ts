@@ -1,5 +1,5 @@
 /**
- * Seed 004 "サービスディスカバリと監視": the public model list, health-check jobs run by the real
+ * Discovery and monitoring (docs/api/providers.md): the public model list, health-check jobs run by the real
  * worker (BullMQ on real Redis, same QUEUE_PREFIX as the api), and the credential health summary
  * served from stored state.
  */

@@ -1,5 +1,5 @@
 /**
- * Seed 004 "AI プロバイダー API": providers and credentials over HTTP (issue 4). Credentials are
+ * Providers and credentials over HTTP (docs/api/providers.md). Credentials are
  * validated against the real dev upstream (GET /v1/models checks the Bearer key), stored
  * encrypted and only ever shown masked.
  */

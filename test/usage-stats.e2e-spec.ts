@@ -1,5 +1,5 @@
 /**
- * Usage stats (seed 004): GET /user/usage-stats, GET /user/admin/user-stats and
+ * Usage stats (docs/api/model-calls.md): GET /user/usage-stats, GET /user/admin/user-stats and
  * POST /user/recalculate-stats, served from the worker's hourly aggregates plus the tail of the
  * call log. After a seeded workload, every answer must equal a direct aggregation of model_calls:
  * with nothing aggregated (tail only), after the aggregation job, with late rows, and after a
@@ -33,7 +33,7 @@ describe('usage stats', () => {
 
   const login = async (email: string) => (await request(h.baseUrl).post('/auth/login').send({ login: email, password: PASSWORD }).expect(200)).body.accessToken as string;
 
-  /** Seed 004 shape computed straight from model_calls (independent SQL). */
+  /** The usage-stats shape computed straight from model_calls (independent SQL). */
   async function direct(userId: string | null, s: number, e: number) {
     const q = async <T>(sql: string, params: unknown[]) => (await h.prisma.pool.query(sql, params)).rows as T[];
     const w = `created_at >= to_timestamp($2) AND created_at < to_timestamp($3) AND ($1::uuid IS NULL OR user_id = $1::uuid)`;

@@ -1,5 +1,5 @@
 /**
- * Seed 004 GET /user/info (issue 4 "Users and credits"): profile, credit balance, payment link,
+ * GET /user/info (docs/api/credits.md): profile, credit balance, payment link,
  * currency, enableCredit and profile link; settings from the `settings` table over configuration.
  */
 import { randomUUID } from 'node:crypto';

@@ -15,7 +15,7 @@ export interface LoginResult {
   user: { did: string; email: string; fullName: string; role: string };
 }
 
-/** Password login (argon2id hashes) issuing JWTs (DESIGN.md "auth"). */
+/** Password login (argon2id hashes) issuing JWTs (docs/api/auth.md). */
 @Injectable()
 export class AuthService {
   /** argon2id hash of a random string: verified against when the user does not exist. */

@@ -33,9 +33,9 @@ export interface AppConfig {
   jwtSecret: string;
   logLevel: string;
   credit: {
-    /** Seed 004 `enableCredit`: refuse calls with 402 when the balance cannot cover them. */
+    /** `enableCredit` of GET /user/info: refuse calls with 402 when the balance cannot cover them. */
     billingEnabled: boolean;
-    /** Seed 004 `paymentLink`, returned with 402 so the user can buy credits. */
+    /** `paymentLink` of GET /user/info, returned with 402 so the user can buy credits. */
     paymentLink: string | null;
     /**
      * Lease of a call in flight (seconds): the api renews its holds every quarter of this; a hold
@@ -49,9 +49,9 @@ export interface AppConfig {
     holdDefaultCompletionTokens: number;
     /** Longest wait for the hold statement before the call is refused with 503 (ms). */
     holdTimeoutMs: number;
-    /** Seed 004 `currency`: how a credit is displayed (name, symbol, decimal places). */
+    /** `currency` of GET /user/info: how a credit is displayed (name, symbol, decimal places). */
     currency: { name: string; symbol: string; decimal: number };
-    /** Seed 004 `profileLink`: where a user edits their profile (GET /user/info). */
+    /** `profileLink`: where a user edits their profile (GET /user/info). */
     profileLink: string | null;
   };
   upstream: {
@@ -91,7 +91,7 @@ export interface AppConfig {
     dbTimeoutMs: number;
   };
   modelCalls: {
-    /** Most rows one CSV export of the call log writes (seed 004: 10,000). */
+    /** Most rows one CSV export of the call log writes (docs/api/model-calls.md). */
     exportMaxRows: number;
     /**
      * Hourly stats: a call log row counts as settled this long after it was inserted (ms). Must

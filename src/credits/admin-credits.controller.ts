@@ -6,7 +6,7 @@ import { AdminCreditGrantsService } from './admin-credit-grants.service';
 import { CreditGrantJson } from './credit-json';
 import { CreateCreditGrantDto } from './dto/create-credit-grant.dto';
 
-/** Admin credit operations (issue 4 "Admins grant credits"). */
+/** Admin credit operations (docs/api/credits.md). */
 @Controller('admin/credits')
 export class AdminCreditsController {
   constructor(private readonly grants: AdminCreditGrantsService) {}

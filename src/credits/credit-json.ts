@@ -2,7 +2,7 @@ import { Decimal } from '../common/decimal';
 import { CreditGrant, CreditTransaction } from '../generated/prisma/client';
 
 /**
- * Credits as JSON numbers, where seed 004 shows numbers (balances, amounts). Converted from the
+ * Credits as JSON numbers, where the API shows numbers (balances, amounts). Converted from the
  * exact decimal (numeric(38,10)) once, at the edge; amounts beyond 15–17 significant digits lose
  * precision in JSON numbers, which no realistic credit amount reaches.
  */
@@ -10,7 +10,7 @@ export function creditsToJson(d: Decimal | null | undefined): number {
   return d ? new Decimal(d).toNumber() : 0;
 }
 
-/** Seed 004 `creditBalance` (all values in credits). */
+/** `creditBalance` of GET /user/info and GET /user/credit/balance (all values in credits). */
 export interface CreditBalanceJson {
   /** the account balance: Σ grants − Σ debits + Σ refunds − Σ expiries */
   balance: number;
@@ -83,7 +83,7 @@ export function transactionToJson(t: CreditTransaction): CreditTransactionJson {
   };
 }
 
-/** Seed 004 list envelope. */
+/** The list envelope (docs/README.md "Conventions of the management API"). */
 export interface Paged<T> {
   count: number;
   list: T[];

@@ -13,7 +13,7 @@ export interface PageInput {
 }
 
 /**
- * Read side of the ledger for one user (seed 004 "クレジット管理 API"): balance summary, grants and
+ * Read side of the ledger for one user (docs/api/credits.md): balance summary, grants and
  * transactions. Every method is scoped by the caller's user id: nobody reads another's ledger.
  */
 @Injectable()
@@ -21,7 +21,7 @@ export class CreditQueriesService {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Seed 004 `creditBalance`. `total`/`grantCount` cover grants not expired (expiredAt unset and
+   * `creditBalance`. `total`/`grantCount` cover grants not expired (expiredAt unset and
    * expiresAt in the future or none), as a payment service's grant summary counts active grants;
    * fully spent grants stay in until they expire (per-grant consumption is not tracked).
    * `pendingCredit` = credits held by calls in flight.

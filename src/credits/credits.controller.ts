@@ -7,7 +7,7 @@ import { CreditQueriesService } from './credit-queries.service';
 import { PageQueryDto, TransactionListQueryDto } from './dto/credit-list-query.dto';
 
 /**
- * The caller's own credits (seed 004 "クレジット管理 API"). Every endpoint reads only the
+ * The caller's own credits (docs/api/credits.md). Every endpoint reads only the
  * authenticated user's ledger. Auth: login JWT, or an API key with scope `credits:read`.
  * Errors: 401 unauthorized, 403 insufficient_scope, 400 validation_failed (paging/filter).
  */
@@ -40,7 +40,7 @@ export class CreditsController {
   }
 
   /**
-   * GET /user/credit/balance → seed 004 `creditBalance` `{balance, total, grantCount,
+   * GET /user/credit/balance → `creditBalance` `{balance, total, grantCount,
    * pendingCredit}` in credits (answered whether or not credit billing is on: the ledger exists).
    */
   @Get('balance')

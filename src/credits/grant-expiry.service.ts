@@ -14,7 +14,7 @@ export interface ExpiryRunResult {
 const USER_BATCH = 200;
 
 /**
- * Expires credit grants (issue 4 "Expired grants stop counting"). When a grant's `expiresAt`
+ * Expires credit grants (docs/api/credits.md "Grant expiry"). When a grant's `expiresAt`
  * passes, the part of it not yet consumed leaves the balance through a credit transaction of
  * type `expiry` (negative amount, with `balance_after`), written in the same DB transaction as
  * the balance change and the grant's `expiredAt`/`expiredAmount`. So balance = Σ transaction

@@ -37,7 +37,7 @@ describe('SecretBoxService', () => {
     expect(() => box.decrypt(['nope', iv, tag, ct].join(':'))).toThrow(SecretBoxError);
   });
 
-  it('masks like seed 004 ("sk-••••key")', () => {
+  it('masks as the API shows credentials ("sk-••••key")', () => {
     expect(maskSecret('sk-abcdefghijklmnkey')).toBe('sk-••••key');
     expect(maskSecret('short')).toBe('••••');
   });

@@ -54,7 +54,7 @@ export class SecretBoxService {
 }
 
 /**
- * Masks a secret for display, seed 004 style: "sk-••••key" (first 3 and last 3 characters).
+ * Masks a secret for display (docs/api/providers.md): "sk-••••key" (first 3 and last 3 characters).
  * Values shorter than 12 characters are shown as "••••" only.
  */
 export function maskSecret(value: string): string {

@@ -13,9 +13,10 @@ interface Health {
 
 /**
  * Chooses which of a provider's active credentials carries a call: weighted random among the
- * healthy ones (issue 3 "Pick among a provider's active credentials by weight"). A credential
+ * healthy ones (docs/api/gateway.md). A credential
  * that failed FAILURES_BEFORE_COOLDOWN times in a row is skipped for COOLDOWN_MS unless no
- * other is left. State is per process; persisted health is the providers module's (issue 4).
+ * other is left. State is per process; persisted health is the providers module's
+ * (docs/api/providers.md "Credentials").
  */
 @Injectable()
 export class CredentialPicker {

@@ -19,7 +19,7 @@ function context(req: GatewayRequest, reply: FastifyReply): CallContext {
 }
 
 /**
- * OpenAI-compatible endpoints (issue 3). Authenticated by virtual key; errors in OpenAI's shape.
+ * OpenAI-compatible endpoints (docs/api/gateway.md). Authenticated by virtual key; errors in OpenAI's shape.
  * The service writes the response itself (streams pass through unbuffered).
  */
 @Controller('v1')

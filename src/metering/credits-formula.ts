@@ -1,7 +1,7 @@
 import { Decimal, roundCredits } from '../common/decimal';
 
 /**
- * Credits for a call (issue 3 "Metering"): prompt_tokens × inputRate + completion_tokens ×
+ * Credits for a call (docs/api/gateway.md): prompt_tokens × inputRate + completion_tokens ×
  * outputRate, in decimal arithmetic, rounded half-up to 10 places.
  * @param inputRate credits per prompt token
  * @param outputRate credits per completion token

@@ -67,7 +67,7 @@ describe('token-counter (synchronous, bounded)', () => {
       { role: 'user', content: 'x'.repeat(10) },
       { role: 'assistant', content: '中'.repeat(3) },
     ]);
-    // texts: "user", 10 × x, "assistant", 9 bytes of 中 → 1 + 3 + 3 + 3 tokens, plus framing 3 + 2 × 3
+    // texts: "user", 10 × x, "assistant", 9 bytes of U+4E2D → 1 + 3 + 3 + 3 tokens, plus framing 3 + 2 × 3
     expect(estimateJob(job)).toBe(1 + 3 + 3 + 3 + 9);
     expect(countJobSync(job, 10)).toBe(19);
     expect(countJobSync(job, 1000)).toBe(countPromptTokens([

@@ -7,7 +7,7 @@ import { PrismaService } from '../prisma/prisma.service';
 import { buildCallWhere, TYPE_LABELS } from './call-filters';
 import { ModelCallFiltersDto } from './dto/model-call-filters.dto';
 
-/** The header row of seed 004's export, exactly. */
+/** The header row of the export, exactly (docs/api/model-calls.md). */
 export const EXPORT_HEADERS = [
   'Timestamp', 'Request ID', 'User DID', 'User Name', 'User Email', 'Model', 'Provider', 'Type', 'Status',
   'Input Tokens', 'Output Tokens', 'Total Usage', 'Credits', 'Duration(ms)', 'App DID',
@@ -48,7 +48,7 @@ interface Row {
 }
 
 /**
- * GET /user/model-calls/export (seed 004): the filtered call log as CSV, newest first, at most
+ * GET /user/model-calls/export: the filtered call log as CSV, newest first, at most
  * `MODEL_CALLS_EXPORT_MAX_ROWS` rows. Rows are read in keyset batches ((created_at, id) below the
  * last row sent) and written through fast-csv with backpressure, so memory stays flat however
  * many rows are exported.

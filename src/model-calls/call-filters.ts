@@ -30,7 +30,7 @@ function likeLiteral(s: string): string {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The filters of seed 004's call list and export as SQL (explicit SQL so the hot queries can be
+ * The filters of the call list and export as SQL (explicit SQL so the hot queries can be
  * EXPLAINed). `userId` null = every user. Times are [startTime, endTime) in Unix seconds.
  * `status=failed` matches every call that did not complete normally: failed, aborted and
  * interrupted (see STATUS_FILTERS and docs/call-recording.md).
@@ -77,7 +77,7 @@ export function buildCallWhere(f: ModelCallFiltersDto, userId: string | null, fi
   return { sql: conds.length ? conds.join(' AND ') : 'TRUE', params, usesUsers };
 }
 
-/** Seed 004 `type` labels ("chat", "image") for our ModelType values. */
+/** The API's `type` labels ("chat", "image") for our ModelType values. */
 export const TYPE_LABELS: Record<string, string> = {
   chatCompletion: 'chat',
   embedding: 'embedding',

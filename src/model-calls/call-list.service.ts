@@ -4,7 +4,7 @@ import { PrismaService } from '../prisma/prisma.service';
 import { buildCallWhere, TYPE_LABELS } from './call-filters';
 import { ListModelCallsDto } from './dto/model-call-filters.dto';
 
-/** Seed 004 `appInfo`. There is no apps registry yet: only `appDid` is known, the rest is null. */
+/** `appInfo` of a listed call. No apps registry yet: only `appDid` is known, the rest is null. */
 export interface AppInfo {
   appName: string | null;
   appDid: string;
@@ -12,7 +12,7 @@ export interface AppInfo {
   appUrl: string | null;
 }
 
-/** Seed 004 `userInfo`. */
+/** `userInfo` of a listed call. */
 export interface UserInfo {
   did: string;
   fullName: string;
@@ -20,13 +20,13 @@ export interface UserInfo {
   avatar: string | null;
 }
 
-/** One call of the list (seed 004 shape plus Tollgate's other columns). */
+/** One call of the list (docs/api/model-calls.md). */
 export interface ModelCallItem {
   id: string;
   requestId: string;
   userDid: string;
   model: string;
-  /** seed label: chat | embedding | image */
+  /** type label: chat | embedding | image */
   type: string;
   status: 'success' | 'failed' | 'aborted' | 'interrupted';
   providerId: string | null;
@@ -85,8 +85,8 @@ interface Row {
 }
 
 /**
- * GET /user/model-calls (seed 004): one page of the call log, newest first, with the total count.
- * Two statements on the pool (page and count) run in parallel.
+ * GET /user/model-calls (docs/api/model-calls.md): one page of the call log, newest first, with
+ * the total count. Two statements on the pool (page and count) run in parallel.
  */
 @Injectable()
 export class CallListService {

@@ -113,7 +113,7 @@ export class HourlyAggregationService {
 
   /**
    * Rebuilds one user's stats for the aggregated hours overlapping [start, end) from the call log
-   * (job `model-call-stats.recalculate-user`, seed 004 recalculate-stats). Hours past the
+   * (job `model-call-stats.recalculate-user`, POST /user/recalculate-stats). Hours past the
    * watermark are not stored (readers take them from the log), so there is nothing to rebuild there.
    * With `dryRun` it only counts.
    */

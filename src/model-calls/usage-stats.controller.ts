@@ -6,7 +6,7 @@ import { UsageStatsQueryDto } from './dto/usage-stats-query.dto';
 import { RecalculationResponse, StatsRecalculationService } from './stats-recalculation.service';
 import { UsageStats, UsageStatsService } from './usage-stats.service';
 
-/** Usage statistics (seed 004 "使用統計の取得", "管理者: 全ユーザー統計の取得", "管理者: ユーザー統計の再計算"). */
+/** Usage statistics: own usage, all users' usage (admin), recalculation (admin) (docs/api/model-calls.md). */
 @Controller('user')
 export class UsageStatsController {
   constructor(

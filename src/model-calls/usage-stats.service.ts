@@ -4,7 +4,7 @@ import { Decimal } from '../common/decimal';
 import { PrismaService } from '../prisma/prisma.service';
 import { TYPE_LABELS } from './call-filters';
 
-/** Seed 004 usage-stats response. Credits are numbers (seed), summed exactly as decimals first. */
+/** The usage-stats response. Credits are numbers, summed exactly as decimals first. */
 export interface UsageStats {
   summary: {
     /** calls per type label (chat, embedding, image) */
@@ -68,8 +68,8 @@ SELECT day, model, type::text AS type, sum(calls)::text AS calls, sum(credits)::
 FROM rows GROUP BY day, model, type`;
 
 /**
- * GET /user/usage-stats and /user/admin/user-stats (seed 004), exact at any volume: read in one
- * REPEATABLE READ snapshot so the watermark and the aggregates agree.
+ * GET /user/usage-stats and /user/admin/user-stats (docs/api/model-calls.md), exact at any
+ * volume: read in one REPEATABLE READ snapshot so the watermark and the aggregates agree.
  */
 @Injectable()
 export class UsageStatsService {
@@ -148,7 +148,7 @@ function shape(current: Group[], previous: Group[]): UsageStats {
 }
 
 /**
- * Percent change, 2 decimals, as a string (seed: "12.23"). From a previous value of 0 the change
+ * Percent change, 2 decimals, as a string ("12.23"). From a previous value of 0 the change
  * is "100.00" if there is any current value, else "0.00".
  */
 export function change(current: Decimal, previous: Decimal): string {

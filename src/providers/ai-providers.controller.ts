@@ -4,7 +4,7 @@ import { CreateProviderDto, UpdateProviderDto } from './dto/provider.dto';
 import { ProviderAdminService, ProviderView } from './provider-admin.service';
 import { uuidParam } from './provider-views';
 
-/** Seed 004 "AI プロバイダー API": providers. */
+/** Providers (docs/api/providers.md "Providers"). */
 @Controller('ai-providers')
 export class AiProvidersController {
   constructor(private readonly providers: ProviderAdminService) {}

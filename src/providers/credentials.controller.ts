@@ -5,7 +5,7 @@ import { CreateCredentialDto, UpdateCredentialDto } from './dto/credential.dto';
 import { uuidParam } from './provider-views';
 import { MaskedCredential } from './providers.service';
 
-/** Seed 004 "認証情報": a provider's credentials (admin). Responses never contain the value. */
+/** A provider's credentials (admin; docs/api/providers.md "Credentials"). Responses never contain the value. */
 @Controller('ai-providers/:providerId/credentials')
 @Auth({ admin: true })
 export class CredentialsController {

@@ -4,7 +4,7 @@ import { ModelDiscoveryService, PublicModel } from './model-discovery.service';
 import { ModelHealthProducer, TestModelsResult } from './model-health.producer';
 import { HealthSummary, ProviderHealthService } from './provider-health.service';
 
-/** Seed 004 "サービスディスカバリと監視". */
+/** Service discovery and monitoring (docs/api/providers.md "Discovery and monitoring"). */
 @Controller('ai-providers')
 export class DiscoveryController {
   constructor(

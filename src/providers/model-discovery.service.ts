@@ -3,7 +3,7 @@ import { PrismaService } from '../prisma/prisma.service';
 import { decimalToNumber } from './rate-math';
 import { LITELLM_TYPE } from './provider-views';
 
-/** One entry of seed 004 GET /ai-providers/models (LiteLLM-compatible). */
+/** One entry of GET /ai-providers/models (LiteLLM-compatible; docs/api/providers.md). */
 export interface PublicModel {
   /** "provider/model" */
   key: string;

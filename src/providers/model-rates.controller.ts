@@ -10,7 +10,7 @@ import { RateHistoryRepository } from './rate-history.repository';
 const actor = (u: AuthUser) => ({ id: u.id, email: u.email });
 
 /**
- * Seed 004 "モデルレート": rates in credits per token (JSON numbers), unit costs in USD per token
+ * Model rates (docs/api/providers.md): credits per token (JSON numbers), unit costs in USD per token
  * (`unitCosts: {input, output}`, or null when unknown). Rate and unit-cost changes are kept in
  * the rate history (GET /ai-providers/rate-history).
  */

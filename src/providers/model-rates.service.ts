@@ -17,7 +17,7 @@ export interface ModelRatePage {
 }
 
 /**
- * Model rates (seed 004 "モデルレート"): credits per token charged for a model at a provider, with
+ * Model rates (docs/api/providers.md): credits per token charged for a model at a provider, with
  * the provider's unit costs (USD per token) when known. Each change of rates or unit costs is
  * written to model_rate_history in the same transaction; every write drops the gateway's catalog.
  */

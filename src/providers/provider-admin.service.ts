@@ -6,7 +6,7 @@ import { ProviderHealthService } from './provider-health.service';
 import { isUniqueViolation, providerNotFound, toRateView, ModelRateView } from './provider-views';
 import { MaskedCredential, toMasked } from './providers.service';
 
-/** A provider as GET /ai-providers shows it (seed 004): rates and masked credentials, never a secret. */
+/** A provider as GET /ai-providers shows it: rates and masked credentials, never a secret. */
 export interface ProviderView {
   id: string;
   name: string;
@@ -19,7 +19,7 @@ export interface ProviderView {
   updatedAt: string;
 }
 
-/** Providers: list, create, update, delete (seed 004 "AI プロバイダー"). Every write drops the gateway's catalog. */
+/** Providers: list, create, update, delete (docs/api/providers.md). Every write drops the gateway's catalog. */
 @Injectable()
 export class ProviderAdminService {
   constructor(

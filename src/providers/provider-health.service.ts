@@ -6,7 +6,7 @@ import { PrismaService } from '../prisma/prisma.service';
 import { REDIS } from '../redis/redis.module';
 import { PROVIDER_HEALTH_CONFIG, ProviderHealthConfig } from './provider-health.config';
 
-/** Seed 004 GET /ai-providers/health. */
+/** GET /ai-providers/health (docs/api/providers.md "Discovery and monitoring"). */
 export interface HealthSummary {
   providers: Record<string, Record<string, { running: boolean }>>;
   /** when the state was read from the database (ISO 8601) */

@@ -3,7 +3,7 @@ import type { ModelRate } from '../generated/prisma/client';
 import { ModelType } from '../generated/prisma/enums';
 import { decimalToNumber } from './rate-math';
 
-/** A model rate as responses show it (seed 004). Rates: credits per token; unit costs: USD per token. */
+/** A model rate as responses show it. Rates: credits per token; unit costs: USD per token. */
 export interface ModelRateView {
   id: string;
   providerId: string;
@@ -35,7 +35,7 @@ export function toRateView(r: ModelRate): ModelRateView {
   };
 }
 
-/** LiteLLM's `mode` names for the public model list (seed 004 `type: "chat"`). */
+/** LiteLLM's `mode` names for the public model list (`type: "chat"`; docs/api/providers.md). */
 export const LITELLM_TYPE: Record<ModelType, string> = {
   chatCompletion: 'chat',
   embedding: 'embedding',

@@ -19,7 +19,7 @@ import { ProvidersService } from './providers.service';
 import { RateHistoryRepository } from './rate-history.repository';
 
 /**
- * Providers, credentials, model rates, the public model list and health (DESIGN.md "providers").
+ * Providers, credentials, model rates, the public model list and health (docs/api/providers.md).
  * Discovery is registered first so its static paths read clearly before the :providerId ones
  * (Fastify prefers static segments either way).
  */

@@ -12,16 +12,16 @@ export interface MaskedCredential {
   credentialType: string;
   active: boolean;
   weight: number;
-  /** seed 004: "Default Key (sk-••••key)" */
+  /** e.g. "Default Key (sk-••••key)" */
   displayText: string;
-  /** seed 004: { api_key: "sk-••••key" } */
+  /** e.g. { api_key: "sk-••••key" } */
   maskedValue: Record<string, string>;
 }
 
 /**
- * Providers, credentials and model rates (DESIGN.md "providers"). Issue 3 needs the writes for
- * the demo seed and tests; the admin HTTP API of seed 004 comes with issue 4. Every write drops
- * the gateway's routing catalog on all replicas.
+ * Providers, credentials and model rates: the writes the demo seed, the tests and the admin HTTP
+ * API (docs/api/providers.md) share. Every write drops the gateway's routing catalog on all
+ * replicas.
  */
 @Injectable()
 export class ProvidersService {

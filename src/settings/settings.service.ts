@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 
-/** Seed 004 `currency`: how credits are displayed. */
+/** `currency` of GET /user/info: how credits are displayed. */
 export interface CurrencySettings {
   name: string;
   symbol: string;
@@ -12,13 +12,13 @@ export interface CurrencySettings {
   decimal: number;
 }
 
-/** The runtime settings of seed 004's user info, resolved (table row, else configuration). */
+/** The runtime settings behind GET /user/info, resolved (table row, else configuration). */
 export interface BillingSettings {
-  /** seed 004 `enableCredit` */
+  /** `enableCredit` */
   creditBillingEnabled: boolean;
-  /** seed 004 `paymentLink` (where users buy credits), null when unset */
+  /** `paymentLink` (where users buy credits), null when unset */
   paymentLink: string | null;
-  /** seed 004 `profileLink`, null when unset */
+  /** `profileLink`, null when unset */
   profileLink: string | null;
   currency: CurrencySettings;
 }
@@ -64,7 +64,7 @@ export class InvalidSettingError extends Error {
 }
 
 /**
- * Runtime settings (DESIGN.md data model "Setting"): seed 004's `enableCredit`, `paymentLink`,
+ * Runtime settings (docs/api/credits.md "Settings behind these answers"): `enableCredit`, `paymentLink`,
  * `profileLink` and `currency`. A row of the `settings` table (key → JSON value) overrides the
  * configuration (CREDIT_BILLING_ENABLED, CREDIT_PAYMENT_LINK, PROFILE_LINK,
  * CREDIT_CURRENCY_NAME/SYMBOL/DECIMAL), so an operator can change them without a redeploy.

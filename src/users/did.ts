@@ -17,7 +17,7 @@ function base58(bytes: Buffer): string {
 }
 
 /**
- * A new DID-style public user id (seed 004 `did`, e.g. "z8iZpM…"): "z" + base58 of 20 random
+ * A new DID-style public user id (`did` in the API, e.g. "z8iZpM…"): "z" + base58 of 20 random
  * bytes. Public, stable, and not guessable from other users' ids.
  */
 export function generateDid(): string {

@@ -3,7 +3,7 @@ import { AuthUser } from '../auth/auth-user';
 import { Auth, CurrentUser } from '../auth/auth.decorators';
 import { UserInfoJson, UserInfoService } from './user-info.service';
 
-/** Seed 004 "ユーザー情報の取得". */
+/** The caller's user info (docs/api/credits.md "GET /user/info"). */
 @Controller('user')
 export class UserInfoController {
   constructor(private readonly userInfo: UserInfoService) {}

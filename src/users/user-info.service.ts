@@ -4,7 +4,7 @@ import { CreditQueriesService } from '../credits/credit-queries.service';
 import { PrismaService } from '../prisma/prisma.service';
 import { CurrencySettings, SettingsService } from '../settings/settings.service';
 
-/** Seed 004 `user`. */
+/** `user` of GET /user/info. */
 export interface UserProfileJson {
   did: string;
   fullName: string;
@@ -13,8 +13,8 @@ export interface UserProfileJson {
 }
 
 /**
- * Seed 004 GET /user/info. With credit billing on: every field; off: `creditBalance` and
- * `paymentLink` null and no `currency` (the seed's second example).
+ * GET /user/info (docs/api/credits.md). With credit billing on: every field; off: `creditBalance`
+ * and `paymentLink` null and no `currency`.
  */
 export interface UserInfoJson {
   user: UserProfileJson;
@@ -25,7 +25,7 @@ export interface UserInfoJson {
   profileLink: string | null;
 }
 
-/** Assembles seed 004's user info from the user row, the ledger and the settings. */
+/** Assembles the user info from the user row, the ledger and the settings. */
 @Injectable()
 export class UserInfoService {
   constructor(

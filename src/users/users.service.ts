@@ -5,8 +5,8 @@ import { PrismaService } from '../prisma/prisma.service';
 import { generateDid } from './did';
 
 /**
- * Users (DESIGN.md "users"). Issue 3 needs creation for the demo seed and tests; user management
- * over HTTP is a later issue. Every user gets a DID and a credit account at creation.
+ * Users (docs/architecture.md "Modules"). Created by the demo seed and the tests; there is no
+ * user management over HTTP yet. Every user gets a DID and a credit account at creation.
  */
 @Injectable()
 export class UsersService {

@@ -3,7 +3,7 @@ import { IsISO8601, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 
 
 /** POST /admin/credits/grants body. */
 export class CreateCreditGrantDto {
-  /** DID of the user receiving the credits (seed 004 `userDid`). */
+  /** DID of the user receiving the credits. */
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
