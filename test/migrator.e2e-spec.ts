@@ -136,7 +136,7 @@ describe('applyMigrations', () => {
     expect(fn).toHaveLength(1);
   });
 
-  it('creates _prisma_migrations with the exact layout of PRISMA-OFFLINE.md', async () => {
+  it("creates _prisma_migrations with Prisma Migrate's exact layout", async () => {
     const cols = await query(
       db.url,
       `SELECT column_name, data_type, character_maximum_length AS len, is_nullable, column_default

@@ -1,6 +1,6 @@
 /**
  * Proves the database that prisma/migrations builds matches prisma/schema.prisma, so the hand-written
- * SQL and the schema cannot drift apart unnoticed (see /work/shared/PRISMA-OFFLINE.md: without the
+ * SQL and the schema cannot drift apart unnoticed (see docs/migrations.md: without the
  * schema engine, `prisma migrate diff` is not available to do this).
  *
  * The schema is parsed by Prisma's own parser: `get_dmmf` of @prisma/prisma-schema-wasm, whose .wasm

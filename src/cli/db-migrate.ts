@@ -1,7 +1,7 @@
 /**
  * `node dist/src/cli/db-migrate.js`: creates the database named by DATABASE_URL if missing, then
  * applies prisma/migrations/ with the project's migrator (src/database/migrator.ts), recording them
- * in `_prisma_migrations` like `prisma migrate deploy` (see /work/shared/PRISMA-OFFLINE.md).
+ * in `_prisma_migrations` like `prisma migrate deploy` (see docs/migrations.md).
  *
  * Exit codes: 0 done (or nothing to do); 1 a migration problem (message says what to do) or a
  * database error; 2 DATABASE_URL missing or not a postgres URL. The password in the URL is never printed.

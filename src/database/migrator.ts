@@ -1,8 +1,8 @@
 /**
  * Applies prisma/migrations/ without Prisma's schema engine, the way `prisma migrate deploy` does,
  * and records them in the same `_prisma_migrations` table so either tool can take a database over.
- * Why the project does this itself: /work/shared/PRISMA-OFFLINE.md (the engine binary cannot be
- * downloaded on our machines). Uses a plain `pg` Client: no Prisma client, no Nest.
+ * Why the project does this itself: docs/migrations.md (the engine binary cannot be downloaded
+ * on our machines). Uses a plain `pg` Client: no Prisma client, no Nest.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -12,7 +12,7 @@ import { Client } from 'pg';
 /** The same key `prisma migrate` locks with, so our runner and Prisma's exclude each other too. */
 export const MIGRATION_ADVISORY_LOCK_KEY = 72707369;
 
-/** DDL of Prisma's bookkeeping table, exactly as PRISMA-OFFLINE.md gives it. */
+/** DDL of Prisma's bookkeeping table, exactly as Prisma Migrate creates it. */
 export const PRISMA_MIGRATIONS_TABLE_DDL = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
   "id"                  VARCHAR(36)  PRIMARY KEY,
   "checksum"            VARCHAR(64)  NOT NULL,
@@ -118,7 +118,7 @@ export function readLocalMigrations(migrationsDir: string): LocalMigration[] {
 
 /**
  * Applies the pending migrations of `migrationsDir` to the database, the way `prisma migrate deploy`
- * does (source: /work/shared/PRISMA-OFFLINE.md):
+ * does (docs/migrations.md):
  * 1. creates `_prisma_migrations` if missing (Prisma's exact layout) and holds the session advisory
  *    lock `pg_advisory_lock(72707369)` (Prisma's key) for the whole run, so concurrent runners
  *    (two app instances, or this and `prisma migrate deploy`) apply each migration once;
