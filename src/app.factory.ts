@@ -5,10 +5,13 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
+import { installEdgeInputChecks, MAX_JSON_DEPTH } from './common/edge-input';
 import { requestIdFor } from './logging/logging.module';
 
 /** Largest accepted request body (bytes): prompts with inline images can be large. */
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+
+export { MAX_JSON_DEPTH };
 
 /**
  * DTO validation for the management API: unknown fields are refused, values transformed to
@@ -41,7 +44,10 @@ export function validationPipe(): ValidationPipe {
 
 /**
  * Builds the api application (Fastify under Nest). Used by src/main.ts and by the e2e tests,
- * so tests run the same HTTP stack as production.
+ * so tests run the same HTTP stack as production. Input is checked at the edge for every route
+ * before any guard or handler (src/common/edge-input.ts, docs/api-conventions.md): NUL and invalid
+ * text → 400 invalid_text, JSON deeper than MAX_JSON_DEPTH → 400 json_too_deep, an empty JSON body
+ * is no body, an empty query value is no value.
  */
 export async function createApiApp(options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -53,7 +59,9 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
     },
     keepAliveTimeout: 65_000,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, { bufferLogs: true });
+  // The body parsers are ours (bodyParser: false below): JSON and urlencoded, with the edge checks.
+  installEdgeInputChecks(adapter.getInstance(), BODY_LIMIT_BYTES);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(validationPipe());
   app.enableShutdownHooks();

@@ -4,7 +4,7 @@ import { Auth, CurrentUser } from '../auth/auth.decorators';
 import { callerScope } from './call-filters';
 import { CallExportService } from './call-export.service';
 import { CallListService, ModelCallPage } from './call-list.service';
-import { ListModelCallsDto, ModelCallFiltersDto } from './dto/model-call-filters.dto';
+import { ExportModelCallsDto, ListModelCallsDto } from './dto/model-call-filters.dto';
 
 /** The call log (seed 004 "モデル呼び出しのリスト表示" and "エクスポート"). */
 @Controller('user')
@@ -36,13 +36,14 @@ export class ModelCallsController {
    * GET /user/model-calls/export → text/csv (attachment model-calls.csv), header row
    * `Timestamp,Request ID,User DID,User Name,User Email,Model,Provider,Type,Status,Input Tokens,
    * Output Tokens,Total Usage,Credits,Duration(ms),App DID`; tokens, credits, ms. Same filters and
-   * errors as the list (no page/pageSize); at most MODEL_CALLS_EXPORT_MAX_ROWS rows (default
+   * errors as the list; `page`/`pageSize` are ignored (the list's query string can be reused); at most MODEL_CALLS_EXPORT_MAX_ROWS rows (default
    * 10,000), newest first; text cells starting with = + - @ tab or CR get a leading apostrophe.
    */
   @Get('model-calls/export')
   @Auth({ scope: 'usage:read' })
-  export(@CurrentUser() user: AuthUser, @Query() q: ModelCallFiltersDto): StreamableFile {
-    const stream = this.exporter.export(callerScope(user, q.allUsers), q);
+  export(@CurrentUser() user: AuthUser, @Query() q: ExportModelCallsDto): StreamableFile {
+    const { page: _page, pageSize: _pageSize, ...filters } = q;
+    const stream = this.exporter.export(callerScope(user, q.allUsers), filters);
     return new StreamableFile(stream, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="model-calls.csv"' });
   }
 }

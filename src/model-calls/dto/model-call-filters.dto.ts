@@ -1,6 +1,6 @@
 import { Paged } from '../../common/dto/page-query.dto';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { Allow, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { IsAfter, MAX_UNIX_SECONDS, ToBoolean, ToUnixSeconds } from './unix-time';
 
 /**
@@ -61,3 +61,15 @@ export class ModelCallFiltersDto {
 
 /** GET /user/model-calls: the filters plus page (≥ 1, default 1) and pageSize (1–100, default 50). */
 export class ListModelCallsDto extends Paged(ModelCallFiltersDto) {}
+
+/**
+ * GET /user/model-calls/export: the list's filters. `page` and `pageSize` are accepted and ignored
+ * (not validated), so a dashboard can reuse the list's query string for the export.
+ */
+export class ExportModelCallsDto extends ModelCallFiltersDto {
+  @Allow()
+  page?: unknown;
+
+  @Allow()
+  pageSize?: unknown;
+}
