@@ -53,11 +53,14 @@ export class BulkRateUpdateService {
     private readonly history: RateHistoryRepository,
   ) {}
 
-  /** @throws 400 rate_out_of_range when a result does not fit numeric(38,18) (nothing is changed) */
+  /**
+   * @throws 400 rate_out_of_range `{rateId, field: inputRate|outputRate}` when a new rate does not
+   *   fit numeric(38,18) (checked for every rate before any is written; nothing is changed)
+   */
   async apply(dto: BulkRateUpdateDto, actor: Actor | null): Promise<BulkRateUpdateResult> {
-    const margin = new Decimal(String(dto.profitMargin));
+    const margin = toDecimal(dto.profitMargin);
     const creditPrice = toDecimal(dto.creditPrice);
-    const parameters = { profitMargin: dto.profitMargin, creditPrice: Number(creditPrice.toFixed()) };
+    const parameters = { profitMargin: margin.toNumber(), creditPrice: creditPrice.toNumber() };
     const result = await this.prisma.$transaction(
       async (tx) => {
         const rates = await tx.$queryRaw<LockedRate[]>`
@@ -67,13 +70,24 @@ export class BulkRateUpdateService {
           ORDER BY p.name, r.model, r.type
           FOR UPDATE OF r`;
         const priced = rates.filter((r) => r.input_unit_cost !== null && r.output_unit_cost !== null);
-        const changes = priced.map((r) => {
+        // every new rate is computed and range-checked before anything is written
+        const rate = (r: LockedRate, field: 'inputRate' | 'outputRate', unitCost: Decimal) => {
           try {
-            return { r, input: rateFromUnitCost(new Decimal(r.input_unit_cost!), margin, creditPrice), output: rateFromUnitCost(new Decimal(r.output_unit_cost!), margin, creditPrice) };
+            return rateFromUnitCost(unitCost, margin, creditPrice);
           } catch (err) {
-            throw new BadRequestException({ code: 'rate_out_of_range', message: `${(err as Error).message} for ${r.provider_name}/${r.model}; nothing was changed`, rateId: r.id });
+            throw new BadRequestException({
+              code: 'rate_out_of_range',
+              message: `The new ${field} of ${r.provider_name}/${r.model}: ${(err as Error).message}; nothing was changed`,
+              rateId: r.id,
+              field,
+            });
           }
-        });
+        };
+        const changes = priced.map((r) => ({
+          r,
+          input: rate(r, 'inputRate', new Decimal(r.input_unit_cost!)),
+          output: rate(r, 'outputRate', new Decimal(r.output_unit_cost!)),
+        }));
         if (changes.length) {
           await tx.$executeRaw`
             UPDATE model_rates m SET input_rate = v.i::numeric, output_rate = v.o::numeric, updated_at = now()

@@ -4,6 +4,9 @@ import { Decimal } from '../common/decimal';
 export const RATE_SCALE = 18;
 export const RATE_MAX_INTEGER_DIGITS = 20;
 
+/** The first value a rate column cannot hold: 10^20. */
+const RATE_LIMIT = new Decimal(10).pow(RATE_MAX_INTEGER_DIGITS);
+
 /** Enough significant digits that the product and quotient below are exact before the final rounding. */
 const Exact = Decimal.clone({ precision: 120, rounding: Decimal.ROUND_HALF_UP });
 
@@ -18,10 +21,11 @@ export function rateFromUnitCost(unitCost: Decimal, profitMargin: Decimal, credi
   if (creditPrice.lte(0)) throw new RangeError('creditPrice must be positive');
   const factor = new Exact(1).plus(new Exact(profitMargin.toString()).div(100));
   const raw = new Exact(unitCost.toString()).times(factor).div(new Exact(creditPrice.toString()));
-  const rounded = new Decimal(raw.toDecimalPlaces(RATE_SCALE, Decimal.ROUND_HALF_UP).toFixed());
+  // range-checked before it is ever formatted: toFixed of a huge value would expand every digit
+  const rounded = raw.toDecimalPlaces(RATE_SCALE, Decimal.ROUND_HALF_UP);
   if (rounded.isNegative()) throw new RangeError('the profit margin makes the rate negative');
-  if (rounded.trunc().toFixed().length > RATE_MAX_INTEGER_DIGITS) throw new RangeError('the rate does not fit numeric(38,18)');
-  return rounded;
+  if (rounded.gte(RATE_LIMIT)) throw new RangeError(`the rate (${rounded.toSignificantDigits(6).toExponential()}) does not fit numeric(38,18): at most ${RATE_MAX_INTEGER_DIGITS} integer digits`);
+  return new Decimal(rounded.toFixed());
 }
 
 /** A Decimal as a JSON number (seed 004 shows rates as numbers): the nearest double to the exact value. */

@@ -35,3 +35,29 @@ export function IsAfter(other: string, options?: ValidationOptions): PropertyDec
     options,
   );
 }
+
+/** 0001-01-01T00:00:00Z in Unix seconds: the earliest time a usage-stats previous period may start. */
+export const MIN_PREVIOUS_PERIOD_START = -62_135_596_800;
+
+/**
+ * For usage stats, which compare [startTime, endTime) with the period of equal length just before
+ * it: that previous period must start on or after 0001-01-01T00:00:00Z, i.e.
+ * startTime − (endTime − startTime) ≥ MIN_PREVIOUS_PERIOD_START. Put on endTime.
+ */
+export function PreviousPeriodRepresentable(start: string, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'previousPeriodRepresentable',
+      constraints: [start],
+      validator: {
+        validate: (value: unknown, args?: ValidationArguments) => {
+          const from = (args?.object as Record<string, unknown>)[start];
+          return typeof value !== 'number' || typeof from !== 'number' || 2 * from - value >= MIN_PREVIOUS_PERIOD_START;
+        },
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} is too far after ${start}: the previous period of equal length (compared in trendComparison) must start on or after 0001-01-01T00:00:00Z, so ${args?.property} − ${start} may be at most ${start} + ${-MIN_PREVIOUS_PERIOD_START}`,
+      },
+    },
+    options,
+  );
+}

@@ -7,7 +7,6 @@ import {
   IsBoolean,
   IsEnum,
   IsInt,
-  IsNumber,
   IsObject,
   IsOptional,
   IsString,
@@ -18,7 +17,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ModelType } from '../../generated/prisma/enums';
-import { DecimalInput, IsNonNegativeDecimal } from './decimal-value';
+import { DecimalInput, IsDecimalInRange, IsNonNegativeDecimal } from './decimal-value';
 
 /** USD per token the provider charges (seed 004 `unitCosts`). */
 export class UnitCostsDto {
@@ -126,11 +125,9 @@ export class ListModelRatesQuery extends PageQueryDto {
 
 /** POST /ai-providers/bulk-rate-update body (seed 004). */
 export class BulkRateUpdateDto {
-  /** percent added on top of the unit cost (may be negative, above -100) */
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(-99.999999)
-  @Max(1_000_000)
-  profitMargin: number;
+  /** percent added on top of the unit cost: a number or numeric string, above -100, at most 1,000,000 */
+  @IsDecimalInRange({ greaterThan: -100, max: 1_000_000 })
+  profitMargin: DecimalInput;
 
   /** USD price of one credit */
   @IsNonNegativeDecimal({ positive: true })
