@@ -71,6 +71,23 @@ export class AllExceptionsFilter implements ExceptionFilter {
     raw.end(text);
   }
 
+  /**
+   * Errors nobody threw on purpose are bugs or outages: logged at error level with their stack
+   * ("unhandled error"). An HttpException was thrown on purpose and carries its reason: a 500 is
+   * logged at error level, any other 5xx (502 provider_unavailable, 503 not_ready, 504 timeouts:
+   * expected failures of a dependency) at warn; neither with a stack.
+   */
+  private logServerError(exception: unknown, status: number, code: string, message: string, req: FastifyRequest): void {
+    const where = `${req.method} ${req.url.split('?')[0]}`;
+    if (!(exception instanceof HttpException)) {
+      this.log.error(`unhandled error on ${where}: ${(exception as Error)?.stack ?? String(exception)}`);
+    } else if (status === 500) {
+      this.log.error(`${where} answered ${status} ${code}: ${message}`);
+    } else {
+      this.log.warn(`${where} answered ${status} ${code}: ${message}`);
+    }
+  }
+
   private toProblem(exception: unknown, req: FastifyRequest): Problem {
     if (exception instanceof GatewayError) {
       return { status: exception.status, code: exception.code, message: exception.message, type: exception.type, param: exception.param, extra: exception.extra, headers: exception.headers };
@@ -97,9 +114,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
         message = (exception as Error).message;
       }
     }
-    if (status >= 500) this.log.error(`unhandled error on ${req.method} ${req.url.split('?')[0]}: ${(exception as Error)?.stack ?? String(exception)}`);
     const code = typeof extra.code === 'string' ? extra.code : STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'error');
     delete extra.code;
+    if (status >= 500) this.logServerError(exception, status, code, message, req);
     return { status, code, message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, extra, headers: {} };
   }
 }

@@ -18,6 +18,9 @@ export const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
+/** The message of the Error pino-http makes up for a 5xx response that carried none. */
+const SYNTHETIC_ERROR = /^failed with status code \d{3}$/;
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The request id: the caller's x-request-id when well-formed, else a new UUID. */
@@ -59,6 +62,9 @@ export function loggingModule(stream?: DestinationStream): DynamicModule {
               headers: { 'user-agent': req.headers['user-agent'], authorization: req.headers.authorization, 'x-app-did': req.headers['x-app-did'] },
             }),
             res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            // pino-http invents an Error for every 5xx response; its stack (pino-http's own frames)
+            // says nothing: keep the message only. Real errors keep their stack.
+            err: (err: Error) => (SYNTHETIC_ERROR.test(err?.message ?? '') ? { type: 'Error', message: err.message } : pino.stdSerializers.err(err)),
           },
         },
         // stdout through a 4 KiB buffer written asynchronously: a synchronous write per request
