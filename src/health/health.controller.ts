@@ -1,8 +1,28 @@
-import { Controller, Get, HttpException, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Public } from '../auth/auth.decorators';
 import { PrismaService } from '../prisma/prisma.service';
 import { REDIS } from '../redis/redis.module';
+
+/** How long one readiness check may take before its dependency counts as down (ms). */
+export const READINESS_CHECK_TIMEOUT_MS = 2000;
+
+type CheckState = 'up' | 'down';
+
+/** Resolves 'up' when `probe` succeeds within READINESS_CHECK_TIMEOUT_MS, else 'down'; never throws. */
+function check(probe: () => Promise<unknown>): Promise<CheckState> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<CheckState>((resolve) => {
+    timer = setTimeout(() => resolve('down'), READINESS_CHECK_TIMEOUT_MS);
+  });
+  const run = Promise.resolve()
+    .then(probe)
+    .then(
+      () => 'up' as const,
+      () => 'down' as const,
+    );
+  return Promise.race([run, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** Liveness and readiness for orchestrators (DESIGN.md "Ops"). */
 @Public()
@@ -19,15 +39,19 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** 200 when PostgreSQL and Redis answer; 503 `{status:'unavailable', checks}` otherwise. */
+  /**
+   * 200 `{status:'ok', checks:{database:'up', redis:'up'}}` when PostgreSQL and Redis answer within
+   * READINESS_CHECK_TIMEOUT_MS each; otherwise 503 `{statusCode:503, code:'not_ready', message,
+   * checks:{database, redis}}` naming what is down.
+   */
   @Get('readyz')
-  async readyz(): Promise<{ status: 'ok'; checks: Record<string, 'up' | 'down'> }> {
-    const [db, redis] = await Promise.all([
-      this.prisma.pool.query('SELECT 1').then(() => 'up' as const, () => 'down' as const),
-      this.redis.ping().then(() => 'up' as const, () => 'down' as const),
-    ]);
-    const checks = { database: db, redis };
-    if (db === 'down' || redis === 'down') throw new HttpException({ status: 'unavailable', checks }, 503);
+  async readyz(): Promise<{ status: 'ok'; checks: Record<'database' | 'redis', CheckState> }> {
+    const [database, redis] = await Promise.all([check(() => this.prisma.pool.query('SELECT 1')), check(() => this.redis.ping())]);
+    const checks = { database, redis };
+    const down = Object.entries(checks)
+      .filter(([, state]) => state === 'down')
+      .map(([name]) => name);
+    if (down.length) throw new ServiceUnavailableException({ code: 'not_ready', message: `Not ready: ${down.join(' and ')} not answering`, checks });
     return { status: 'ok', checks };
   }
 }
