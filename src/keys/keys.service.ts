@@ -33,20 +33,26 @@ export interface CreatedVirtualKey {
   secret: string;
 }
 
-const INVALIDATE_CHANNEL = 'tollgate:keys:invalidate';
+/** Bus channel (the bus prefixes it with QUEUE_PREFIX). */
+const INVALIDATE_CHANNEL = 'keys:invalidate';
 const CACHE_MAX_ENTRIES = 50_000;
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 
 /**
  * Virtual keys (DESIGN.md "keys"; issue 3 "Virtual keys"): created with a secret shown once,
  * stored as a SHA-256 hash, resolved on every gateway call through a short-lived in-process
- * cache. Revoking publishes an invalidation on Redis so every api replica drops the entry at once;
- * the TTL (KEY_CACHE_TTL_MS) bounds staleness if a message is missed.
+ * cache. Revoking publishes an invalidation on Redis so every api replica drops the entry at once.
+ * Messages are lost only while a replica's subscriber connection is down; the bus then resets the
+ * cache (when the connection drops and when it is back) and, meanwhile, an entry is trusted for at
+ * most DISCONNECTED_TRUST_MS (1 s) instead of KEY_CACHE_TTL_MS. So a revoked key stops working on
+ * every replica within 1 s even when its invalidation message is missed.
  */
 @Injectable()
 export class KeysService implements OnModuleInit {
   private readonly log = new Logger(KeysService.name);
-  private readonly cache = new Map<string, { value: KeyPrincipal | null; until: number }>();
+  private readonly cache = new Map<string, { value: KeyPrincipal | null; loadedAt: number }>();
+  /** bumped by every invalidation and reset: a lookup that raced one is not cached */
+  private generation = 0;
   private readonly lastUsedWritten = new Map<string, number>();
 
   constructor(
@@ -56,7 +62,14 @@ export class KeysService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await this.bus.subscribe(INVALIDATE_CHANNEL, (hash) => this.cache.delete(hash));
+    this.bus.onReset(() => {
+      this.generation++;
+      this.cache.clear();
+    });
+    await this.bus.subscribe(INVALIDATE_CHANNEL, (hash) => {
+      this.generation++;
+      this.cache.delete(hash);
+    });
   }
 
   /**
@@ -101,13 +114,15 @@ export class KeysService implements OnModuleInit {
 
   /** Drops a cached key on every replica (after revoke, expiry change, allowed-models change). */
   async invalidate(secretHash: string): Promise<void> {
+    this.generation++;
     this.cache.delete(secretHash);
     await this.bus.publish(INVALIDATE_CHANNEL, secretHash);
   }
 
   /**
-   * Resolves an `Authorization: Bearer <secret>` value. Cached for KEY_CACHE_TTL_MS; expiry is
-   * checked against the clock on every call, not only when cached.
+   * Resolves an `Authorization: Bearer <secret>` value. Cached for KEY_CACHE_TTL_MS (at most 1 s
+   * while invalidations cannot be received, see the class comment); expiry is checked against the
+   * clock on every call, not only when cached.
    */
   async check(secret: string | undefined): Promise<KeyCheck> {
     if (!secret) return { ok: false, reason: 'missing' };
@@ -115,10 +130,14 @@ export class KeysService implements OnModuleInit {
     const hash = hashVirtualKeySecret(secret);
     const now = Date.now();
     let entry = this.cache.get(hash);
-    if (!entry || entry.until <= now) {
-      entry = { value: await this.load(hash), until: now + this.config.cache.keyTtlMs };
-      if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(hash, entry);
+    if (!entry || now - entry.loadedAt >= this.bus.maxTrustMs(this.config.cache.keyTtlMs)) {
+      const generation = this.generation;
+      entry = { value: await this.load(hash), loadedAt: now };
+      // an invalidation (or a reset) while loading may concern what was just read: do not keep it
+      if (generation === this.generation) {
+        if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
+        this.cache.set(hash, entry);
+      } else this.cache.delete(hash);
     }
     const p = entry.value;
     if (!p) return { ok: false, reason: 'invalid' };

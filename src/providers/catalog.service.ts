@@ -42,12 +42,15 @@ interface Catalog {
   routes: ModelRoute[];
 }
 
-const INVALIDATE_CHANNEL = 'tollgate:catalog:invalidate';
+/** Bus channel (the bus prefixes it with QUEUE_PREFIX). */
+const INVALIDATE_CHANNEL = 'catalog:invalidate';
 
 /**
  * The routing table of the gateway: enabled providers with their active credentials (decrypted)
  * and enabled model rates. Loaded from PostgreSQL, cached for CATALOG_CACHE_TTL_MS, and dropped
- * on every replica when an admin change publishes an invalidation.
+ * on every replica when an admin change publishes an invalidation. While the bus cannot receive
+ * invalidations (its subscriber connection is down) the catalog is trusted for at most
+ * DISCONNECTED_TRUST_MS (1 s), and it is dropped when the connection is lost and when it is back.
  */
 @Injectable()
 export class CatalogService implements OnModuleInit {
@@ -65,6 +68,7 @@ export class CatalogService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    this.bus.onReset(() => this.drop());
     await this.bus.subscribe(INVALIDATE_CHANNEL, () => this.drop());
   }
 
@@ -101,14 +105,15 @@ export class CatalogService implements OnModuleInit {
   }
 
   private async get(): Promise<Catalog> {
-    if (this.catalog && Date.now() - this.loadedAt < this.config.cache.catalogTtlMs) return this.catalog;
+    if (this.catalog && Date.now() - this.loadedAt < this.bus.maxTrustMs(this.config.cache.catalogTtlMs)) return this.catalog;
     if (!this.loading) {
       const gen = this.generation;
+      const startedAt = Date.now();
       this.loading = this.load()
         .then((c) => {
           if (gen === this.generation) {
             this.catalog = c;
-            this.loadedAt = Date.now();
+            this.loadedAt = startedAt; // its age counts from the read, not from the end of loading
           }
           return c;
         })
