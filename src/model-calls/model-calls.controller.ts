@@ -36,8 +36,9 @@ export class ModelCallsController {
    * GET /user/model-calls/export → text/csv (attachment model-calls.csv), header row
    * `Timestamp,Request ID,User DID,User Name,User Email,Model,Provider,Type,Status,Input Tokens,
    * Output Tokens,Total Usage,Credits,Duration(ms),App DID`; tokens, credits, ms. Same filters and
-   * errors as the list; `page`/`pageSize` are ignored (the list's query string can be reused); at most MODEL_CALLS_EXPORT_MAX_ROWS rows (default
-   * 10,000), newest first; text cells starting with = + - @ tab or CR get a leading apostrophe.
+   * errors as the list; `page`/`pageSize` are accepted and ignored (the list's query string can
+   * be reused); at most MODEL_CALLS_EXPORT_MAX_ROWS rows (default 10,000), newest first; text
+   * cells starting with = + - @ tab or CR get a leading apostrophe.
    */
   @Get('model-calls/export')
   @Auth({ scope: 'usage:read' })
