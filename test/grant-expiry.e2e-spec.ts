@@ -11,6 +11,7 @@ import request from 'supertest';
 import { Decimal } from '../src/common/decimal';
 import { CallSettlementRepository } from '../src/credits/call-settlement.repository';
 import { ModelCallRepository } from '../src/model-calls/model-call.repository';
+import { GrantExpiryRepository } from '../src/credits/grant-expiry.repository';
 import { GrantExpiryService } from '../src/credits/grant-expiry.service';
 import { CREDIT_EXPIRY_QUEUE, JOB } from '../src/jobs/queues';
 import { Harness, startHarness } from './support/gateway-harness';
@@ -27,7 +28,7 @@ describe('credit grant expiry', () => {
 
   beforeAll(async () => {
     h = await startHarness('grant_expiry');
-    expiry = new GrantExpiryService(h.prisma);
+    expiry = new GrantExpiryService(h.prisma, new GrantExpiryRepository(h.prisma));
   });
 
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { QueryConfig } from 'pg';
 import { PrismaService } from '../prisma/prisma.service';
 
 export interface SettlementResult {
@@ -9,6 +10,22 @@ export interface SettlementResult {
   /** holds released */
   released: number;
 }
+
+/**
+ * The statements of settlement, one builder each (name, text and values). Exported for the SQL
+ * snapshots (src/database/sql-snapshots.spec.ts).
+ */
+export const settlementQueries = {
+  applyDebits: (callIds: readonly string[]): QueryConfig => ({
+    name: 'tollgate_apply_debits',
+    text: 'SELECT * FROM "tollgate_apply_debits"($1::uuid[])',
+    values: [callIds],
+  }),
+  pendingDebits: (olderThan: Date, limit: number): QueryConfig => ({
+    text: 'SELECT "call_id" FROM "pending_debits" WHERE "created_at" < $1 ORDER BY "created_at" LIMIT $2',
+    values: [olderThan.toISOString(), limit],
+  }),
+};
 
 /**
  * Settles recorded calls (docs/call-recording.md "Settlement"): writes their pending debits and
@@ -26,20 +43,13 @@ export class CallSettlementRepository {
    */
   async applyDebits(callIds: readonly string[]): Promise<SettlementResult> {
     if (callIds.length === 0) return { claimed: 0, debited: 0, released: 0 };
-    const res = await this.prisma.pool.query<SettlementResult>({
-      name: 'tollgate_apply_debits',
-      text: 'SELECT * FROM "tollgate_apply_debits"($1::uuid[])',
-      values: [callIds],
-    });
+    const res = await this.prisma.pool.query<SettlementResult>(settlementQueries.applyDebits(callIds));
     return res.rows[0];
   }
 
   /** Ids of calls still waiting for their debit, recorded before `olderThan` (oldest first). */
   async pendingDebits(olderThan: Date, limit: number): Promise<string[]> {
-    const res = await this.prisma.pool.query<{ call_id: string }>(
-      'SELECT "call_id" FROM "pending_debits" WHERE "created_at" < $1 ORDER BY "created_at" LIMIT $2',
-      [olderThan.toISOString(), limit],
-    );
+    const res = await this.prisma.pool.query<{ call_id: string }>(settlementQueries.pendingDebits(olderThan, limit));
     return res.rows.map((r) => r.call_id);
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { QueryConfig } from 'pg';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Decimal } from '../common/decimal';
@@ -69,6 +70,39 @@ export class IdempotencyKeyReusedError extends Error {
 }
 
 /**
+ * The hot-path statements of the ledger, one builder each (name, text and values). Exported for
+ * the SQL snapshots (src/database/sql-snapshots.spec.ts).
+ */
+export const creditLedgerQueries = {
+  hold: (hold: CallHold, ttlSeconds: number): QueryConfig => ({
+    name: 'tollgate_credit_hold',
+    text: 'SELECT * FROM "tollgate_credit_hold"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
+    values: [
+      hold.userId,
+      hold.callId,
+      hold.amount.toFixed(),
+      ttlSeconds,
+      hold.enforce,
+      hold.apiKeyId,
+      hold.providerId,
+      hold.model,
+      hold.type,
+      hold.stream,
+      hold.requestId,
+      hold.appDid,
+      hold.promptTokensEstimate,
+      hold.inputRate.toFixed(),
+      new Date(hold.startedAt).toISOString(),
+    ],
+  }),
+  renewHolds: (callIds: readonly string[], ttlSeconds: number): QueryConfig => ({
+    name: 'tollgate_renew_holds',
+    text: 'UPDATE "credit_holds" SET "expires_at" = now() + make_interval(secs => $2) WHERE "call_id" = ANY($1::uuid[])',
+    values: [callIds, ttlSeconds],
+  }),
+};
+
+/**
  * The credit ledger: grants and call holds. Balances change here (grants), in
  * CallSettlementRepository (debits) and in GrantExpiryService (expiry), always together with a
  * credit_transactions row, so for every user balance = Σ transaction amounts.
@@ -92,27 +126,7 @@ export class CreditLedgerService {
   async holdForCall(hold: CallHold): Promise<HoldResult> {
     const res = await queryWithDeadline<{ admitted: boolean; balance: string; held: string }>(
       this.prisma.pool,
-      {
-        name: 'tollgate_credit_hold',
-        text: 'SELECT * FROM "tollgate_credit_hold"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
-        values: [
-          hold.userId,
-          hold.callId,
-          hold.amount.toFixed(),
-          this.config.credit.holdTtlSeconds,
-          hold.enforce,
-          hold.apiKeyId,
-          hold.providerId,
-          hold.model,
-          hold.type,
-          hold.stream,
-          hold.requestId,
-          hold.appDid,
-          hold.promptTokensEstimate,
-          hold.inputRate.toFixed(),
-          new Date(hold.startedAt).toISOString(),
-        ],
-      },
+      creditLedgerQueries.hold(hold, this.config.credit.holdTtlSeconds),
       this.config.credit.holdTimeoutMs,
     );
     const row = res.rows[0];
@@ -122,11 +136,7 @@ export class CreditLedgerService {
   /** Pushes the expiry of these calls' holds CREDIT_HOLD_TTL_SECONDS ahead (they are still running). */
   async renewHolds(callIds: readonly string[]): Promise<void> {
     if (callIds.length === 0) return;
-    await this.prisma.pool.query({
-      name: 'tollgate_renew_holds',
-      text: 'UPDATE "credit_holds" SET "expires_at" = now() + make_interval(secs => $2) WHERE "call_id" = ANY($1::uuid[])',
-      values: [callIds, this.config.credit.holdTtlSeconds],
-    });
+    await this.prisma.pool.query(creditLedgerQueries.renewHolds(callIds, this.config.credit.holdTtlSeconds));
   }
 
   /** Creates the user's account if missing (balance 0). */

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CallSettlementRepository } from './call-settlement.repository';
 import { CreditsMaintenanceProcessor } from './credits-maintenance.processor';
 import { GrantExpiryProcessor } from './grant-expiry.processor';
+import { GrantExpiryRepository } from './grant-expiry.repository';
 import { GrantExpiryService } from './grant-expiry.service';
 
 /**
@@ -10,7 +11,7 @@ import { GrantExpiryService } from './grant-expiry.service';
  * recovery (ModelCallsJobsModule) settles calls with.
  */
 @Module({
-  providers: [CreditsMaintenanceProcessor, GrantExpiryProcessor, CallSettlementRepository, GrantExpiryService],
+  providers: [CreditsMaintenanceProcessor, GrantExpiryProcessor, CallSettlementRepository, GrantExpiryService, GrantExpiryRepository],
   exports: [CallSettlementRepository],
 })
 export class CreditsJobsModule {}

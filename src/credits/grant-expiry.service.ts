@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Decimal } from '../common/decimal';
-import { Prisma } from '../generated/prisma/client';
+import { withPoolTransaction } from '../prisma/pool-transaction';
 import { PrismaService } from '../prisma/prisma.service';
+import { GrantExpiryRepository } from './grant-expiry.repository';
 
 export interface ExpiryRunResult {
   /** grants marked expired in this run */
@@ -43,12 +44,17 @@ const USER_BATCH = 200;
  *
  * The balance may include a due grant for up to one job interval after its `expiresAt`
  * (credit-grants.expire in src/jobs/job-table.ts); balance reads in the API are as of the last run.
+ *
+ * This class holds the rule and the transactions; the statements are in GrantExpiryRepository.
  */
 @Injectable()
 export class GrantExpiryService {
   private readonly log = new Logger(GrantExpiryService.name);
 
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly grants: GrantExpiryRepository,
+  ) {}
 
   /**
    * Expires every grant with expiresAt ≤ `asOf` not expired yet, user by user (one DB
@@ -59,17 +65,14 @@ export class GrantExpiryService {
     let credits = new Decimal(0);
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const users = await this.prisma.$queryRaw<{ user_id: string }[]>`
-        SELECT DISTINCT "user_id" FROM "credit_grants"
-        WHERE "expired_at" IS NULL AND "expires_at" <= ${asOf} AND "user_id" > ${after}::uuid
-        ORDER BY "user_id" LIMIT ${USER_BATCH}`;
-      for (const { user_id } of users) {
-        const r = await this.expireForUser(user_id, asOf);
+      const users = await this.grants.dueUsers(asOf, after, USER_BATCH);
+      for (const userId of users) {
+        const r = await this.expireForUser(userId, asOf);
         expired += r.expired;
         credits = credits.plus(r.credits);
       }
       if (users.length < USER_BATCH) break;
-      after = users[users.length - 1].user_id;
+      after = users[users.length - 1];
     }
     if (expired > 0) this.log.log(`expired ${expired} credit grants, ${credits.toFixed()} credits`);
     return { expired, credits };
@@ -77,44 +80,35 @@ export class GrantExpiryService {
 
   /** Expires one user's due grants, soonest first, under the account row lock. */
   async expireForUser(userId: string, asOf: Date = new Date()): Promise<ExpiryRunResult> {
-    return this.prisma.$transaction(async (tx) => {
-      const [account] = await tx.$queryRaw<{ balance: Prisma.Decimal }[]>`
-        SELECT "balance" FROM "credit_accounts" WHERE "user_id" = ${userId}::uuid FOR UPDATE`;
+    return withPoolTransaction(this.prisma.pool, async (c) => {
+      const account = await this.grants.lockAccount(userId, c);
       // Read after the lock: a run that committed while this one waited leaves nothing due.
-      const due = await tx.$queryRaw<{ id: string; amount: Prisma.Decimal; reason: string }[]>`
-        SELECT "id", "amount", "reason" FROM "credit_grants"
-        WHERE "user_id" = ${userId}::uuid AND "expired_at" IS NULL AND "expires_at" <= ${asOf}
-        ORDER BY "expires_at", "created_at", "id"`;
+      const due = await this.grants.dueGrants(userId, asOf, c);
       if (due.length === 0) return { expired: 0, credits: new Decimal(0) };
-      const [{ permanent }] = await tx.$queryRaw<{ permanent: Prisma.Decimal }[]>`
-        SELECT COALESCE(sum("amount"), 0) AS "permanent" FROM "credit_transactions"
-        WHERE "user_id" = ${userId}::uuid AND "type" IN ('refund', 'adjustment') AND "amount" > 0`;
-      let balance = new Decimal(account?.balance ?? 0);
+      const permanent = await this.grants.permanentCredit(userId, c);
+      let balance = account ?? new Decimal(0);
       let credits = new Decimal(0);
       const now = new Date();
       for (const g of due) {
-        const [{ later }] = await tx.$queryRaw<{ later: Prisma.Decimal }[]>`
-          SELECT COALESCE(sum(o."amount"), 0) AS "later"
-          FROM "credit_grants" o JOIN "credit_grants" g ON g."id" = ${g.id}::uuid
-          WHERE o."user_id" = g."user_id" AND o."expired_at" IS NULL AND o."id" <> g."id"
-            AND (o."expires_at" IS NULL OR (o."expires_at", o."created_at", o."id") > (g."expires_at", g."created_at", g."id"))`;
-        const remainder = Decimal.max(0, Decimal.min(new Decimal(g.amount), balance.minus(later).minus(permanent)));
+        const later = await this.grants.laterGrants(g.id, c);
+        const remainder = Decimal.max(0, Decimal.min(g.amount, balance.minus(later).minus(permanent)));
         if (remainder.gt(0)) {
           balance = balance.minus(remainder);
-          await tx.creditAccount.update({ where: { userId }, data: { balance, updatedAt: now } });
-          await tx.creditTransaction.create({
-            data: {
+          await this.grants.setBalance(userId, balance, now, c);
+          await this.grants.insertExpiry(
+            {
               userId,
-              type: 'expiry',
+              grantId: g.id,
               amount: remainder.negated(),
               balanceAfter: balance,
-              grantId: g.id,
               description: g.reason ? `credit grant expired: ${g.reason}` : 'credit grant expired',
+              at: now,
             },
-          });
+            c,
+          );
           credits = credits.plus(remainder);
         }
-        await tx.creditGrant.update({ where: { id: g.id }, data: { expiredAt: now, expiredAmount: remainder } });
+        await this.grants.markExpired(g.id, remainder, now, c);
       }
       return { expired: due.length, credits };
     });

@@ -2,20 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { withPoolTransaction } from '../prisma/pool-transaction';
 import { PrismaService } from '../prisma/prisma.service';
-
-/** Advisory lock key shared by every writer of model_call_hourly_stats (one at a time). */
-const STATS_LOCK_KEY = 4_004_001;
-
-/** Groups model_calls rows (alias mc, filtered by the caller's WHERE) into hourly stat rows. */
-const AGGREGATE_SELECT = `
-  SELECT date_trunc('hour', mc.created_at) AS hour, mc.user_id, mc.model, mc.type, mc.status,
-    count(*)::int, coalesce(sum(mc.prompt_tokens), 0)::bigint, coalesce(sum(mc.completion_tokens), 0)::bigint,
-    coalesce(sum(mc.total_tokens), 0)::bigint, coalesce(sum(mc.credits), 0), coalesce(sum(mc.duration_ms), 0)::bigint
-  FROM model_calls mc`;
-const AGGREGATE_INSERT = `INSERT INTO model_call_hourly_stats
-  (hour, user_id, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms)`;
-const GROUP_BY = 'GROUP BY 1, 2, 3, 4, 5';
+import { HourlyStatsRepository } from './hourly-stats.repository';
 
 export interface AggregationResult {
   /** hours (re)aggregated in this run: newly closed ones plus hours that received late rows */
@@ -47,67 +36,43 @@ export interface RecalculationResult {
  * so no row with recorded_at < R commits after the run) and replaces, per hour, the stats of the
  * newly closed hours [H_old, H_new) and of the older hours that got rows recorded in [R_old, R_new).
  * Each run replaces whole hours from the log, so running twice (BullMQ's at-least-once) is harmless.
+ * This class holds the rules and the transaction; the statements are in HourlyStatsRepository.
  */
 @Injectable()
 export class HourlyAggregationService {
   constructor(
     private readonly prisma: PrismaService,
+    private readonly stats: HourlyStatsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** One aggregation run (job `model-call-stats.aggregate-hourly`). */
   async aggregate(): Promise<AggregationResult> {
     return this.inTransaction(async (c) => {
-      const { rows: [s] } = await c.query<{ h_old: Date | null; r_old: Date | null; r_new: Date; h_new: Date }>(
-        `WITH st AS (SELECT hour_watermark, recorded_watermark FROM model_call_stats_state WHERE id = 1),
-              nw AS (SELECT greatest(now() - make_interval(secs => $1::double precision / 1000), (SELECT recorded_watermark FROM st)) AS r)
-         SELECT (SELECT hour_watermark FROM st) AS h_old, (SELECT recorded_watermark FROM st) AS r_old,
-                nw.r AS r_new, date_trunc('hour', nw.r) AS h_new FROM nw`,
-        [this.config.modelCalls.statsSettleMs],
-      );
+      const s = await this.stats.nextRun(this.config.modelCalls.statsSettleMs, c);
       let hours = 0;
       let rows = 0;
-      if (s.h_old === null || s.r_old === null) {
+      if (s.hOld === null || s.rOld === null) {
         // First run: everything before H_new.
-        await c.query('DELETE FROM model_call_hourly_stats WHERE hour < $1', [s.h_new]);
-        const ins = await c.query(`${AGGREGATE_INSERT} ${AGGREGATE_SELECT} WHERE mc.created_at < $1 AND mc.recorded_at < $2 ${GROUP_BY}`, [s.h_new, s.r_new]);
-        rows += ins.rowCount ?? 0;
-        hours += (await c.query<{ n: number }>('SELECT count(DISTINCT hour)::int AS n FROM model_call_hourly_stats')).rows[0].n;
+        await this.stats.deleteBefore(s.hNew, c);
+        rows += await this.stats.aggregateBefore(s.hNew, s.rNew, c);
+        hours += await this.stats.countHours(c);
       } else {
         // Older hours that received rows recorded since the last run.
-        const late = await c.query<{ hour: Date }>(
-          `SELECT DISTINCT date_trunc('hour', created_at) AS hour FROM model_calls
-           WHERE recorded_at >= $1 AND recorded_at < $2 AND created_at < $3`,
-          [s.r_old, s.r_new, s.h_old],
-        );
-        const lateHours = late.rows.map((r) => r.hour);
+        const lateHours = await this.stats.lateHours(s.rOld, s.rNew, s.hOld, c);
         if (lateHours.length) {
-          await c.query('DELETE FROM model_call_hourly_stats WHERE hour = ANY($1::timestamptz[])', [lateHours]);
-          const ins = await c.query(
-            `${AGGREGATE_INSERT} ${AGGREGATE_SELECT}
-             JOIN unnest($1::timestamptz[]) AS h(hour) ON mc.created_at >= h.hour AND mc.created_at < h.hour + interval '1 hour'
-             WHERE mc.recorded_at < $2 ${GROUP_BY}`,
-            [lateHours, s.r_new],
-          );
-          rows += ins.rowCount ?? 0;
+          await this.stats.deleteHours(lateHours, c);
+          rows += await this.stats.aggregateHours(lateHours, s.rNew, c);
         }
         // Hours closed since the last run.
-        if (s.h_new > s.h_old) {
-          await c.query('DELETE FROM model_call_hourly_stats WHERE hour >= $1 AND hour < $2', [s.h_old, s.h_new]);
-          const ins = await c.query(
-            `${AGGREGATE_INSERT} ${AGGREGATE_SELECT} WHERE mc.created_at >= $1 AND mc.created_at < $2 AND mc.recorded_at < $3 ${GROUP_BY}`,
-            [s.h_old, s.h_new, s.r_new],
-          );
-          rows += ins.rowCount ?? 0;
+        if (s.hNew > s.hOld) {
+          await this.stats.deleteRange(s.hOld, s.hNew, c);
+          rows += await this.stats.aggregateRange(s.hOld, s.hNew, s.rNew, c);
         }
-        hours = lateHours.length + Math.round((s.h_new.getTime() - s.h_old.getTime()) / 3_600_000);
+        hours = lateHours.length + Math.round((s.hNew.getTime() - s.hOld.getTime()) / 3_600_000);
       }
-      await c.query(
-        `INSERT INTO model_call_stats_state (id, hour_watermark, recorded_watermark, updated_at) VALUES (1, $1, $2, now())
-         ON CONFLICT (id) DO UPDATE SET hour_watermark = EXCLUDED.hour_watermark, recorded_watermark = EXCLUDED.recorded_watermark, updated_at = now()`,
-        [s.h_new, s.r_new],
-      );
-      return { hours, rows, hourWatermark: s.h_new.toISOString(), recordedWatermark: s.r_new.toISOString() };
+      await this.stats.saveWatermarks(s.hNew, s.rNew, c);
+      return { hours, rows, hourWatermark: s.hNew.toISOString(), recordedWatermark: s.rNew.toISOString() };
     });
   }
 
@@ -119,51 +84,25 @@ export class HourlyAggregationService {
    */
   async recalculateUser(userId: string, start: Date, end: Date, dryRun: boolean): Promise<RecalculationResult> {
     return this.inTransaction(async (c) => {
-      const { rows: [st] } = await c.query<{ h: Date | null; r: Date | null }>(
-        'SELECT hour_watermark AS h, recorded_watermark AS r FROM model_call_stats_state WHERE id = 1',
-      ).then((res) => (res.rows.length ? res : { rows: [{ h: null, r: null }] }));
+      const st = await this.stats.watermarks(c);
       if (st.h === null || st.r === null) return { deleted: 0, success: 0, failed: 0 };
-      const { rows: [range] } = await c.query<{ lo: Date; hi: Date }>(
-        `SELECT date_trunc('hour', $1::timestamptz) AS lo,
-                least(date_trunc('hour', $2::timestamptz - interval '1 microsecond') + interval '1 hour', $3::timestamptz) AS hi`,
-        [start, end, st.h],
-      );
+      const range = await this.stats.hourRange(start, end, st.h, c);
       if (range.hi <= range.lo) return { deleted: 0, success: 0, failed: 0 };
-      const deleted = (await c.query<{ n: number }>(
-        'SELECT count(DISTINCT hour)::int AS n FROM model_call_hourly_stats WHERE user_id = $1 AND hour >= $2 AND hour < $3',
-        [userId, range.lo, range.hi],
-      )).rows[0].n;
-      const success = (await c.query<{ n: number }>(
-        `SELECT count(DISTINCT date_trunc('hour', created_at))::int AS n FROM model_calls
-         WHERE user_id = $1 AND created_at >= $2 AND created_at < $3 AND recorded_at < $4`,
-        [userId, range.lo, range.hi, st.r],
-      )).rows[0].n;
+      const deleted = await this.stats.countUserStatHours(userId, range.lo, range.hi, c);
+      const success = await this.stats.countUserCallHours(userId, range.lo, range.hi, st.r, c);
       if (!dryRun) {
-        await c.query('DELETE FROM model_call_hourly_stats WHERE user_id = $1 AND hour >= $2 AND hour < $3', [userId, range.lo, range.hi]);
-        await c.query(
-          `${AGGREGATE_INSERT} ${AGGREGATE_SELECT}
-           WHERE mc.user_id = $1 AND mc.created_at >= $2 AND mc.created_at < $3 AND mc.recorded_at < $4 ${GROUP_BY}`,
-          [userId, range.lo, range.hi, st.r],
-        );
+        await this.stats.deleteUserRange(userId, range.lo, range.hi, c);
+        await this.stats.aggregateUserRange(userId, range.lo, range.hi, st.r, c);
       }
       return { deleted, success, failed: 0 };
     });
   }
 
   /** Runs `fn` in one transaction holding the stats writers' advisory lock. */
-  private async inTransaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.prisma.pool.connect();
-    try {
-      await c.query('BEGIN');
-      await c.query('SELECT pg_advisory_xact_lock($1)', [STATS_LOCK_KEY]);
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+  private inTransaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    return withPoolTransaction(this.prisma.pool, async (c) => {
+      await this.stats.lockWriters(c);
+      return fn(c);
+    });
   }
 }

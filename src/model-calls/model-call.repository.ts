@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryConfig } from 'pg';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PrismaService } from '../prisma/prisma.service';
@@ -13,7 +13,7 @@ import { CallRecord } from './call-record';
  * debits written right after by tollgate_apply_debits. Until then a call's hold stays in
  * place, so its credits stay reserved.
  */
-const RECORD_SQL = `
+export const RECORD_SQL = `
 WITH input AS (
   SELECT * FROM unnest(
     $1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::"ModelType"[],
@@ -63,14 +63,18 @@ export class ModelCallRepository {
    */
   async insert(records: readonly CallRecord[]): Promise<{ inserted: number }> {
     if (records.length === 0) return { inserted: 0 };
-    const res = await queryWithDeadline<{ inserted: number }>(this.prisma.pool, recordQuery(records), this.config.recording.dbTimeoutMs);
+    const res = await queryWithDeadline<{ inserted: number }>(
+      this.prisma.pool,
+      modelCallQueries.record(records),
+      this.config.recording.dbTimeoutMs,
+    );
     return { inserted: res.rows[0].inserted };
   }
 
   /** The same insert on a given connection, without deadline (the worker's fallback drain). */
   async insertOn(client: PoolClient, records: readonly CallRecord[]): Promise<{ inserted: number }> {
     if (records.length === 0) return { inserted: 0 };
-    const res = await client.query<{ inserted: number }>(recordQuery(records));
+    const res = await client.query<{ inserted: number }>(modelCallQueries.record(records));
     return { inserted: res.rows[0].inserted };
   }
 
@@ -80,15 +84,25 @@ export class ModelCallRepository {
    * @returns calls written, holds settled
    */
   async interruptOrphanedCalls(limit: number): Promise<{ interrupted: number; settled: number }> {
-    const res = await this.prisma.pool.query<{ interrupted: number; settled: number }>(
-      'SELECT * FROM "tollgate_interrupt_orphaned_calls"($1)',
-      [limit],
-    );
+    const res = await this.prisma.pool.query<{ interrupted: number; settled: number }>(modelCallQueries.interruptOrphanedCalls(limit));
     return res.rows[0];
   }
 }
 
-function recordQuery(records: readonly CallRecord[]) {
+/**
+ * The statements of this repository, one builder each (name, text and values). Exported for the
+ * SQL snapshots (src/database/sql-snapshots.spec.ts).
+ */
+export const modelCallQueries = {
+  record: (records: readonly CallRecord[]): QueryConfig => recordQuery(records),
+  interruptOrphanedCalls: (limit: number): QueryConfig => ({
+    name: 'tollgate_interrupt_orphaned_calls',
+    text: 'SELECT * FROM "tollgate_interrupt_orphaned_calls"($1)',
+    values: [limit],
+  }),
+};
+
+function recordQuery(records: readonly CallRecord[]): QueryConfig {
   const col = <T>(f: (r: CallRecord) => T): T[] => records.map(f);
   return {
     name: 'tollgate_record_calls',

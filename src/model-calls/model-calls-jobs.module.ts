@@ -4,6 +4,7 @@ import { CallRecordFallback } from './call-record-fallback';
 import { CallRecoveryProcessor } from './call-recovery.processor';
 import { CallRecoveryService } from './call-recovery.service';
 import { HourlyAggregationService } from './hourly-aggregation.service';
+import { HourlyStatsRepository } from './hourly-stats.repository';
 import { ModelCallRepository } from './model-call.repository';
 import { StatsProcessor } from './stats.processor';
 
@@ -13,6 +14,6 @@ import { StatsProcessor } from './stats.processor';
  */
 @Module({
   imports: [CreditsJobsModule],
-  providers: [CallRecoveryProcessor, StatsProcessor, CallRecoveryService, CallRecordFallback, ModelCallRepository, HourlyAggregationService],
+  providers: [CallRecoveryProcessor, StatsProcessor, CallRecoveryService, CallRecordFallback, ModelCallRepository, HourlyAggregationService, HourlyStatsRepository],
 })
 export class ModelCallsJobsModule {}

@@ -3,6 +3,7 @@ import { AiProvidersController } from './ai-providers.controller';
 import { BulkRateUpdateService } from './bulk-rate-update.service';
 import { CatalogService } from './catalog.service';
 import { CredentialHealthRecorder } from './credential-health.recorder';
+import { CredentialHealthRepository } from './credential-health.repository';
 import { CredentialsController } from './credentials.controller';
 import { CredentialsService } from './credentials.service';
 import { DiscoveryController } from './discovery.controller';
@@ -31,6 +32,7 @@ import { RateHistoryRepository } from './rate-history.repository';
     providerHealthConfigProvider,
     ProviderProbe,
     CredentialHealthRecorder,
+    CredentialHealthRepository,
     ProviderHealthService,
     ProviderAdminService,
     CredentialsService,

@@ -1,0 +1,216 @@
+import { Injectable } from '@nestjs/common';
+import type { PoolClient, QueryConfig } from 'pg';
+import { PrismaService } from '../prisma/prisma.service';
+
+/** Advisory lock key shared by every writer of model_call_hourly_stats (one at a time). */
+export const STATS_LOCK_KEY = 4_004_001;
+
+/** Groups model_calls rows (alias mc, filtered by the statement's WHERE) into hourly stat rows. */
+const AGGREGATE_INSERT = `INSERT INTO model_call_hourly_stats
+  (hour, user_id, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms)
+SELECT date_trunc('hour', mc.created_at) AS hour, mc.user_id, mc.model, mc.type, mc.status,
+  count(*)::int, coalesce(sum(mc.prompt_tokens), 0)::bigint, coalesce(sum(mc.completion_tokens), 0)::bigint,
+  coalesce(sum(mc.total_tokens), 0)::bigint, coalesce(sum(mc.credits), 0), coalesce(sum(mc.duration_ms), 0)::bigint
+FROM model_calls mc`;
+const GROUP_BY = 'GROUP BY 1, 2, 3, 4, 5';
+
+/**
+ * The statements of model_call_hourly_stats and model_call_stats_state, one builder each
+ * (text and values). Exported for the SQL snapshots (src/database/sql-snapshots.spec.ts).
+ */
+export const hourlyStatsQueries = {
+  lockWriters: (): QueryConfig => ({
+    text: 'SELECT pg_advisory_xact_lock($1)',
+    values: [STATS_LOCK_KEY],
+  }),
+  nextRun: (settleMs: number): QueryConfig => ({
+    text: `WITH st AS (SELECT hour_watermark, recorded_watermark FROM model_call_stats_state WHERE id = 1),
+  nw AS (SELECT greatest(now() - make_interval(secs => $1::double precision / 1000), (SELECT recorded_watermark FROM st)) AS r)
+SELECT (SELECT hour_watermark FROM st) AS h_old, (SELECT recorded_watermark FROM st) AS r_old,
+  nw.r AS r_new, date_trunc('hour', nw.r) AS h_new FROM nw`,
+    values: [settleMs],
+  }),
+  deleteBefore: (hour: Date): QueryConfig => ({
+    text: 'DELETE FROM model_call_hourly_stats WHERE hour < $1',
+    values: [hour],
+  }),
+  aggregateBefore: (hour: Date, recordedBefore: Date): QueryConfig => ({
+    text: `${AGGREGATE_INSERT}
+WHERE mc.created_at < $1 AND mc.recorded_at < $2
+${GROUP_BY}`,
+    values: [hour, recordedBefore],
+  }),
+  countHours: (): QueryConfig => ({
+    text: 'SELECT count(DISTINCT hour)::int AS n FROM model_call_hourly_stats',
+  }),
+  lateHours: (recordedFrom: Date, recordedBefore: Date, createdBefore: Date): QueryConfig => ({
+    text: `SELECT DISTINCT date_trunc('hour', created_at) AS hour FROM model_calls
+WHERE recorded_at >= $1 AND recorded_at < $2 AND created_at < $3`,
+    values: [recordedFrom, recordedBefore, createdBefore],
+  }),
+  deleteHours: (hours: readonly Date[]): QueryConfig => ({
+    text: 'DELETE FROM model_call_hourly_stats WHERE hour = ANY($1::timestamptz[])',
+    values: [hours],
+  }),
+  aggregateHours: (hours: readonly Date[], recordedBefore: Date): QueryConfig => ({
+    text: `${AGGREGATE_INSERT}
+JOIN unnest($1::timestamptz[]) AS h(hour) ON mc.created_at >= h.hour AND mc.created_at < h.hour + interval '1 hour'
+WHERE mc.recorded_at < $2
+${GROUP_BY}`,
+    values: [hours, recordedBefore],
+  }),
+  deleteRange: (from: Date, to: Date): QueryConfig => ({
+    text: 'DELETE FROM model_call_hourly_stats WHERE hour >= $1 AND hour < $2',
+    values: [from, to],
+  }),
+  aggregateRange: (from: Date, to: Date, recordedBefore: Date): QueryConfig => ({
+    text: `${AGGREGATE_INSERT}
+WHERE mc.created_at >= $1 AND mc.created_at < $2 AND mc.recorded_at < $3
+${GROUP_BY}`,
+    values: [from, to, recordedBefore],
+  }),
+  saveWatermarks: (hour: Date, recorded: Date): QueryConfig => ({
+    text: `INSERT INTO model_call_stats_state (id, hour_watermark, recorded_watermark, updated_at) VALUES (1, $1, $2, now())
+ON CONFLICT (id) DO UPDATE SET hour_watermark = EXCLUDED.hour_watermark, recorded_watermark = EXCLUDED.recorded_watermark, updated_at = now()`,
+    values: [hour, recorded],
+  }),
+  watermarks: (): QueryConfig => ({
+    text: 'SELECT hour_watermark AS h, recorded_watermark AS r FROM model_call_stats_state WHERE id = 1',
+  }),
+  hourRange: (start: Date, end: Date, limit: Date): QueryConfig => ({
+    text: `SELECT date_trunc('hour', $1::timestamptz) AS lo,
+  least(date_trunc('hour', $2::timestamptz - interval '1 microsecond') + interval '1 hour', $3::timestamptz) AS hi`,
+    values: [start, end, limit],
+  }),
+  countUserStatHours: (userId: string, from: Date, to: Date): QueryConfig => ({
+    text: 'SELECT count(DISTINCT hour)::int AS n FROM model_call_hourly_stats WHERE user_id = $1 AND hour >= $2 AND hour < $3',
+    values: [userId, from, to],
+  }),
+  countUserCallHours: (userId: string, from: Date, to: Date, recordedBefore: Date): QueryConfig => ({
+    text: `SELECT count(DISTINCT date_trunc('hour', created_at))::int AS n FROM model_calls
+WHERE user_id = $1 AND created_at >= $2 AND created_at < $3 AND recorded_at < $4`,
+    values: [userId, from, to, recordedBefore],
+  }),
+  deleteUserRange: (userId: string, from: Date, to: Date): QueryConfig => ({
+    text: 'DELETE FROM model_call_hourly_stats WHERE user_id = $1 AND hour >= $2 AND hour < $3',
+    values: [userId, from, to],
+  }),
+  aggregateUserRange: (userId: string, from: Date, to: Date, recordedBefore: Date): QueryConfig => ({
+    text: `${AGGREGATE_INSERT}
+WHERE mc.user_id = $1 AND mc.created_at >= $2 AND mc.created_at < $3 AND mc.recorded_at < $4
+${GROUP_BY}`,
+    values: [userId, from, to, recordedBefore],
+  }),
+};
+
+/** Watermarks of one aggregation run: the stored ones (null before the first run) and the new ones. */
+export interface StatsRunWindow {
+  hOld: Date | null;
+  rOld: Date | null;
+  rNew: Date;
+  hNew: Date;
+}
+
+/**
+ * SQL of the hourly usage aggregates (model_call_hourly_stats) and their watermarks
+ * (model_call_stats_state); the rules are in HourlyAggregationService. Every method takes an
+ * optional `PoolClient`: pass the transaction's client to make it part of that transaction
+ * (docs/data-access.md); without one it runs on its own on the pool.
+ */
+@Injectable()
+export class HourlyStatsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Takes the stats writers' advisory lock until `c`'s transaction ends (so `c` is required). */
+  async lockWriters(c: PoolClient): Promise<void> {
+    await c.query(hourlyStatsQueries.lockWriters());
+  }
+
+  /** Stored watermarks and the new ones: R_new = max(now − settle, R_old), H_new its hour. */
+  async nextRun(settleMs: number, c?: PoolClient): Promise<StatsRunWindow> {
+    type Row = { h_old: Date | null; r_old: Date | null; r_new: Date; h_new: Date };
+    const s = (await this.db(c).query<Row>(hourlyStatsQueries.nextRun(settleMs))).rows[0];
+    return { hOld: s.h_old, rOld: s.r_old, rNew: s.r_new, hNew: s.h_new };
+  }
+
+  /** Deletes every stat row of an hour before `hour`. */
+  async deleteBefore(hour: Date, c?: PoolClient): Promise<void> {
+    await this.db(c).query(hourlyStatsQueries.deleteBefore(hour));
+  }
+
+  /** Aggregates calls created before `hour` and recorded before `recordedBefore`. @returns stat rows written */
+  async aggregateBefore(hour: Date, recordedBefore: Date, c?: PoolClient): Promise<number> {
+    return (await this.db(c).query(hourlyStatsQueries.aggregateBefore(hour, recordedBefore))).rowCount ?? 0;
+  }
+
+  /** Distinct hours in the stats. */
+  async countHours(c?: PoolClient): Promise<number> {
+    return (await this.db(c).query<{ n: number }>(hourlyStatsQueries.countHours())).rows[0].n;
+  }
+
+  /** Hours before `createdBefore` that got calls recorded in [recordedFrom, recordedBefore). */
+  async lateHours(recordedFrom: Date, recordedBefore: Date, createdBefore: Date, c?: PoolClient): Promise<Date[]> {
+    const res = await this.db(c).query<{ hour: Date }>(hourlyStatsQueries.lateHours(recordedFrom, recordedBefore, createdBefore));
+    return res.rows.map((r) => r.hour);
+  }
+
+  /** Deletes the stat rows of these hours. */
+  async deleteHours(hours: readonly Date[], c?: PoolClient): Promise<void> {
+    await this.db(c).query(hourlyStatsQueries.deleteHours(hours));
+  }
+
+  /** Aggregates these hours' calls recorded before `recordedBefore`. @returns stat rows written */
+  async aggregateHours(hours: readonly Date[], recordedBefore: Date, c?: PoolClient): Promise<number> {
+    return (await this.db(c).query(hourlyStatsQueries.aggregateHours(hours, recordedBefore))).rowCount ?? 0;
+  }
+
+  /** Deletes the stat rows of the hours in [from, to). */
+  async deleteRange(from: Date, to: Date, c?: PoolClient): Promise<void> {
+    await this.db(c).query(hourlyStatsQueries.deleteRange(from, to));
+  }
+
+  /** Aggregates calls created in [from, to) and recorded before `recordedBefore`. @returns stat rows written */
+  async aggregateRange(from: Date, to: Date, recordedBefore: Date, c?: PoolClient): Promise<number> {
+    return (await this.db(c).query(hourlyStatsQueries.aggregateRange(from, to, recordedBefore))).rowCount ?? 0;
+  }
+
+  /** Stores the watermarks (the single model_call_stats_state row). */
+  async saveWatermarks(hour: Date, recorded: Date, c?: PoolClient): Promise<void> {
+    await this.db(c).query(hourlyStatsQueries.saveWatermarks(hour, recorded));
+  }
+
+  /** Stored watermarks: hour `h` and recorded `r`, both null before the first run. */
+  async watermarks(c?: PoolClient): Promise<{ h: Date | null; r: Date | null }> {
+    const res = await this.db(c).query<{ h: Date | null; r: Date | null }>(hourlyStatsQueries.watermarks());
+    return res.rows[0] ?? { h: null, r: null };
+  }
+
+  /** [start, end) widened to whole hours, the end capped at `limit`. */
+  async hourRange(start: Date, end: Date, limit: Date, c?: PoolClient): Promise<{ lo: Date; hi: Date }> {
+    return (await this.db(c).query<{ lo: Date; hi: Date }>(hourlyStatsQueries.hourRange(start, end, limit))).rows[0];
+  }
+
+  /** Distinct hours of the user's stat rows in [from, to). */
+  async countUserStatHours(userId: string, from: Date, to: Date, c?: PoolClient): Promise<number> {
+    return (await this.db(c).query<{ n: number }>(hourlyStatsQueries.countUserStatHours(userId, from, to))).rows[0].n;
+  }
+
+  /** Distinct hours of the user's calls created in [from, to) and recorded before `recordedBefore`. */
+  async countUserCallHours(userId: string, from: Date, to: Date, recordedBefore: Date, c?: PoolClient): Promise<number> {
+    return (await this.db(c).query<{ n: number }>(hourlyStatsQueries.countUserCallHours(userId, from, to, recordedBefore))).rows[0].n;
+  }
+
+  /** Deletes the user's stat rows of the hours in [from, to). */
+  async deleteUserRange(userId: string, from: Date, to: Date, c?: PoolClient): Promise<void> {
+    await this.db(c).query(hourlyStatsQueries.deleteUserRange(userId, from, to));
+  }
+
+  /** Aggregates the user's calls created in [from, to) and recorded before `recordedBefore`. @returns stat rows written */
+  async aggregateUserRange(userId: string, from: Date, to: Date, recordedBefore: Date, c?: PoolClient): Promise<number> {
+    return (await this.db(c).query(hourlyStatsQueries.aggregateUserRange(userId, from, to, recordedBefore))).rowCount ?? 0;
+  }
+
+  private db(c?: PoolClient): Pick<PoolClient, 'query'> {
+    return c ?? this.prisma.pool;
+  }
+}
