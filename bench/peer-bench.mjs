@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Copied from shared/bench-peer/bench.mjs (the side-by-side runner used for the Portkey comparison), unchanged
-// apart from this note, so Tollgate is measured exactly as the peer was. bench/run.mjs drives it.
+// A copy of the side-by-side runner the Portkey comparison was measured with, unchanged apart from
+// this note, so Tollgate is measured exactly as the peer was. bench/run.mjs drives it.
 // Side-by-side latency/throughput runner: baseline (direct to mock upstream) vs one or
 // more gateways, same load, interleaved, N repetitions, median + range reported.
 //

@@ -68,7 +68,7 @@ describe('credits API', () => {
       }
     });
 
-    it('grants: the seed list envelope, newest first, paginated, only the caller’s', async () => {
+    it('grants: the documented list envelope (docs/api/credits.md), newest first, paginated, only the caller’s', async () => {
       const { user, token } = await newUser(h);
       const other = await newUser(h);
       await h.ledger.grant({ userId: other.user.id, amount: new Decimal('999'), reason: 'not yours' });
@@ -162,7 +162,7 @@ describe('credits API', () => {
       await expectLedgerExact(h, user.id);
     });
 
-    it('balance: seed creditBalance, with credits held by calls in flight as pendingCredit', async () => {
+    it('balance: the documented creditBalance (docs/api/credits.md), with credits held by calls in flight as pendingCredit', async () => {
       const { user, token } = await newUser(h);
       await h.ledger.grant({ userId: user.id, amount: new Decimal('40'), reason: 'a' });
       await h.ledger.grant({ userId: user.id, amount: new Decimal('60'), reason: 'b', expiresAt: new Date(Date.now() + 60_000) });

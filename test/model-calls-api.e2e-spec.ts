@@ -51,7 +51,7 @@ describe('model calls list', () => {
   const get = (token: string, query: Record<string, string | number> = {}) =>
     request(h.baseUrl).get('/user/model-calls').query(query).set('authorization', `Bearer ${token}`);
 
-  it('lists the caller’s calls newest first in the seed shape, with appInfo and userInfo', async () => {
+  it('lists the caller’s calls newest first in the documented shape (docs/api/model-calls.md), with appInfo and userInfo', async () => {
     const res = await get(a.token).expect(200);
     expect(res.body.count).toBe(4);
     expect(res.body.paging).toEqual({ page: 1, pageSize: 50 });

@@ -52,7 +52,7 @@ describe('model calls export', () => {
     await h?.close();
   });
 
-  it('answers text/csv with the seed header row and the caller’s rows only, formula cells escaped', async () => {
+  it('answers text/csv with the documented header row (docs/api/model-calls.md) and the caller’s rows only, formula cells escaped', async () => {
     const res = await exportCsv(a.token).expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     expect(res.headers['content-disposition']).toContain('attachment');

@@ -37,7 +37,7 @@ describe('model rates', () => {
     await h?.close();
   });
 
-  it('adds, lists (any user), updates and deletes a rate; seed body shape; decimals kept exactly', async () => {
+  it('adds, lists (any user), updates and deletes a rate; documented body shape (docs/api/providers.md); decimals kept exactly', async () => {
     const p = await provider('anthropic', 'Anthropic');
     await request(h.baseUrl).post(`/ai-providers/${p}/model-rates`).send({ model: 'm', inputRate: 1, outputRate: 1 }).expect(401);
     await request(h.baseUrl).post(`/ai-providers/${p}/model-rates`).set(as(user)).send({ model: 'm', inputRate: 1, outputRate: 1 }).expect(403);

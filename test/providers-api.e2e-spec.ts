@@ -50,7 +50,7 @@ describe('providers API', () => {
     await request(h.baseUrl).delete('/ai-providers/00000000-0000-4000-8000-000000000000').set(as(user)).expect(403);
   });
 
-  it('creates a provider (seed shape), refuses duplicates (409) and bad input (400 with fields)', async () => {
+  it('creates a provider (documented shape, docs/api/providers.md), refuses duplicates (409) and bad input (400 with fields)', async () => {
     const res = await request(h.baseUrl)
       .post('/ai-providers')
       .set(as(admin))

@@ -24,7 +24,7 @@ function check(probe: () => Promise<unknown>): Promise<CheckState> {
   return Promise.race([run, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Liveness and readiness for orchestrators (DESIGN.md "Ops"). */
+/** Liveness and readiness for orchestrators (docs/api/health.md). */
 @Public()
 @Controller()
 export class HealthController {

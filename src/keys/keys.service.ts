@@ -39,9 +39,9 @@ const CACHE_MAX_ENTRIES = 50_000;
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 
 /**
- * Virtual keys (DESIGN.md "keys"; issue 3 "Virtual keys"): created with a secret shown once,
- * stored as a SHA-256 hash, resolved on every gateway call through a short-lived in-process
- * cache. Revoking publishes an invalidation on Redis so every api replica drops the entry at once.
+ * Virtual keys (docs/api/gateway.md "Authentication"; docs/architecture.md "Caches and their
+ * invalidation"): created with a secret shown once, stored as a SHA-256 hash, resolved on every
+ * gateway call through a short-lived in-process cache. Revoking publishes an invalidation on Redis so every api replica drops the entry at once.
  * Messages are lost only while a replica's subscriber connection is down; the bus then resets the
  * cache (when the connection drops and when it is back) and, meanwhile, an entry is trusted for at
  * most DISCONNECTED_TRUST_MS (1 s) instead of KEY_CACHE_TTL_MS. So a revoked key stops working on

@@ -6,7 +6,7 @@ import { CallExportService } from './call-export.service';
 import { CallListService, ModelCallPage } from './call-list.service';
 import { ExportModelCallsDto, ListModelCallsDto } from './dto/model-call-filters.dto';
 
-/** The call log (seed 004 "モデル呼び出しのリスト表示" and "エクスポート"). */
+/** The call log: its list and its CSV export (docs/api/model-calls.md). */
 @Controller('user')
 export class ModelCallsController {
   constructor(

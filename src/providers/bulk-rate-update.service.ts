@@ -7,7 +7,7 @@ import { BulkRateUpdateDto } from './dto/model-rate.dto';
 import { decimalToNumber, rateFromUnitCost } from './rate-math';
 import { Actor, RateHistoryRepository } from './rate-history.repository';
 
-/** Seed 004 POST /ai-providers/bulk-rate-update response. Rates in credits per token. */
+/** POST /ai-providers/bulk-rate-update response (docs/api/providers.md "Model rates"). Rates in credits per token. */
 export interface BulkRateUpdateResult {
   message: string;
   updated: number;
@@ -39,7 +39,7 @@ interface LockedRate {
 }
 
 /**
- * Re-prices every model rate from its unit costs in one transaction (seed 004):
+ * Re-prices every model rate from its unit costs in one transaction (docs/api/providers.md):
  * rate = unitCost × (1 + profitMargin/100) / creditPrice, for input and output, exact decimals
  * rounded half up to 18 places (rate-math.ts). Rates without both unit costs are skipped and
  * counted. All rates are locked first, so a concurrent edit waits; each change lands in

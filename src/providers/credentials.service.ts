@@ -26,9 +26,9 @@ export interface CredentialCheck {
 }
 
 /**
- * Credentials of a provider (seed 004 "認証情報"). A new or changed secret is validated against
- * the provider (GET {baseUrl}/models with it) before anything is stored; values are encrypted
- * with SecretBoxService and only ever shown masked. Every write drops the gateway's catalog.
+ * Credentials of a provider (docs/api/providers.md "Credentials"). A new or changed secret is
+ * validated against the provider (GET {baseUrl}/models with it) before anything is stored; values
+ * are encrypted with SecretBoxService and only ever shown masked. Every write drops the gateway's catalog.
  */
 @Injectable()
 export class CredentialsService {

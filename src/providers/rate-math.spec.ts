@@ -4,7 +4,7 @@ import { rateFromUnitCost } from './rate-math';
 describe('rateFromUnitCost', () => {
   const d = (s: string) => new Decimal(s);
 
-  it('computes the seed example exactly: 0.00001 USD/token, 20 %, 0.00001 USD/credit → 1.2 credits/token', () => {
+  it('computes exactly: 0.00001 USD/token, 20 %, 0.00001 USD/credit → 1.2 credits/token', () => {
     expect(rateFromUnitCost(d('0.00001'), d('20'), d('0.00001')).toFixed()).toBe('1.2');
   });
 

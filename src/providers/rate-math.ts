@@ -12,7 +12,8 @@ const Exact = Decimal.clone({ precision: 120, rounding: Decimal.ROUND_HALF_UP })
 
 /**
  * Credits per token for a unit cost (USD per token) at a profit margin (percent) and a credit
- * price (USD per credit), seed 004: `newRate = unitCost × (1 + profitMargin/100) / creditPrice`.
+ * price (USD per credit), as docs/api/providers.md "Bulk rate update" defines it:
+ * `newRate = unitCost × (1 + profitMargin/100) / creditPrice`.
  * Computed with 120 significant digits, then rounded half up to the stored scale (18 places),
  * so the result is the exact quotient correctly rounded once.
  * @throws RangeError when creditPrice ≤ 0 or the result does not fit numeric(38,18)
@@ -28,7 +29,7 @@ export function rateFromUnitCost(unitCost: Decimal, profitMargin: Decimal, credi
   return new Decimal(rounded.toFixed());
 }
 
-/** A Decimal as a JSON number (seed 004 shows rates as numbers): the nearest double to the exact value. */
+/** A Decimal as a JSON number (the API answers rates as numbers, docs/api/providers.md): the nearest double to the exact value. */
 export function decimalToNumber(d: Decimal | null | undefined): number | null {
   return d == null ? null : Number(d.toFixed());
 }

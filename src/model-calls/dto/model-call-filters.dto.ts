@@ -4,14 +4,14 @@ import { Allow, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLe
 import { IsAfter, MAX_UNIX_SECONDS, ToBoolean, ToUnixSeconds } from './unix-time';
 
 /**
- * `status` filter values. Seed 004 has success | failed | all; Tollgate also records `aborted`
- * (the client left mid-stream, billed for what it was sent). `failed` means "did not complete
+ * `status` filter values (docs/api/model-calls.md): success | failed | all, and `aborted`, which
+ * Tollgate also records (the client left mid-stream, billed for what it was sent). `failed` means "did not complete
  * normally" and so matches failed AND aborted; `aborted` alone is accepted as an extension.
  */
 export const STATUS_FILTERS = ['success', 'failed', 'aborted', 'all'] as const;
 export type StatusFilter = (typeof STATUS_FILTERS)[number];
 
-/** Filters of GET /user/model-calls and its CSV export (seed 004). Times: Unix seconds, [startTime, endTime). */
+/** Filters of GET /user/model-calls and its CSV export (docs/api/model-calls.md). Times: Unix seconds, [startTime, endTime). */
 export class ModelCallFiltersDto {
   @IsOptional()
   @ToUnixSeconds()

@@ -2,7 +2,7 @@ import { IsBoolean, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-va
 import { ToBoolean } from './unix-time';
 import { UsageStatsQueryDto } from './usage-stats-query.dto';
 
-/** POST /user/recalculate-stats body (seed 004). Times: Unix seconds (strings or numbers). */
+/** POST /user/recalculate-stats body (docs/api/model-calls.md). Times: Unix seconds (strings or numbers). */
 export class RecalculateStatsDto extends UsageStatsQueryDto {
   @IsString()
   @IsNotEmpty()

@@ -5,8 +5,8 @@ import { ValidateBy, ValidationArguments, ValidationOptions } from 'class-valida
 export const MAX_UNIX_SECONDS = 253_402_300_799;
 
 /**
- * Parses a Unix timestamp in seconds given as a string of digits (query strings, seed 004's
- * `"1698364800"` bodies) or a number. Anything else is left as is so @IsInt reports it.
+ * Parses a Unix timestamp in seconds given as a string of digits (query strings, bodies such as
+ * `"1698364800"`) or a number. Anything else is left as is so @IsInt reports it.
  */
 export const ToUnixSeconds = () =>
   Transform(({ value }: { value: unknown }) => {

@@ -2,7 +2,7 @@ import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from '
 
 export const CREDENTIAL_TYPES = ['api_key'] as const;
 
-/** POST /ai-providers/:providerId/credentials body (seed 004). */
+/** POST /ai-providers/:providerId/credentials body (docs/api/providers.md "Credentials"). */
 export class CreateCredentialDto {
   @IsString()
   @Length(1, 200)

@@ -19,7 +19,7 @@ import {
 import { ModelType } from '../../generated/prisma/enums';
 import { DecimalInput, IsDecimalInRange, IsNonNegativeDecimal } from './decimal-value';
 
-/** USD per token the provider charges (seed 004 `unitCosts`). */
+/** USD per token the provider charges (`unitCosts`, docs/api/providers.md). */
 export class UnitCostsDto {
   @IsNonNegativeDecimal()
   input: DecimalInput;
@@ -28,7 +28,7 @@ export class UnitCostsDto {
   output: DecimalInput;
 }
 
-/** POST /ai-providers/:providerId/model-rates body (seed 004). Rates: credits per token. */
+/** POST /ai-providers/:providerId/model-rates body (docs/api/providers.md "Model rates"). Rates: credits per token. */
 export class CreateModelRateDto {
   @IsString()
   @Length(1, 200)
@@ -49,7 +49,7 @@ export class CreateModelRateDto {
   @Type(() => UnitCostsDto)
   unitCosts?: UnitCostsDto;
 
-  /** seed 004 `modelMetadata`, e.g. { maxTokens, features } */
+  /** `modelMetadata` (docs/api/providers.md), e.g. { maxTokens, features } */
   @IsOptional()
   @IsObject()
   modelMetadata?: Record<string, unknown>;
@@ -123,7 +123,7 @@ export class ListModelRatesQuery extends PageQueryDto {
   model?: string;
 }
 
-/** POST /ai-providers/bulk-rate-update body (seed 004). */
+/** POST /ai-providers/bulk-rate-update body (docs/api/providers.md "Model rates"). */
 export class BulkRateUpdateDto {
   /** percent added on top of the unit cost: a number or numeric string, above -100, at most 1,000,000 */
   @IsDecimalInRange({ greaterThan: -100, max: 1_000_000 })

@@ -4,7 +4,7 @@ import { IsBoolean, IsOptional, IsString, IsUrl, Length, Matches } from 'class-v
 const PROVIDER_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const URL_OPTIONS = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
 
-/** POST /ai-providers body (seed 004). */
+/** POST /ai-providers body (docs/api/providers.md "Providers"). */
 export class CreateProviderDto {
   @IsString()
   @Length(1, 64)
