@@ -14,7 +14,7 @@
  *   data in strings may be in any script; comments and code may not.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { extname, join, relative, sep } from 'node:path';
+import { extname, join, sep } from 'node:path';
 
 const ROOT = join(__dirname, '..');
 const SCANNED_DIRS = ['src', 'test', 'scripts', 'prisma', 'bench'];

@@ -15,6 +15,7 @@ import { Decimal } from '../common/decimal';
 import { creditLedgerQueries } from '../credits/credit-ledger.service';
 import { settlementQueries } from '../credits/call-settlement.repository';
 import { grantExpiryQueries } from '../credits/grant-expiry.repository';
+import { keyQueries } from '../keys/keys.repository';
 import { hourlyStatsQueries } from '../model-calls/hourly-stats.repository';
 import { modelCallQueries } from '../model-calls/model-call.repository';
 
@@ -172,6 +173,17 @@ const SNAPSHOTS: readonly Snapshot[] = [
       { by: 'HourlyStatsRepository.countUserCallHours', query: hourlyStatsQueries.countUserCallHours(USER, T0, T1, T1) },
       { by: 'HourlyStatsRepository.deleteUserRange', query: hourlyStatsQueries.deleteUserRange(USER, T0, T1) },
       { by: 'HourlyStatsRepository.aggregateUserRange', query: hourlyStatsQueries.aggregateUserRange(USER, T0, T1, T1) },
+    ],
+  },
+  {
+    name: 'virtual-keys',
+    source: 'src/keys/keys.repository.ts',
+    statements: [
+      {
+        by: 'KeysRepository.findBySecretHash (the key check on a cache miss)',
+        query: keyQueries.findBySecretHash('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'),
+      },
+      { by: 'KeysRepository.touchLastUsed', query: keyQueries.touchLastUsed('44444444-4444-4444-8444-444444444444') },
     ],
   },
 ];

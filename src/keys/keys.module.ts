@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { KeysRepository } from './keys.repository';
 import { KeysService } from './keys.service';
 
-@Module({ providers: [KeysService], exports: [KeysService] })
+@Module({ providers: [KeysService, KeysRepository], exports: [KeysService] })
 export class KeysModule {}

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { PrismaService } from '../prisma/prisma.service';
 import { InvalidationBus } from '../redis/invalidation-bus.service';
+import { KeysRepository } from './keys.repository';
 import { generateVirtualKeySecret, hashVirtualKeySecret, looksLikeVirtualKey, VIRTUAL_KEY_DISPLAY_LENGTH } from './virtual-key';
 
 /** Who is calling, once a virtual key is resolved. */
@@ -41,11 +41,12 @@ const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 /**
  * Virtual keys (docs/api/gateway.md "Authentication"; docs/architecture.md "Caches and their
  * invalidation"): created with a secret shown once, stored as a SHA-256 hash, resolved on every
- * gateway call through a short-lived in-process cache. Revoking publishes an invalidation on Redis so every api replica drops the entry at once.
- * Messages are lost only while a replica's subscriber connection is down; the bus then resets the
- * cache (when the connection drops and when it is back) and, meanwhile, an entry is trusted for at
- * most DISCONNECTED_TRUST_MS (1 s) instead of KEY_CACHE_TTL_MS. So a revoked key stops working on
- * every replica within 1 s even when its invalidation message is missed.
+ * gateway call through a short-lived in-process cache; their SQL is in KeysRepository. Revoking
+ * publishes an invalidation on Redis so every api replica drops the entry at once. Messages are
+ * lost only while a replica's subscriber connection is down; the bus then resets the cache (when
+ * the connection drops and when it is back) and, meanwhile, an entry is trusted for at most
+ * DISCONNECTED_TRUST_MS (1 s) instead of KEY_CACHE_TTL_MS. So a revoked key stops working on every
+ * replica within 1 s even when its invalidation message is missed.
  */
 @Injectable()
 export class KeysService implements OnModuleInit {
@@ -56,7 +57,7 @@ export class KeysService implements OnModuleInit {
   private readonly lastUsedWritten = new Map<string, number>();
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly keys: KeysRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly bus: InvalidationBus,
   ) {}
@@ -79,16 +80,14 @@ export class KeysService implements OnModuleInit {
    */
   async create(userId: string, input: { name: string; allowedModels?: string[]; scopes?: string[]; expiresAt?: Date | null }): Promise<CreatedVirtualKey> {
     const secret = generateVirtualKeySecret();
-    const row = await this.prisma.apiKey.create({
-      data: {
-        userId,
-        name: input.name,
-        prefix: secret.slice(0, VIRTUAL_KEY_DISPLAY_LENGTH),
-        secretHash: hashVirtualKeySecret(secret),
-        allowedModels: input.allowedModels ?? [],
-        scopes: input.scopes ?? [],
-        expiresAt: input.expiresAt ?? null,
-      },
+    const row = await this.keys.create({
+      userId,
+      name: input.name,
+      prefix: secret.slice(0, VIRTUAL_KEY_DISPLAY_LENGTH),
+      secretHash: hashVirtualKeySecret(secret),
+      allowedModels: input.allowedModels ?? [],
+      scopes: input.scopes ?? [],
+      expiresAt: input.expiresAt ?? null,
     });
     return {
       id: row.id,
@@ -103,13 +102,9 @@ export class KeysService implements OnModuleInit {
 
   /** Revokes a key; every replica stops accepting it immediately. @returns false if no such key */
   async revoke(keyId: string): Promise<boolean> {
-    const rows = await this.prisma.apiKey.updateManyAndReturn({
-      where: { id: keyId, revokedAt: null },
-      data: { revokedAt: new Date() },
-      select: { secretHash: true },
-    });
-    for (const r of rows) await this.invalidate(r.secretHash);
-    return rows.length > 0;
+    const hashes = await this.keys.revoke(keyId, new Date());
+    for (const hash of hashes) await this.invalidate(hash);
+    return hashes.length > 0;
   }
 
   /** Drops a cached key on every replica (after revoke, expiry change, allowed-models change). */
@@ -149,28 +144,17 @@ export class KeysService implements OnModuleInit {
   }
 
   private async load(hash: string): Promise<KeyPrincipal | null> {
-    const row = await this.prisma.apiKey.findUnique({
-      where: { secretHash: hash },
-      select: {
-        id: true,
-        userId: true,
-        allowedModels: true,
-        scopes: true,
-        expiresAt: true,
-        revokedAt: true,
-        user: { select: { did: true, status: true } },
-      },
-    });
+    const row = await this.keys.findBySecretHash(hash);
     if (!row) return null;
     return {
       keyId: row.id,
       userId: row.userId,
-      userDid: row.user.did,
+      userDid: row.userDid,
       allowedModels: row.allowedModels,
       scopes: row.scopes,
       expiresAt: row.expiresAt,
       revoked: row.revokedAt !== null,
-      userActive: row.user.status === 'active',
+      userActive: row.userStatus === 'active',
     };
   }
 
@@ -179,8 +163,6 @@ export class KeysService implements OnModuleInit {
     const last = this.lastUsedWritten.get(keyId) ?? 0;
     if (now - last < LAST_USED_WRITE_INTERVAL_MS) return;
     this.lastUsedWritten.set(keyId, now);
-    this.prisma.pool
-      .query('UPDATE "api_keys" SET "last_used_at" = now() WHERE "id" = $1', [keyId])
-      .catch((err: Error) => this.log.warn(`lastUsedAt not written: ${err.message}`));
+    this.keys.touchLastUsed(keyId).catch((err: Error) => this.log.warn(`lastUsedAt not written: ${err.message}`));
   }
 }
