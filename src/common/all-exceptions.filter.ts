@@ -1,19 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError } from '../gateway/openai-error';
-import { isConnectionError } from '../prisma/pool-query';
-
-/**
- * Prisma's codes for a database it cannot reach or whose pool is exhausted (P1001 cannot reach,
- * P1002 timed out, P1008 operation timed out, P1017 connection closed, P2024 pool timeout).
- */
-const PRISMA_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
-
-/** Whether an error means the database is away (answered 503, not 500). */
-function databaseUnavailable(exception: unknown): boolean {
-  const code = (exception as { code?: unknown } | null)?.code;
-  return (typeof code === 'string' && PRISMA_UNAVAILABLE.has(code)) || isConnectionError(exception);
-}
+import { isDatabaseUnavailable, prismaErrorCode } from './database-errors';
+import { DomainError } from './domain-error';
 
 /** Machine-readable codes for framework errors, by HTTP status. */
 const STATUS_CODES: Record<number, string> = {
@@ -28,21 +16,68 @@ const STATUS_CODES: Record<number, string> = {
   429: 'rate_limited',
 };
 
-interface Problem {
-  status: number;
-  code: string;
-  message: string;
-  type: string;
-  param: string | null;
-  extra: Record<string, unknown>;
-  headers: Record<string, string>;
+/**
+ * OpenAI's error `type` by status, for errors that do not name one; any other 4xx is
+ * `invalid_request_error` (401 included, as OpenAI answers a bad key), any 5xx `server_error`.
+ */
+const OPENAI_TYPES: Record<number, string> = {
+  402: 'insufficient_quota',
+  403: 'permission_error',
+  429: 'rate_limit_error',
+};
+
+/** The `type` of a DomainError in OpenAI's shape: its own, else derived from its status. */
+export function openAiType(error: DomainError): string {
+  return error.type ?? OPENAI_TYPES[error.status] ?? (error.status >= 500 ? 'server_error' : 'invalid_request_error');
+}
+
+/** `details` without the keys an envelope sets itself (a detail never overrides them). */
+function extraFields(details: Record<string, unknown>, reserved: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(details)) if (!reserved.includes(k)) out[k] = v;
+  return out;
+}
+
+/** /v1/* (OpenAI's shape): `{"error": {message, type, param, code, ...details}}`. */
+export function openAiBody(error: DomainError): { error: Record<string, unknown> } {
+  return {
+    error: {
+      message: error.message,
+      type: openAiType(error),
+      param: error.param,
+      code: error.code,
+      ...extraFields(error.details, ['message', 'type', 'param', 'code']),
+    },
+  };
+}
+
+/** Every other route: `{statusCode, code, message, ...details}`. */
+export function managementBody(error: DomainError): Record<string, unknown> {
+  return {
+    statusCode: error.status,
+    code: error.code,
+    message: error.message,
+    ...extraFields(error.details, ['statusCode', 'code', 'message']),
+  };
 }
 
 /**
- * The one global exception filter (STYLE.md "Boundaries"). Every error leaves with a status, a
- * machine-readable code and the request id header. Families: /v1/* answer in OpenAI's shape
- * `{error:{message,type,param,code}}`; every other route `{statusCode, code, message}`. If a
- * response had already started (a stream), it is ended instead.
+ * The one global exception filter: every error a request ends with is turned into a DomainError
+ * once (toDomainError) and rendered in the route family's shape (docs/api-conventions.md,
+ * "Errors"): /v1/* in OpenAI's `{error:{message,type,param,code}}`, every other route
+ * `{statusCode, code, message}`, both followed by the error's details, with the request id header
+ * and the error's headers. If a response had already started (a stream), it is ended instead.
+ *
+ * What becomes what:
+ * - a DomainError: itself;
+ * - the database away (connection lost or refused, timed out, pool exhausted): 503
+ *   `service_unavailable` with `Retry-After: 1`, never a 500;
+ * - Prisma P2002 (unique violation): 409 `conflict`; P2025 (record not found): 404 `not_found`
+ *   (a service that answers a more specific code catches them itself);
+ * - a Nest HttpException (DTO validation, unknown route…): its status, its body's `code` or one
+ *   derived from the status, its body's other fields as details;
+ * - Fastify's own 4xx (bad JSON, body too large, media type): their status and message;
+ * - anything else: 500 `internal_error`, logged with its stack.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -52,71 +87,84 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const req = http.getRequest<FastifyRequest>();
-    const p = this.toProblem(exception, req);
+    const error = this.toDomainError(exception, req);
     const raw = reply.raw;
     if (raw.headersSent) {
       if (!raw.writableEnded) raw.end();
       return;
     }
-    const body = req.url.startsWith('/v1/')
-      ? { error: { message: p.message, type: p.type, param: p.param, code: p.code, ...p.extra } }
-      : { statusCode: p.status, code: p.code, message: p.message, ...p.extra };
-    const headers = { 'content-type': 'application/json', 'x-request-id': String(req.id), ...p.headers };
+    const body = req.url.startsWith('/v1/') ? openAiBody(error) : managementBody(error);
+    const headers = { 'content-type': 'application/json', 'x-request-id': String(req.id), ...error.headers };
     if (!reply.sent) {
-      void reply.code(p.status).headers(headers).send(body);
+      void reply.code(error.status).headers(headers).send(body);
       return;
     }
     const text = JSON.stringify(body);
-    raw.writeHead(p.status, { ...headers, 'content-length': Buffer.byteLength(text) });
+    raw.writeHead(error.status, { ...headers, 'content-length': Buffer.byteLength(text) });
     raw.end(text);
   }
 
-  /**
-   * Errors nobody threw on purpose are bugs or outages: logged at error level with their stack
-   * ("unhandled error"). An HttpException was thrown on purpose and carries its reason: a 500 is
-   * logged at error level, any other 5xx (502 provider_unavailable, 503 not_ready, 504 timeouts:
-   * expected failures of a dependency) at warn; neither with a stack.
-   */
-  private logServerError(exception: unknown, status: number, code: string, message: string, req: FastifyRequest): void {
+  /** The one mapping of whatever was thrown to the error the client gets (see the class comment). */
+  private toDomainError(exception: unknown, req: FastifyRequest): DomainError {
     const where = `${req.method} ${req.url.split('?')[0]}`;
-    if (!(exception instanceof HttpException)) {
-      this.log.error(`unhandled error on ${where}: ${(exception as Error)?.stack ?? String(exception)}`);
-    } else if (status === 500) {
-      this.log.error(`${where} answered ${status} ${code}: ${message}`);
-    } else {
-      this.log.warn(`${where} answered ${status} ${code}: ${message}`);
+    if (exception instanceof DomainError) {
+      this.logDeliberate(exception, where);
+      return exception;
     }
+    if (isDatabaseUnavailable(exception)) {
+      this.log.warn(`database unavailable on ${where}: ${(exception as Error)?.message?.split('\n').pop() ?? ''}`);
+      return DomainError.unavailable('service_unavailable', 'The database is unavailable; retry shortly', { retryAfter: 1 });
+    }
+    const prismaCode = prismaErrorCode(exception);
+    if (prismaCode === 'P2002') return DomainError.conflict('conflict', 'A record with these values already exists');
+    if (prismaCode === 'P2025') return DomainError.notFound('not_found', 'The record does not exist');
+    if (exception instanceof HttpException) {
+      const error = fromHttpException(exception);
+      this.logDeliberate(error, where);
+      return error;
+    }
+    const status = (exception as { statusCode?: unknown } | null)?.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      // Fastify's own errors: bad JSON, body too large, media type
+      return new DomainError(status, STATUS_CODES[status] ?? 'error', (exception as Error).message);
+    }
+    this.log.error(`unhandled error on ${where}: ${(exception as Error)?.stack ?? String(exception)}`);
+    return new DomainError(500, 'internal_error', 'Internal error');
   }
 
-  private toProblem(exception: unknown, req: FastifyRequest): Problem {
-    if (exception instanceof GatewayError) {
-      return { status: exception.status, code: exception.code, message: exception.message, type: exception.type, param: exception.param, extra: exception.extra, headers: exception.headers };
-    }
-    let status = 500;
-    let message = 'Internal error';
-    let extra: Record<string, unknown> = {};
-    if (databaseUnavailable(exception)) {
-      this.log.warn(`database unavailable on ${req.method} ${req.url.split('?')[0]}: ${(exception as Error)?.message?.split('\n').pop() ?? ''}`);
-      return { status: 503, code: 'service_unavailable', message: 'The database is unavailable; retry shortly', type: 'server_error', param: null, extra: {}, headers: { 'retry-after': '1' } };
-    }
-    if (exception instanceof HttpException) {
-      status = exception.getStatus();
-      const r = exception.getResponse();
-      if (typeof r === 'object' && r !== null) {
-        const { message: m, statusCode: _s, error: _e, ...rest } = r as Record<string, unknown>;
-        message = Array.isArray(m) ? m.join('; ') : typeof m === 'string' ? m : exception.message;
-        extra = rest;
-      } else message = exception.message;
-    } else {
-      const s = (exception as { statusCode?: unknown })?.statusCode;
-      if (typeof s === 'number' && s >= 400 && s < 500) {
-        status = s; // Fastify's own errors: bad JSON, body too large, media type
-        message = (exception as Error).message;
-      }
-    }
-    const code = typeof extra.code === 'string' ? extra.code : STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'error');
-    delete extra.code;
-    if (status >= 500) this.logServerError(exception, status, code, message, req);
-    return { status, code, message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, extra, headers: {} };
+  /**
+   * An error raised on purpose carries its reason and needs no stack: a 500 is logged at error
+   * level, any other 5xx (502 provider_unavailable, 503 not_ready, 504 timeouts: expected failures
+   * of a dependency) at warn, a 4xx (the client's fault) not at all. Errors nobody raised on
+   * purpose are logged by toDomainError, with their stack ("unhandled error").
+   */
+  private logDeliberate(error: DomainError, where: string): void {
+    if (error.status === 500) this.log.error(`${where} answered ${error.status} ${error.code}: ${error.message}`);
+    else if (error.status > 500) this.log.warn(`${where} answered ${error.status} ${error.code}: ${error.message}`);
   }
+}
+
+/**
+ * A Nest HttpException as a DomainError: its status; `code` from its body, else from the status;
+ * `message` from its body (a list of messages joined with "; "); the body's other fields (but
+ * Nest's `statusCode` and `error`) as details.
+ */
+function fromHttpException(exception: HttpException): DomainError {
+  const status = exception.getStatus();
+  const r = exception.getResponse();
+  let message = exception.message;
+  let details: Record<string, unknown> = {};
+  if (typeof r === 'object' && r !== null) {
+    const { message: m, statusCode: _s, error: _e, code: _c, ...rest } = r as Record<string, unknown>;
+    if (Array.isArray(m)) message = m.join('; ');
+    else if (typeof m === 'string') message = m;
+    details = rest;
+  }
+  const code = (r as { code?: unknown } | null)?.code;
+  return new DomainError(
+    status,
+    typeof code === 'string' ? code : (STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'error')),
+    message,
+    { details },
+  );
 }

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { BadRequestException } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { DomainError } from './domain-error';
 
 /**
  * Deepest accepted nesting of arrays and objects in a JSON body. Chat requests (messages, content
@@ -10,16 +10,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 export const MAX_JSON_DEPTH = 128;
 
 /** 400 `invalid_text`: a NUL character or text that is not valid Unicode (PostgreSQL refuses NUL in text and jsonb). */
-export function invalidText(where: string): BadRequestException {
-  return new BadRequestException({
-    code: 'invalid_text',
-    message: `${where} contains a NUL character (\\u0000) or text that is not valid Unicode`,
-  });
+export function invalidText(where: string): DomainError {
+  return DomainError.badRequest('invalid_text', `${where} contains a NUL character (\\u0000) or text that is not valid Unicode`);
 }
 
 /** 400 `json_too_deep`. */
-export function jsonTooDeep(): BadRequestException {
-  return new BadRequestException({ code: 'json_too_deep', message: `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels` });
+export function jsonTooDeep(): DomainError {
+  return DomainError.badRequest('json_too_deep', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
 }
 
 const QUOTE = 0x22;
@@ -147,7 +144,7 @@ function checkUrl(req: FastifyRequest): void {
 
 /**
  * Installs the edge checks on the Fastify instance; every route, before authentication and any
- * handler. Errors are Nest HttpExceptions, answered by the global exception filter in each route
+ * handler. Errors are DomainErrors, answered by the global exception filter in each route
  * family's shape.
  * - `application/json` bodies: empty (or whitespace only) = no body; raw NUL bytes, invalid UTF-8,
  *   `\u0000` escapes and unpaired surrogate escapes → 400 invalid_text; nesting deeper than

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Decimal, roundCredits } from '../common/decimal';
+import { DomainError } from '../common/domain-error';
 import { CreditLedgerService, HoldResult } from '../credits/credit-ledger.service';
 import { HoldLeases } from '../credits/hold-leases.service';
 import { ModelType } from '../generated/prisma/enums';
@@ -11,7 +12,7 @@ import { SettingsService } from '../settings/settings.service';
 import { CallContext } from './call-context';
 import { CallLog, GatewayCall } from './call-log.service';
 import { ConcurrencyLimiter } from './concurrency-limiter';
-import { GatewayError } from './openai-error';
+import { GatewayErrors } from './openai-error';
 
 /** What the hold is sized from: the call's worst case, in tokens. */
 export interface HoldEstimate {
@@ -70,7 +71,7 @@ export class CallAdmissionService {
 
   /**
    * Routes a call: the first provider offering the model that the key may use.
-   * @throws GatewayError 404 model_not_found, 403 model_not_allowed (after recording the call)
+   * @throws DomainError 404 model_not_found, 403 model_not_allowed (after recording the call)
    */
   async route(ctx: CallContext, requestedModel: string, type: ModelType, stream: boolean): Promise<GatewayCall> {
     const billing = await this.settings.billingForGateway();
@@ -88,11 +89,11 @@ export class CallAdmissionService {
       settled: false,
     };
     const candidates = await this.catalog.candidates(requestedModel, type);
-    if (candidates.length === 0) return this.refuse(ctx, call, GatewayError.modelNotFound(requestedModel));
+    if (candidates.length === 0) return this.refuse(ctx, call, GatewayErrors.modelNotFound(requestedModel));
     const allowed = candidates.filter((r) => isModelAllowed(ctx.principal.allowedModels, r));
     if (allowed.length === 0) {
       call.route = candidates[0];
-      return this.refuse(ctx, call, GatewayError.modelNotAllowed(requestedModel));
+      return this.refuse(ctx, call, GatewayErrors.modelNotAllowed(requestedModel));
     }
     call.route = allowed[0];
     return call;
@@ -102,12 +103,12 @@ export class CallAdmissionService {
    * Takes one of the key's and the user's in-flight slots (GATEWAY_MAX_CONCURRENT_PER_KEY /
    * _PER_USER, per api process).
    * @returns the release function: call it when the response is finished
-   * @throws GatewayError 429 too_many_concurrent_requests with Retry-After (after recording)
+   * @throws DomainError 429 too_many_concurrent_requests with Retry-After (after recording)
    */
   async limit(ctx: CallContext, call: GatewayCall): Promise<() => void> {
     const slot = this.limiter.acquire(ctx.principal.keyId, ctx.principal.userId);
     if ('release' in slot) return slot.release;
-    return this.refuse(ctx, call, GatewayError.tooManyConcurrent(slot.limit, slot.max));
+    return this.refuse(ctx, call, GatewayErrors.tooManyConcurrent(slot.limit, slot.max));
   }
 
   /**
@@ -115,7 +116,7 @@ export class CallAdmissionService {
    * start-of-call row either way, which is renewed while the call runs.
    * @returns the completion tokens the call may use: `estimate.completionTokens`, or fewer when
    *   the call was cappable and the balance affords only that many
-   * @throws GatewayError 402 insufficient_credits (with payment_link and the completion tokens the
+   * @throws DomainError 402 insufficient_credits (with payment_link and the completion tokens the
    *   balance affords), 503 service_unavailable when the database does not answer (both recorded)
    */
   async hold(ctx: CallContext, call: GatewayCall, estimate: HoldEstimate): Promise<{ completionTokens: number }> {
@@ -133,7 +134,7 @@ export class CallAdmissionService {
       }
       if (!result.admitted) {
         const left = affordableCompletionTokens(route, estimate.promptTokens, result.balance.sub(result.held));
-        await this.refuse(ctx, call, GatewayError.insufficientCredits(call.paymentLink, { needed: amount, affordableCompletionTokens: left, requestedCompletionTokens: completionTokens }));
+        await this.refuse(ctx, call, GatewayErrors.insufficientCredits(call.paymentLink, { needed: amount, affordableCompletionTokens: left, requestedCompletionTokens: completionTokens }));
       }
     }
     this.remember(ctx.principal.userId, result.balance.sub(result.held).sub(amount));
@@ -179,7 +180,7 @@ export class CallAdmissionService {
       });
     } catch (err) {
       this.log.warn(`hold for call ${call.callId} failed: ${(err as Error).message}`);
-      return this.refuse(ctx, call, GatewayError.unavailable('Tollgate cannot reach its database right now; retry shortly'));
+      return this.refuse(ctx, call, GatewayErrors.unavailable('Tollgate cannot reach its database right now; retry shortly'));
     }
     call.hasHold = result.admitted;
     if (result.admitted) this.leases.start(call.callId);
@@ -195,7 +196,7 @@ export class CallAdmissionService {
     this.headroom.set(userId, { free, at: Date.now() });
   }
 
-  private async refuse(ctx: CallContext, call: GatewayCall, error: GatewayError): Promise<never> {
+  private async refuse(ctx: CallContext, call: GatewayCall, error: DomainError): Promise<never> {
     // The refusal is the answer; if even its record fails, the client still gets it (and an
     // orphaned start-of-call row, if any, is recorded by the worker).
     await this.callLog.refuse(ctx, call, error).catch((err: Error) => this.log.warn(`refused call ${call.callId} not recorded: ${err.message}`));

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Dispatcher } from 'undici';
+import { DomainError } from '../common/domain-error';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ModelCallStatus } from '../generated/prisma/enums';
@@ -9,7 +10,7 @@ import { CatalogService } from '../providers/catalog.service';
 import { CallAdmissionService, HoldEstimate, isModelAllowed } from './call-admission.service';
 import { CallContext, MeteredUsage, readUsage } from './call-context';
 import { CallLog, GatewayCall } from './call-log.service';
-import { GatewayError } from './openai-error';
+import { GatewayErrors } from './openai-error';
 import { finishStream, relayStream } from './stream-relay';
 import { UpstreamAnswer, UpstreamFailure, UpstreamForwarder } from './upstream-forwarder.service';
 
@@ -58,7 +59,7 @@ export class GatewayService {
    * (`stream_options.include_usage`); `data: [DONE]` follows the durable record. A request without
    * max_tokens / max_completion_tokens is forwarded with `max_completion_tokens` set to its
    * allowance (CREDIT_HOLD_DEFAULT_COMPLETION_TOKENS, or less when the balance affords less).
-   * @throws GatewayError (400, 402, 403, 404, 429, 502, 503) before any byte is written
+   * @throws DomainError (400, 402, 403, 404, 429, 502, 503) before any byte is written
    */
   async chatCompletions(ctx: CallContext, raw: unknown): Promise<void> {
     const body = validateChatBody(raw);
@@ -130,7 +131,7 @@ export class GatewayService {
 
   /**
    * POST /v1/embeddings: credits = prompt_tokens × inputRate.
-   * @throws GatewayError as chatCompletions
+   * @throws DomainError as chatCompletions
    */
   async embeddings(ctx: CallContext, raw: unknown): Promise<void> {
     const body = validateEmbeddingsBody(raw);
@@ -191,7 +192,7 @@ export class GatewayService {
    * headroom the two run at the same time (CallAdmissionService.mayOverlap) with the full
    * allowance; otherwise the hold comes first and decides the allowance. Nothing is recorded
    * before the hold has resolved, so a hold is never left behind by a call already recorded.
-   * @throws GatewayError 402/503 (refused hold, recorded) or the upstream failure (recorded, not
+   * @throws DomainError 402/503 (refused hold, recorded) or the upstream failure (recorded, not
    *   billed); when the client left, the failure is left for recordUnexpected to record
    */
   private async admitAndForward(
@@ -246,7 +247,7 @@ export class GatewayService {
 
   /**
    * Records a finished call before its answer is sent.
-   * @throws GatewayError 503 record_failed when the record is nowhere durable: the client does not
+   * @throws DomainError 503 record_failed when the record is nowhere durable: the client does not
    *   get an answer that was not recorded
    */
   private async recordOrUnavailable(ctx: CallContext, call: GatewayCall, outcome: Parameters<CallLog['write']>[2]): Promise<void> {
@@ -254,7 +255,7 @@ export class GatewayService {
       await this.callLog.write(ctx, call, outcome);
     } catch (err) {
       this.log.error(`call ${call.callId} could not be recorded: ${(err as Error).message}`);
-      throw new GatewayError(503, 'server_error', 'record_failed', 'The call could not be recorded; retry shortly', null, {}, { 'retry-after': '1' });
+      throw GatewayErrors.recordFailed();
     }
   }
 
@@ -279,13 +280,13 @@ export class GatewayService {
         });
         return;
       }
-      if (!(err instanceof GatewayError)) this.log.error(`call ${call.callId} failed after admission: ${(err as Error)?.stack ?? String(err)}`);
+      if (!(err instanceof DomainError)) this.log.error(`call ${call.callId} failed after admission: ${(err as Error)?.stack ?? String(err)}`);
       await this.callLog.write(ctx, call, {
         status: 'failed',
         usage: null,
         credentialId: null,
         upstreamStatus: null,
-        error: err instanceof GatewayError ? { code: err.code, message: err.message } : { code: 'internal_error', message: (err as Error)?.message ?? 'internal error' },
+        error: err instanceof DomainError ? { code: err.code, message: err.message } : { code: 'internal_error', message: (err as Error)?.message ?? 'internal error' },
       });
     } catch (recordErr) {
       this.log.error(`call ${call.callId} could not be recorded: ${(recordErr as Error).message}`);
@@ -304,29 +305,29 @@ export class GatewayService {
 }
 
 function validateChatBody(raw: unknown): ChatBody {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw GatewayError.invalidRequest('The request body must be a JSON object');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw GatewayErrors.invalidRequest('The request body must be a JSON object');
   const b = raw as Partial<ChatBody>;
-  if (typeof b.model !== 'string' || b.model.length === 0 || b.model.length > 256) throw GatewayError.invalidRequest('model must be a non-empty string', 'model');
-  if (!Array.isArray(b.messages) || b.messages.length === 0) throw GatewayError.invalidRequest('messages must be a non-empty array', 'messages');
+  if (typeof b.model !== 'string' || b.model.length === 0 || b.model.length > 256) throw GatewayErrors.invalidRequest('model must be a non-empty string', 'model');
+  if (!Array.isArray(b.messages) || b.messages.length === 0) throw GatewayErrors.invalidRequest('messages must be a non-empty array', 'messages');
   for (const m of b.messages) {
-    if (!m || typeof m !== 'object' || typeof (m as ChatMessageLike).role !== 'string') throw GatewayError.invalidRequest('each message needs a role', 'messages');
+    if (!m || typeof m !== 'object' || typeof (m as ChatMessageLike).role !== 'string') throw GatewayErrors.invalidRequest('each message needs a role', 'messages');
   }
-  if (b.stream !== undefined && typeof b.stream !== 'boolean') throw GatewayError.invalidRequest('stream must be a boolean', 'stream');
+  if (b.stream !== undefined && typeof b.stream !== 'boolean') throw GatewayErrors.invalidRequest('stream must be a boolean', 'stream');
   for (const k of ['max_tokens', 'max_completion_tokens'] as const) {
     const v = b[k];
     if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_COMPLETION_TOKENS)) {
-      throw GatewayError.invalidRequest(`${k} must be an integer from 1 to ${MAX_COMPLETION_TOKENS}`, k);
+      throw GatewayErrors.invalidRequest(`${k} must be an integer from 1 to ${MAX_COMPLETION_TOKENS}`, k);
     }
   }
   return b as ChatBody;
 }
 
 function validateEmbeddingsBody(raw: unknown): EmbeddingsBody {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw GatewayError.invalidRequest('The request body must be a JSON object');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw GatewayErrors.invalidRequest('The request body must be a JSON object');
   const b = raw as Partial<EmbeddingsBody>;
-  if (typeof b.model !== 'string' || b.model.length === 0 || b.model.length > 256) throw GatewayError.invalidRequest('model must be a non-empty string', 'model');
+  if (typeof b.model !== 'string' || b.model.length === 0 || b.model.length > 256) throw GatewayErrors.invalidRequest('model must be a non-empty string', 'model');
   const ok = typeof b.input === 'string' || (Array.isArray(b.input) && b.input.length > 0);
-  if (!ok) throw GatewayError.invalidRequest('input must be a string or a non-empty array', 'input');
+  if (!ok) throw GatewayErrors.invalidRequest('input must be a string or a non-empty array', 'input');
   return b as EmbeddingsBody;
 }
 

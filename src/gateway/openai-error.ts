@@ -1,47 +1,38 @@
 import { Decimal } from '../common/decimal';
+import { DomainError } from '../common/domain-error';
 
 /**
- * Errors of the OpenAI-compatible endpoints, in OpenAI's shape:
- * `{ "error": { "message", "type", "param", "code" } }` (plus `payment_link` on 402).
+ * The errors of the OpenAI-compatible endpoints. They are DomainErrors like every other error
+ * (src/common/domain-error.ts); the global exception filter renders them on /v1/* in OpenAI's shape
+ * `{ "error": { "message", "type", "param", "code" } }` (plus `payment_link` on 402), `type`
+ * derived from the status (400/401/404 invalid_request_error, 402 insufficient_quota, 403
+ * permission_error, 429 rate_limit_error, 5xx server_error) unless set here.
  */
-export class GatewayError extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    readonly code: string,
-    message: string,
-    readonly param: string | null = null,
-    readonly extra: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-    this.name = 'GatewayError';
-  }
+export const GatewayErrors = {
+  invalidRequest(message: string, param: string | null = null): DomainError {
+    return new DomainError(400, 'invalid_request', message, { param });
+  },
 
-  static invalidRequest(message: string, param: string | null = null): GatewayError {
-    return new GatewayError(400, 'invalid_request_error', 'invalid_request', message, param);
-  }
+  unauthorized(code: string, message: string): DomainError {
+    return DomainError.unauthorized(code, message);
+  },
 
-  static unauthorized(code: string, message: string): GatewayError {
-    return new GatewayError(401, 'invalid_request_error', code, message);
-  }
+  modelNotFound(model: string): DomainError {
+    return new DomainError(404, 'model_not_found', `The model '${model}' does not exist or is not enabled`, { param: 'model' });
+  },
 
-  static modelNotFound(model: string): GatewayError {
-    return new GatewayError(404, 'invalid_request_error', 'model_not_found', `The model '${model}' does not exist or is not enabled`, 'model');
-  }
-
-  static modelNotAllowed(model: string): GatewayError {
-    return new GatewayError(403, 'permission_error', 'model_not_allowed', `This key is not allowed to use the model '${model}'`, 'model');
-  }
+  modelNotAllowed(model: string): DomainError {
+    return new DomainError(403, 'model_not_allowed', `This key is not allowed to use the model '${model}'`, { param: 'model' });
+  },
 
   /**
    * 402: the call's worst case does not fit in the credits not already held. Says how many
    * completion tokens the balance affords, so a client can retry with a lower max_tokens.
    */
-  static insufficientCredits(
+  insufficientCredits(
     paymentLink: string | null,
     detail?: { needed: Decimal; affordableCompletionTokens: number; requestedCompletionTokens: number },
-  ): GatewayError {
+  ): DomainError {
     const parts: string[] = [];
     if (detail && detail.affordableCompletionTokens > 0) {
       parts.push(
@@ -52,31 +43,45 @@ export class GatewayError extends Error {
       parts.push('Your credit balance is used up (or cannot cover this prompt).');
     }
     if (paymentLink) parts.push(`Buy credits at ${paymentLink}`);
-    return new GatewayError(402, 'insufficient_quota', 'insufficient_credits', parts.join(' '), null, {
-      payment_link: paymentLink,
-      ...(detail ? { affordable_completion_tokens: detail.affordableCompletionTokens } : {}),
+    return new DomainError(402, 'insufficient_credits', parts.join(' '), {
+      details: {
+        payment_link: paymentLink,
+        ...(detail ? { affordable_completion_tokens: detail.affordableCompletionTokens } : {}),
+      },
     });
-  }
+  },
 
   /** 429: this key or user already has its maximum of calls in flight on this api process. */
-  static tooManyConcurrent(limit: 'key' | 'user', max: number): GatewayError {
-    return new GatewayError(
+  tooManyConcurrent(limit: 'key' | 'user', max: number): DomainError {
+    return new DomainError(
       429,
-      'rate_limit_error',
       'too_many_concurrent_requests',
       `This ${limit === 'key' ? 'API key' : 'account'} already has ${max} requests in flight; wait for one to finish`,
-      null,
-      {},
-      { 'retry-after': '1' },
+      { headers: { 'retry-after': '1' } },
     );
-  }
+  },
 
   /** 503: a dependency (the database) is unreachable; nothing was sent upstream or billed. */
-  static unavailable(message: string): GatewayError {
-    return new GatewayError(503, 'server_error', 'service_unavailable', message, null, {}, { 'retry-after': '1' });
-  }
+  unavailable(message: string): DomainError {
+    return DomainError.unavailable('service_unavailable', message, { retryAfter: 1 });
+  },
 
-  static upstream(code: string, message: string, status = 502): GatewayError {
-    return new GatewayError(status, 'upstream_error', code, message);
-  }
-}
+  /** 503 `record_failed`: the call's record is nowhere durable, so its answer is not sent. */
+  recordFailed(): DomainError {
+    return DomainError.unavailable('record_failed', 'The call could not be recorded; retry shortly', { retryAfter: 1 });
+  },
+
+  /** The provider failed (502 by default; 503 no credential; 499 the client left): type `upstream_error`. */
+  upstream(code: string, message: string, status = 502): DomainError {
+    return new DomainError(status, code, message, { type: 'upstream_error' });
+  },
+
+  /** A provider's own 4xx, relayed with its type, code and param (and Retry-After on 429). */
+  relayed(
+    status: number,
+    error: { type: string; code: string; message: string; param: string | null },
+    headers: Record<string, string>,
+  ): DomainError {
+    return new DomainError(status, error.code, error.message, { type: error.type, param: error.param, headers });
+  },
+};

@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Dispatcher } from 'undici';
+import { DomainError } from '../common/domain-error';
 import { RouteCredential, RouteProvider } from '../providers/catalog.service';
 import { CredentialPicker } from './credential-picker.service';
-import { GatewayError } from './openai-error';
+import { GatewayErrors } from './openai-error';
 import { UpstreamClient } from './upstream-client.service';
 
 /** An upstream answer that the gateway will relay (2xx, or a 4xx that is the client's fault). */
@@ -14,7 +15,7 @@ export interface UpstreamAnswer {
 /** Why no upstream answer could be relayed; the call is logged as failed and not billed. */
 export class UpstreamFailure extends Error {
   constructor(
-    readonly error: GatewayError,
+    readonly error: DomainError,
     readonly credential: RouteCredential | null,
     readonly upstreamStatus: number | null,
   ) {
@@ -43,7 +44,7 @@ export class UpstreamForwarder {
   async send(provider: RouteProvider, path: string, body: string, signal: AbortSignal): Promise<UpstreamAnswer> {
     const creds = this.picker.pick(provider);
     if (creds.length === 0) {
-      throw new UpstreamFailure(GatewayError.upstream('no_active_credential', `Provider '${provider.name}' has no active credential`, 503), null, null);
+      throw new UpstreamFailure(GatewayErrors.upstream('no_active_credential', `Provider '${provider.name}' has no active credential`, 503), null, null);
     }
     let last: UpstreamFailure | null = null;
     for (const credential of creds) {
@@ -51,11 +52,11 @@ export class UpstreamForwarder {
       try {
         response = await this.client.request({ baseUrl: provider.baseUrl, path, method: 'POST', secret: credential.secret, body, signal });
       } catch (err) {
-        if (signal.aborted) throw new UpstreamFailure(GatewayError.upstream('client_closed', 'The client closed the connection', 499), credential, null);
+        if (signal.aborted) throw new UpstreamFailure(GatewayErrors.upstream('client_closed', 'The client closed the connection', 499), credential, null);
         this.picker.failed(credential.id);
         const e = err as Error & { code?: string };
         this.log.warn(`provider ${provider.name} credential ${credential.name}: ${e.code ?? e.name} ${e.message}`);
-        last = new UpstreamFailure(GatewayError.upstream('upstream_unreachable', `Provider '${provider.name}' could not be reached (${e.code ?? e.name})`), credential, null);
+        last = new UpstreamFailure(GatewayErrors.upstream('upstream_unreachable', `Provider '${provider.name}' could not be reached (${e.code ?? e.name})`), credential, null);
         continue;
       }
       const status = response.statusCode;
@@ -75,7 +76,7 @@ export class UpstreamForwarder {
           ? `Provider '${provider.name}' refused Tollgate's credential (${status}); an admin must fix it`
           : `Provider '${provider.name}' answered ${status}: ${cut(text)}`;
         if (auth) this.log.warn(`provider ${provider.name} credential ${credential.name} refused: ${status}`);
-        last = new UpstreamFailure(GatewayError.upstream(auth ? 'upstream_auth_failed' : 'upstream_error', message), credential, status);
+        last = new UpstreamFailure(GatewayErrors.upstream(auth ? 'upstream_auth_failed' : 'upstream_error', message), credential, status);
         continue; // retry once on another credential
       }
       // 4xx other than auth: the request itself is at fault (or rate limited): relay it.
@@ -112,7 +113,7 @@ function cut(t: string): string {
   return t.length > MAX_ERROR_TEXT ? `${t.slice(0, MAX_ERROR_TEXT)}…` : t;
 }
 
-function relayedError(status: number, text: string, retryAfter: string | string[] | undefined): GatewayError {
+function relayedError(status: number, text: string, retryAfter: string | string[] | undefined): DomainError {
   let message = text;
   let type = 'invalid_request_error';
   let code = status === 429 ? 'rate_limit_exceeded' : 'upstream_rejected';
@@ -130,5 +131,5 @@ function relayedError(status: number, text: string, retryAfter: string | string[
   }
   const headers: Record<string, string> = {};
   if (typeof retryAfter === 'string') headers['retry-after'] = retryAfter;
-  return new GatewayError(status, type, code, cut(message), param, {}, headers);
+  return GatewayErrors.relayed(status, { type, code, message: cut(message), param }, headers);
 }

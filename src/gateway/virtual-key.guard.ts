@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { KeyPrincipal, KeysService } from '../keys/keys.service';
-import { GatewayError } from './openai-error';
+import { GatewayErrors } from './openai-error';
 
 export type GatewayRequest = FastifyRequest & { principal?: KeyPrincipal };
 
@@ -15,7 +15,7 @@ const MESSAGES: Record<string, string> = {
 
 /**
  * Authenticates /v1 calls by `Authorization: Bearer <virtual key>` (step 1 of the hot path).
- * @throws GatewayError 401 with code missing_api_key | invalid_api_key | revoked_api_key |
+ * @throws DomainError 401 with code missing_api_key | invalid_api_key | revoked_api_key |
  *   expired_api_key | user_disabled
  */
 @Injectable()
@@ -29,7 +29,7 @@ export class VirtualKeyGuard implements CanActivate {
     const check = await this.keys.check(secret);
     if (!check.ok) {
       const code = check.reason === 'user_disabled' ? 'user_disabled' : `${check.reason}_api_key`;
-      throw GatewayError.unauthorized(code, MESSAGES[check.reason]);
+      throw GatewayErrors.unauthorized(code, MESSAGES[check.reason]);
     }
     req.principal = check.principal;
     return true;

@@ -5,8 +5,8 @@ import { IsInt, IsOptional, Max, Min } from 'class-validator';
 type Constructor<T = object> = new (...args: any[]) => T;
 
 /**
- * Adds seed 004 paging to a query DTO: `page` from 1 (default 1, at most 1,000,000) and
- * `pageSize` 1–100 (default 50). The one definition of paging for every list endpoint.
+ * Adds the paging of every list endpoint (docs/README.md, "Lists") to a query DTO: `page` from 1
+ * (default 1, at most 1,000,000) and `pageSize` 1–100 (default 50). The one definition of paging.
  */
 export function Paged<TBase extends Constructor>(Base: TBase) {
   class PagedQuery extends Base {
