@@ -1,6 +1,7 @@
-import { ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
+import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard as PassportAuthGuard } from '@nestjs/passport';
+import { DomainError } from '../common/domain-error';
 import { AuthUser } from './auth-user';
 import { AUTH_RULE, AuthRule, IS_PUBLIC } from './auth.decorators';
 
@@ -21,21 +22,21 @@ export class AuthGuard extends PassportAuthGuard(['jwt', 'api-key']) {
     await super.canActivate(context);
     const user = context.switchToHttp().getRequest<{ user: AuthUser }>().user;
     const rule = this.reflector.getAllAndOverride<AuthRule>(AUTH_RULE, targets) ?? {};
-    if (rule.admin && user.role !== 'admin') throw new ForbiddenException({ code: 'forbidden', message: 'This endpoint needs the admin role' });
+    if (rule.admin && user.role !== 'admin') throw DomainError.forbidden('forbidden', 'This endpoint needs the admin role');
     if (user.via === 'api_key') {
       const needed = rule.admin ? 'admin' : rule.scope;
       if (needed && !user.scopes.includes(needed) && !(user.scopes.includes('admin') && user.role === 'admin')) {
-        throw new ForbiddenException({ code: 'insufficient_scope', message: `This API key lacks the scope "${needed}"` });
+        throw DomainError.forbidden('insufficient_scope', `This API key lacks the scope "${needed}"`);
       }
       if (!needed && user.scopes.length === 0) {
-        throw new ForbiddenException({ code: 'insufficient_scope', message: 'This API key has no management scopes' });
+        throw DomainError.forbidden('insufficient_scope', 'This API key has no management scopes');
       }
     }
     return true;
   }
 
   override handleRequest<T>(err: unknown, user: T): T {
-    if (err || !user) throw new UnauthorizedException({ code: 'unauthorized', message: 'Log in (Bearer JWT) or send an API key with the right scope' });
+    if (err || !user) throw DomainError.unauthorized('unauthorized', 'Log in (Bearer JWT) or send an API key with the right scope');
     return user;
   }
 }

@@ -1,7 +1,8 @@
-import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
+import { DomainError } from '../common/domain-error';
 import { PrismaService } from '../prisma/prisma.service';
 
 /** Lifetime of a login token (seconds). */
@@ -28,7 +29,7 @@ export class AuthService {
 
   /**
    * @param login email or username
-   * @throws UnauthorizedException `invalid_credentials` (same answer for unknown user and wrong
+   * @throws DomainError 401 `invalid_credentials` (same answer for unknown user and wrong
    *   password, and the hash is checked either way, so timing does not tell them apart)
    */
   async login(login: string, password: string): Promise<LoginResult> {
@@ -36,7 +37,7 @@ export class AuthService {
     const stored = user?.passwordHash ?? (await this.dummyHash);
     const ok = await verify(stored, password).catch(() => false);
     if (!user || !user.passwordHash || !ok || user.status !== 'active') {
-      throw new UnauthorizedException({ code: 'invalid_credentials', message: 'Wrong login or password' });
+      throw DomainError.unauthorized('invalid_credentials', 'Wrong login or password');
     }
     const accessToken = await this.jwt.signAsync({ sub: user.id }, { expiresIn: ACCESS_TOKEN_TTL_SECONDS });
     return {

@@ -1,9 +1,10 @@
-import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AuthUser } from '../auth/auth-user';
 import { Decimal } from '../common/decimal';
+import { DomainError } from '../common/domain-error';
 import { PrismaService } from '../prisma/prisma.service';
 import { CreditGrantJson, creditsToJson, grantToJson } from './credit-json';
-import { CreditLedgerService, IdempotencyKeyReusedError, InvalidGrantError } from './credit-ledger.service';
+import { CreditLedgerService } from './credit-ledger.service';
 import { CreateCreditGrantDto } from './dto/create-credit-grant.dto';
 
 /** An idempotency key: 1–200 visible ASCII characters (e.g. a UUID). */
@@ -27,41 +28,28 @@ export class AdminCreditGrantsService {
    * Grants `dto.amount` credits to the user `dto.userDid`. With an idempotency key, the same key
    * grants once; a repeat returns the first grant (`created: false`).
    * @throws 400 validation_failed (expiresAt not in the future; bad Idempotency-Key header),
-   *   404 user_not_found, 409 idempotency_key_reused (key used for another user/amount/expiry)
+   *   404 user_not_found; from the ledger, 409 idempotency_key_reused (key used for another
+   *   user/amount/expiry) and 400 invalid_amount
    */
   async grant(actor: AuthUser, dto: CreateCreditGrantDto, idempotencyKey: string | undefined): Promise<AdminGrantResult> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new BadRequestException({
-        code: 'validation_failed',
-        message: 'Idempotency-Key must be 1-200 visible ASCII characters',
-        errors: [{ field: 'Idempotency-Key', messages: ['Idempotency-Key must be 1-200 visible ASCII characters'] }],
-      });
+      throw DomainError.validationFailed('Idempotency-Key', 'Idempotency-Key must be 1-200 visible ASCII characters');
     }
     const expiresAt = dto.expiresAt ? new Date(dto.expiresAt) : null;
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
-      throw new BadRequestException({
-        code: 'validation_failed',
-        message: 'expiresAt must be in the future',
-        errors: [{ field: 'expiresAt', messages: ['expiresAt must be in the future'] }],
-      });
+      throw DomainError.validationFailed('expiresAt', 'expiresAt must be in the future');
     }
     const user = await this.prisma.user.findUnique({ where: { did: dto.userDid }, select: { id: true, did: true } });
-    if (!user) throw new NotFoundException({ code: 'user_not_found', message: 'No user has this DID' });
-    try {
-      const r = await this.ledger.grant({
-        userId: user.id,
-        amount: new Decimal(dto.amount),
-        reason: dto.reason,
-        source: 'admin',
-        expiresAt,
-        idempotencyKey: idempotencyKey ?? null,
-        createdById: actor.id,
-      });
-      return { created: r.created, grant: { ...grantToJson(r.grant, user.did), balanceAfter: creditsToJson(r.balanceAfter) } };
-    } catch (err) {
-      if (err instanceof IdempotencyKeyReusedError) throw new ConflictException({ code: err.code, message: err.message });
-      if (err instanceof InvalidGrantError) throw new BadRequestException({ code: err.code, message: err.message });
-      throw err;
-    }
+    if (!user) throw DomainError.notFound('user_not_found', 'No user has this DID');
+    const r = await this.ledger.grant({
+      userId: user.id,
+      amount: new Decimal(dto.amount),
+      reason: dto.reason,
+      source: 'admin',
+      expiresAt,
+      idempotencyKey: idempotencyKey ?? null,
+      createdById: actor.id,
+    });
+    return { created: r.created, grant: { ...grantToJson(r.grant, user.did), balanceAfter: creditsToJson(r.balanceAfter) } };
   }
 }

@@ -3,6 +3,7 @@ import type { QueryConfig } from 'pg';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Decimal } from '../common/decimal';
+import { DomainError } from '../common/domain-error';
 import { CreditGrant, Prisma } from '../generated/prisma/client';
 import { ModelType } from '../generated/prisma/enums';
 import { queryWithDeadline } from '../prisma/pool-query';
@@ -58,15 +59,6 @@ export interface GrantResult {
   balanceAfter: Decimal;
   /** the grant row (the first one when the idempotency key had been used) */
   grant: CreditGrant;
-}
-
-export class InvalidGrantError extends Error {
-  readonly code = 'invalid_amount';
-}
-
-/** The idempotency key was used before for a grant with a different user, amount or expiry. */
-export class IdempotencyKeyReusedError extends Error {
-  readonly code = 'idempotency_key_reused';
 }
 
 /**
@@ -153,11 +145,13 @@ export class CreditLedgerService {
   /**
    * Grants credits: grant row + transaction + balance, in one transaction. With an idempotency
    * key, a second call with the same key grants nothing and returns the first grant.
-   * @throws InvalidGrantError when amount ≤ 0
-   * @throws IdempotencyKeyReusedError when the key belongs to a grant with other user/amount/expiry
+   * @throws DomainError 400 invalid_amount when amount ≤ 0
+   * @throws DomainError 409 idempotency_key_reused when the key belongs to a grant with another
+   *   user, amount or expiry
    */
   async grant(input: GrantInput): Promise<GrantResult> {
-    if (!input.amount.isFinite() || input.amount.lte(0)) throw new InvalidGrantError('amount must be a positive number of credits');
+    if (!input.amount.isFinite() || input.amount.lte(0))
+      throw DomainError.badRequest('invalid_amount', 'amount must be a positive number of credits');
     try {
       return await this.applyGrant(input);
     } catch (err) {
@@ -182,7 +176,7 @@ export class CreditLedgerService {
             existing.userId === input.userId &&
             existing.amount.eq(input.amount) &&
             (existing.expiresAt?.getTime() ?? null) === (input.expiresAt?.getTime() ?? null);
-          if (!same) throw new IdempotencyKeyReusedError('This idempotency key was used for a different grant');
+          if (!same) throw DomainError.conflict('idempotency_key_reused', 'This idempotency key was used for a different grant');
           const { transactions, ...grant } = existing;
           return { grantId: existing.id, created: false, balanceAfter: transactions[0]?.balanceAfter ?? new Decimal(0), grant };
         }

@@ -1,6 +1,7 @@
-import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Public } from '../auth/auth.decorators';
+import { DomainError } from '../common/domain-error';
 import { PrismaService } from '../prisma/prisma.service';
 import { REDIS } from '../redis/redis.module';
 
@@ -51,7 +52,7 @@ export class HealthController {
     const down = Object.entries(checks)
       .filter(([, state]) => state === 'down')
       .map(([name]) => name);
-    if (down.length) throw new ServiceUnavailableException({ code: 'not_ready', message: `Not ready: ${down.join(' and ')} not answering`, checks });
+    if (down.length) throw DomainError.unavailable('not_ready', `Not ready: ${down.join(' and ')} not answering`, { details: { checks } });
     return { status: 'ok', checks };
   }
 }

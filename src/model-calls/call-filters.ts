@@ -1,16 +1,16 @@
-import { ForbiddenException } from '@nestjs/common';
+import { DomainError } from '../common/domain-error';
 import { AuthUser } from '../auth/auth-user';
 import { ModelCallFiltersDto } from './dto/model-call-filters.dto';
 
 /**
  * Whose calls a request may read: the caller's own (their user id), or everyone's (null) when
  * `allUsers` is set, which needs the admin role (and, for an API key, the `admin` scope).
- * @throws ForbiddenException 403 `forbidden` for allUsers without admin rights.
+ * @throws DomainError 403 `forbidden` for allUsers without admin rights.
  */
 export function callerScope(user: AuthUser, allUsers: boolean | undefined): string | null {
   if (!allUsers) return user.id;
   const admin = user.role === 'admin' && (user.via === 'jwt' || user.scopes.includes('admin'));
-  if (!admin) throw new ForbiddenException({ code: 'forbidden', message: 'allUsers=true needs the admin role' });
+  if (!admin) throw DomainError.forbidden('forbidden', 'allUsers=true needs the admin role');
   return null;
 }
 

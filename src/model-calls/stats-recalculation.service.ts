@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { GatewayTimeoutException, Inject, Injectable, InternalServerErrorException, NotFoundException, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Queue, QueueEvents } from 'bullmq';
+import { DomainError } from '../common/domain-error';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { JOB_TABLE, jobOptions } from '../jobs/job-table';
@@ -33,12 +34,12 @@ export class StatsRecalculationService implements OnModuleDestroy {
   ) {}
 
   /**
-   * @throws NotFoundException 404 `user_not_found`; GatewayTimeoutException 504
-   * `stats_recalculation_timeout` (the job goes on); 500 `stats_recalculation_failed`.
+   * @throws DomainError 404 `user_not_found`; 504 `stats_recalculation_timeout` (the job goes
+   *   on); 500 `stats_recalculation_failed`.
    */
   async recalculate(dto: RecalculateStatsDto): Promise<RecalculationResponse> {
     const user = await this.prisma.user.findUnique({ where: { did: dto.userDid }, select: { id: true } });
-    if (!user) throw new NotFoundException({ code: 'user_not_found', message: 'No user has this DID', field: 'userDid' });
+    if (!user) throw DomainError.notFound('user_not_found', 'No user has this DID', { field: 'userDid' });
     const data: RecalculateUserJobData = {
       userId: user.id,
       start: new Date(dto.startTime * 1000).toISOString(),
@@ -53,9 +54,9 @@ export class StatsRecalculationService implements OnModuleDestroy {
     } catch {
       // A failed job rejects too; its state tells the two apart (no branching on error text).
       if ((await job.getState()) !== 'failed') {
-        throw new GatewayTimeoutException({ code: 'stats_recalculation_timeout', message: 'The rebuild is still running; check the stats later', jobId: job.id });
+        throw DomainError.gatewayTimeout('stats_recalculation_timeout', 'The rebuild is still running; check the stats later', { jobId: job.id });
       }
-      throw new InternalServerErrorException({ code: 'stats_recalculation_failed', message: 'The rebuild failed; nothing was changed', jobId: job.id });
+      throw DomainError.internal('stats_recalculation_failed', 'The rebuild failed; nothing was changed', { jobId: job.id });
     }
     return { message: data.dryRun ? 'Dry run: nothing changed' : 'Rebuild completed', deleted: result.deleted, success: result.success, failed: result.failed };
   }

@@ -1,5 +1,6 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Decimal } from '../common/decimal';
+import { DomainError } from '../common/domain-error';
 import { PrismaService } from '../prisma/prisma.service';
 import { CatalogService } from './catalog.service';
 import { toDecimal } from './dto/decimal-value';
@@ -75,12 +76,11 @@ export class BulkRateUpdateService {
           try {
             return rateFromUnitCost(unitCost, margin, creditPrice);
           } catch (err) {
-            throw new BadRequestException({
-              code: 'rate_out_of_range',
-              message: `The new ${field} of ${r.provider_name}/${r.model}: ${(err as Error).message}; nothing was changed`,
-              rateId: r.id,
-              field,
-            });
+            throw DomainError.badRequest(
+              'rate_out_of_range',
+              `The new ${field} of ${r.provider_name}/${r.model}: ${(err as Error).message}; nothing was changed`,
+              { rateId: r.id, field },
+            );
           }
         };
         const changes = priced.map((r) => ({

@@ -1,4 +1,6 @@
-import { BadGatewayException, BadRequestException, ConflictException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { isUniqueViolation } from '../common/database-errors';
+import { DomainError } from '../common/domain-error';
 import { SecretBoxService } from '../crypto/secret-box.service';
 import { PrismaService } from '../prisma/prisma.service';
 import { CatalogService } from './catalog.service';
@@ -6,7 +8,7 @@ import { CredentialHealthRecorder } from './credential-health.recorder';
 import { CreateCredentialDto, UpdateCredentialDto } from './dto/credential.dto';
 import { ProbeResult, ProviderProbe } from './provider-probe.service';
 import { ProviderHealthService } from './provider-health.service';
-import { credentialNotFound, isUniqueViolation, providerNotFound } from './provider-views';
+import { credentialNotFound, providerNotFound } from './provider-views';
 import { MaskedCredential, ProvidersService, toMasked } from './providers.service';
 
 /** GET …/credentials/:id/check answer. */
@@ -125,9 +127,9 @@ export class CredentialsService {
     const r: ProbeResult = await this.probe.listModels(baseUrl, secret);
     if (r.outcome === 'ok') return;
     if (r.outcome === 'unavailable') {
-      throw new BadGatewayException({ code: 'provider_unavailable', message: `The provider could not validate the credential (${r.error}); nothing was stored`, upstreamStatus: r.status });
+      throw DomainError.badGateway('provider_unavailable', `The provider could not validate the credential (${r.error}); nothing was stored`, { upstreamStatus: r.status });
     }
-    throw new BadRequestException({ code: 'invalid_credential', message: `The provider refused the credential (${r.error}); nothing was stored`, upstreamStatus: r.status });
+    throw DomainError.badRequest('invalid_credential', `The provider refused the credential (${r.error}); nothing was stored`, { upstreamStatus: r.status });
   }
 
   private async provider(id: string) {
@@ -143,7 +145,7 @@ export class CredentialsService {
   }
 
   private nameTaken(name: string) {
-    return new ConflictException({ code: 'credential_exists', message: `This provider has a credential named "${name}"` });
+    return DomainError.conflict('credential_exists', `This provider has a credential named "${name}"`);
   }
 
   private async changed(): Promise<void> {

@@ -1,10 +1,12 @@
-import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { isUniqueViolation } from '../common/database-errors';
+import { DomainError } from '../common/domain-error';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { CatalogService } from './catalog.service';
 import { toDecimal } from './dto/decimal-value';
 import { BulkCreateModelRateDto, CreateModelRateDto, ListModelRatesQuery, UpdateModelRateDto } from './dto/model-rate.dto';
-import { isUniqueViolation, ModelRateView, providerNotFound, rateNotFound, toRateView } from './provider-views';
+import { ModelRateView, providerNotFound, rateNotFound, toRateView } from './provider-views';
 import { Actor, RateHistoryRepository } from './rate-history.repository';
 
 /** A rate in the all-providers list: the rate plus its provider's names. */
@@ -56,7 +58,7 @@ export class ModelRatesService {
     const pageSize = q.pageSize;
     const ids = q.providerId?.split(',').map((s) => s.trim()).filter(Boolean);
     if (ids?.some((id) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))) {
-      throw new BadRequestException({ code: 'validation_failed', message: 'providerId must be a comma list of UUIDs', errors: [{ field: 'providerId', messages: ['providerId must be a comma list of UUIDs'] }] });
+      throw DomainError.validationFailed('providerId', 'providerId must be a comma list of UUIDs');
     }
     const where: Prisma.ModelRateWhereInput = {
       ...(ids?.length ? { providerId: { in: ids } } : {}),
@@ -127,7 +129,7 @@ export class ModelRatesService {
         const providers = await tx.aiProvider.findMany({ where: { id: { in: providerIds } }, select: { id: true, name: true } });
         const missing = providerIds.filter((id) => !providers.some((p) => p.id === id));
         if (missing.length === 1 && providerIds.length === 1) throw providerNotFound(missing[0]);
-        if (missing.length) throw new NotFoundException({ code: 'provider_not_found', message: `No provider ${missing.join(', ')}; nothing was added`, providerIds: missing });
+        if (missing.length) throw DomainError.notFound('provider_not_found', `No provider ${missing.join(', ')}; nothing was added`, { providerIds: missing });
         const taken = await tx.modelRate.findMany({ where: { providerId: { in: providerIds }, model: dto.model, type }, select: { providerId: true } });
         if (taken.length) throw this.exists(taken.map((t) => t.providerId));
         const rows = [];
@@ -159,7 +161,7 @@ export class ModelRatesService {
   }
 
   private exists(providerIds: string[]) {
-    return new ConflictException({ code: 'model_rate_exists', message: 'A rate for this model and type exists at the provider; nothing was added', providerIds });
+    return DomainError.conflict('model_rate_exists', 'A rate for this model and type exists at the provider; nothing was added', { providerIds });
   }
 
   private async provider(id: string) {

@@ -1,9 +1,11 @@
-import { ConflictException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { isUniqueViolation } from '../common/database-errors';
+import { DomainError } from '../common/domain-error';
 import { PrismaService } from '../prisma/prisma.service';
 import { CatalogService } from './catalog.service';
 import { CreateProviderDto, UpdateProviderDto } from './dto/provider.dto';
 import { ProviderHealthService } from './provider-health.service';
-import { isUniqueViolation, providerNotFound, toRateView, ModelRateView } from './provider-views';
+import { providerNotFound, toRateView, ModelRateView } from './provider-views';
 import { MaskedCredential, toMasked } from './providers.service';
 
 /** A provider as GET /ai-providers shows it: rates and masked credentials, never a secret. */
@@ -57,7 +59,7 @@ export class ProviderAdminService {
       await this.changed();
       return this.get(p.id);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ConflictException({ code: 'provider_exists', message: `A provider named "${dto.name}" exists` });
+      if (isUniqueViolation(err)) throw DomainError.conflict('provider_exists', `A provider named "${dto.name}" exists`);
       throw err;
     }
   }
@@ -71,7 +73,7 @@ export class ProviderAdminService {
       });
       if (count === 0) throw providerNotFound(id);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ConflictException({ code: 'provider_exists', message: `A provider named "${dto.name}" exists` });
+      if (isUniqueViolation(err)) throw DomainError.conflict('provider_exists', `A provider named "${dto.name}" exists`);
       throw err;
     }
     await this.changed();

@@ -1,4 +1,5 @@
-import { NotFoundException, BadRequestException, ParseUUIDPipe } from '@nestjs/common';
+import { ParseUUIDPipe } from '@nestjs/common';
+import { DomainError } from '../common/domain-error';
 import type { ModelRate } from '../generated/prisma/client';
 import { ModelType } from '../generated/prisma/enums';
 import { decimalToNumber } from './rate-math';
@@ -45,14 +46,9 @@ export const LITELLM_TYPE: Record<ModelType, string> = {
 /** Path ids are UUIDs: anything else is a 400 naming the parameter. */
 export const uuidParam = (field: string) =>
   new ParseUUIDPipe({
-    exceptionFactory: () => new BadRequestException({ code: 'validation_failed', message: `${field} must be a UUID`, errors: [{ field, messages: [`${field} must be a UUID`] }] }),
+    exceptionFactory: () => DomainError.validationFailed(field, `${field} must be a UUID`),
   });
 
-export const providerNotFound = (id: string) => new NotFoundException({ code: 'provider_not_found', message: `No provider ${id}` });
-export const credentialNotFound = (id: string) => new NotFoundException({ code: 'credential_not_found', message: `No credential ${id} at this provider` });
-export const rateNotFound = (id: string) => new NotFoundException({ code: 'model_rate_not_found', message: `No model rate ${id} at this provider` });
-
-/** Prisma's unique-constraint violation (P2002). */
-export function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string })?.code === 'P2002';
-}
+export const providerNotFound = (id: string) => DomainError.notFound('provider_not_found', `No provider ${id}`);
+export const credentialNotFound = (id: string) => DomainError.notFound('credential_not_found', `No credential ${id} at this provider`);
+export const rateNotFound = (id: string) => DomainError.notFound('model_rate_not_found', `No model rate ${id} at this provider`);
