@@ -1172,7 +1172,7 @@ function report(result) {
   for (const f of result.failures) p(`  FAIL ${f}`);
 }
 
-let exitCode = 2;
+let exitCode;
 try {
   exitCode = await run();
 } catch (err) {

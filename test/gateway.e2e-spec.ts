@@ -148,7 +148,7 @@ describe('gateway /v1', () => {
     it('401 for a missing, malformed, unknown, revoked or expired key', async () => {
       const missing = await fetch(`${h.baseUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect(missing.status).toBe(401);
-      expect(((await missing.json()) as any).error).toMatchObject({ code: 'missing_api_key', type: 'invalid_request_error' });
+      expect(((await missing.json()) as { error: unknown }).error).toMatchObject({ code: 'missing_api_key', type: 'invalid_request_error' });
       await expect(chat('sk-not-a-tollgate-key')).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
       await expect(chat(`tg-${'A'.repeat(43)}`)).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
 
@@ -183,7 +183,7 @@ describe('gateway /v1', () => {
         body: JSON.stringify({ model: 'mock-model', messages: [{ role: 'user', content: 'hi' }] }),
       });
       expect(res.status).toBe(402);
-      const body = (await res.json()) as any;
+      const body = (await res.json()) as { error: unknown };
       expect(body.error).toMatchObject({ code: 'insufficient_credits', type: 'insufficient_quota', payment_link: 'https://pay.example.com/credits' });
       expect(h.upstream.stats.requests).toBe(upstreamBefore); // refused before any upstream request
       expect(await balance(t.userId)).toBe('0');

@@ -4,11 +4,9 @@
  * served from stored state.
  */
 import { randomUUID } from 'node:crypto';
-import { INestApplicationContext } from '@nestjs/common';
 import { getQueueToken } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
 import request from 'supertest';
-import { ALL_QUEUES } from '../src/jobs/queues';
 import { CredentialHealthRecorder } from '../src/providers/credential-health.recorder';
 import { Harness, startHarness, UPSTREAM_SECRET } from './support/gateway-harness';
 import { startTestWorker, TestWorker } from './support/worker-harness';
@@ -29,7 +27,6 @@ describe('discovery and health', () => {
   let h: Harness;
   let admin: string;
   let user: string;
-  let worker: INestApplicationContext | undefined;
   let testWorker: TestWorker | undefined;
   const prefix = `tollgate-test-health-${randomUUID().slice(0, 8)}`;
   const as = (t: string) => ({ authorization: `Bearer ${t}` });
@@ -175,7 +172,6 @@ describe('discovery and health', () => {
     expect(await queue.getJobCountByTypes('waiting', 'prioritized', 'active', 'delayed')).toBe(enabledRates);
 
     testWorker = await startTestWorker(h.db.url, prefix, { CREDENTIAL_FAILURE_THRESHOLD: '3' });
-    worker = testWorker.app;
     await waitFor('every model checked', async () => (await h.prisma.modelStatus.count()) === enabledRates);
 
     const models = (await request(h.baseUrl).get('/ai-providers/models').expect(200)).body as { key: string; status: { status: string; latency: number | null; lastChecked: string; id: string } }[];

@@ -73,7 +73,8 @@ function parseSchema(schema: string, fileName = 'schema.prisma'): Dmmf {
     } catch {
       /* not JSON */
     }
-    throw new Error(`Prisma could not parse ${fileName}:\n${message.replace(/\u001b\[[0-9;]*m/g, '')}`);
+    // eslint-disable-next-line no-control-regex -- strips ANSI colour codes (ESC [ … m)
+    throw new Error(`Prisma could not parse ${fileName}:\n${message.replace(/\u001b\[[0-9;]*m/g, '')}`, { cause: err });
   }
 }
 

@@ -68,7 +68,9 @@ export async function waitFor(url, { headers = {}, error } = {}) {
     try {
       const r = await fetch(url, { headers });
       if (r.status < 500) return;
-    } catch {}
+    } catch {
+      /* not up yet */
+    }
     await sleep(200);
   }
   throw new Error(error ?? `timed out waiting for ${url}`);

@@ -39,7 +39,7 @@ export function redactUrl(connectionString: string): string {
 
 /** Removes the URL's password (raw and percent-decoded) from a message, in case a library echoes it. */
 function scrub(text: string, connectionString: string): string {
-  let password = '';
+  let password: string;
   try {
     password = new URL(connectionString).password;
   } catch {

@@ -171,7 +171,7 @@ export function installEdgeInputChecks(fastify: FastifyInstance, bodyLimit: numb
       done(problem === 'nul' ? invalidText('The JSON body') : jsonTooDeep(), undefined);
       return;
     }
-    parseJson(req, buf.toString('utf8'), done);
+    void parseJson(req, buf.toString('utf8'), done);
   });
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
     const form: Record<string, string | string[]> = Object.create(null);

@@ -19,7 +19,7 @@ export class MeteringModule {
 
   static registerAsync(options: {
     inject?: (InjectionToken | OptionalFactoryDependency)[];
-    useFactory: (...args: any[]) => TokenizerOptions | Promise<TokenizerOptions>;
+    useFactory: (...args: never[]) => TokenizerOptions | Promise<TokenizerOptions>;
   }): DynamicModule {
     return MeteringModule.withOptions({ provide: TOKENIZER_OPTIONS, inject: options.inject ?? [], useFactory: options.useFactory });
   }

@@ -85,7 +85,9 @@ describe('token-counter (synchronous, bounded)', () => {
         loaded = true;
         return jest.requireActual('gpt-tokenizer');
       });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the point is to load the module fresh, inside this test
       require('./token-counter.service');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
       const counter = require('./token-counter') as typeof import('./token-counter');
       expect(loaded).toBe(false);
       expect(counter.isTokenizerLoaded()).toBe(false);

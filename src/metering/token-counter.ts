@@ -148,6 +148,7 @@ let tokenizer: typeof GptTokenizer | undefined;
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 
 function countPiece(text: string): number {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use only (costs ~0.5 s); most calls never count
   tokenizer ??= require('gpt-tokenizer') as typeof GptTokenizer;
   return tokenizer.countTokens(text, PLAIN_TEXT);
 }

@@ -80,7 +80,7 @@ export function scrubRecord(r: CallRecord): CallRecord {
 
 function cleanText(v: string | null, max: number): string | null {
   if (v === null) return null;
-  let s = v.includes('\u0000') ? v.replace(/\u0000/g, '') : v;
+  let s = v.includes('\u0000') ? v.replaceAll('\u0000', '') : v;
   if (s.length > max) s = s.slice(0, max);
   // Never leave half of a surrogate pair at the cut.
   const last = s.charCodeAt(s.length - 1);

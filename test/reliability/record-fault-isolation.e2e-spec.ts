@@ -66,7 +66,7 @@ describe('call record fault isolation', () => {
       expect(byId.get(records[1].id)!.errorCode).toBe(null);
       expect(byId.get(records[1].id)!.errorMessage).toMatch(/replaced/);
       expect(byId.get(records[3].id)!.apiKeyId).toBe(null);
-      expect(byId.get(records[4].id)!.errorMessage).toMatch(/^nul  inside x+$/);
+      expect(byId.get(records[4].id)!.errorMessage).toMatch(/^nul {2}inside x+$/);
       expect(byId.get(records[4].id)!.errorMessage!.length).toBe(1000);
       // The books: the four billed records debited once each.
       expect((await h.ledger.balance(tenant.userId)).toFixed()).toBe('98');

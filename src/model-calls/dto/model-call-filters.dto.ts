@@ -1,5 +1,4 @@
 import { Paged } from '../../common/dto/page-query.dto';
-import { Type } from 'class-transformer';
 import { Allow, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { IsAfter, MAX_UNIX_SECONDS, ToBoolean, ToUnixSeconds } from './unix-time';
 

@@ -6,14 +6,11 @@ import {
   ArrayUnique,
   IsBoolean,
   IsEnum,
-  IsInt,
   IsObject,
   IsOptional,
   IsString,
   IsUUID,
   Length,
-  Max,
-  Min,
   ValidateNested,
 } from 'class-validator';
 import { ModelType } from '../../generated/prisma/enums';
