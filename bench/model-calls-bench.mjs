@@ -46,12 +46,17 @@ const secret = `tg-${randomBytes(32).toString('base64url')}`;
 await db.query(`INSERT INTO users (id, did, email, full_name, role)
   SELECT gen_random_uuid(), 'zBench' || i, 'bench' || i || '@example.com', 'Bench User ' || i, CASE WHEN i = 1 THEN 'admin'::"UserRole" ELSE 'user' END
   FROM generate_series(1, 100) i`);
-await db.query(`INSERT INTO ai_providers (id, name, display_name, base_url) VALUES (gen_random_uuid(), 'bench', 'Bench', 'http://127.0.0.1:1/v1')`);
-await db.query(`INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, scopes)
+await db.query(
+  `INSERT INTO ai_providers (id, name, display_name, base_url) VALUES (gen_random_uuid(), 'bench', 'Bench', 'http://127.0.0.1:1/v1')`,
+);
+await db.query(
+  `INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, scopes)
   SELECT gen_random_uuid(), id, 'bench', $1, $2, ARRAY['usage:read', 'admin'] FROM users WHERE did = 'zBench1'`,
-  [secret.slice(0, 10), createHash('sha256').update(secret).digest('hex')]);
+  [secret.slice(0, 10), createHash('sha256').update(secret).digest('hex')],
+);
 let t0 = t();
-await db.query(`
+await db.query(
+  `
   WITH u AS (SELECT array_agg(id ORDER BY did) ids FROM users), p AS (SELECT id FROM ai_providers LIMIT 1)
   INSERT INTO model_calls (id, user_id, provider_id, model, type, status, prompt_tokens, completion_tokens, total_tokens,
     credits, duration_ms, app_did, request_id, created_at)
@@ -60,7 +65,9 @@ await db.query(`
     (ARRAY['success','success','success','success','success','success','success','success','failed','aborted']::"ModelCallStatus"[])[1 + (i / 7) % 10],
     (i * 13) % 2000, (i * 17) % 1000, (i * 13) % 2000 + (i * 17) % 1000, ((i * 19) % 10000) / 1000.0, (i * 23) % 5000,
     'zApp' || (i % 10), 'req-' || i, now() - (i * (30 * 86400.0 / $1)) * interval '1 second'
-  FROM generate_series(0, $1 - 1) i, u, p`, [CALLS]);
+  FROM generate_series(0, $1 - 1) i, u, p`,
+  [CALLS],
+);
 await db.query('ANALYZE model_calls');
 const seedS = (t() - t0) / 1000;
 console.log(`seeded ${CALLS.toLocaleString()} model calls in ${seedS.toFixed(1)} s`);
@@ -101,10 +108,30 @@ async function latency(name, url, check) {
 }
 const qs = (o) => new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString();
 const results = [];
-results.push(await latency('usage-stats 30 days (one user, ~10k calls)', `${BASE}/user/usage-stats?${qs(range)}`, (b) => console.log(`  usage-stats: ${b.summary.totalCalls} calls, ${b.dailyStats.length} days`)));
-results.push(await latency('admin/user-stats 30 days (all users, 1M calls)', `${BASE}/user/admin/user-stats?${qs(range)}`, (b) => console.log(`  admin stats: ${b.summary.totalCalls} calls`)));
-results.push(await latency('model-calls page 1 (own, status=success, model, 30 days)', `${BASE}/user/model-calls?${qs({ ...range, status: 'success', model: 'model-3', pageSize: 50 })}`, (b) => console.log(`  list: count ${b.count}`)));
-results.push(await latency('model-calls page 1 (allUsers, status=failed, 30 days)', `${BASE}/user/model-calls?${qs({ ...range, status: 'failed', allUsers: true, pageSize: 50 })}`, (b) => console.log(`  list all: count ${b.count}`)));
+results.push(
+  await latency('usage-stats 30 days (one user, ~10k calls)', `${BASE}/user/usage-stats?${qs(range)}`, (b) =>
+    console.log(`  usage-stats: ${b.summary.totalCalls} calls, ${b.dailyStats.length} days`),
+  ),
+);
+results.push(
+  await latency('admin/user-stats 30 days (all users, 1M calls)', `${BASE}/user/admin/user-stats?${qs(range)}`, (b) =>
+    console.log(`  admin stats: ${b.summary.totalCalls} calls`),
+  ),
+);
+results.push(
+  await latency(
+    'model-calls page 1 (own, status=success, model, 30 days)',
+    `${BASE}/user/model-calls?${qs({ ...range, status: 'success', model: 'model-3', pageSize: 50 })}`,
+    (b) => console.log(`  list: count ${b.count}`),
+  ),
+);
+results.push(
+  await latency(
+    'model-calls page 1 (allUsers, status=failed, 30 days)',
+    `${BASE}/user/model-calls?${qs({ ...range, status: 'failed', allUsers: true, pageSize: 50 })}`,
+    (b) => console.log(`  list all: count ${b.count}`),
+  ),
+);
 
 // Export: 100,000 rows of every user's calls; RSS of the api sampled every 10 ms.
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${api.pid}/status`, 'utf8'))[1]) / 1024;

@@ -37,7 +37,9 @@ function opt(name, dflt) {
 }
 const configPath = opt('config');
 if (!configPath) {
-  console.error('usage: node bench.mjs --config targets.json [--tool wrk|autocannon] [--connections 50] [--duration 15] [--reps 3] [--modes nonstream,stream] [--warmup 3] [--out file]');
+  console.error(
+    'usage: node bench.mjs --config targets.json [--tool wrk|autocannon] [--connections 50] [--duration 15] [--reps 3] [--modes nonstream,stream] [--warmup 3] [--out file]',
+  );
   process.exit(2);
 }
 const TOOL = opt('tool', 'wrk');
@@ -49,8 +51,14 @@ const MODES = opt('modes', 'nonstream,stream').split(',').filter(Boolean);
 const RATE = opt('rate') ? Number(opt('rate')) : null;
 // autocannon's -R sends each connection's per-second quota back-to-back at the start of every
 // second (bursts), and wrk has no rate mode, so paced runs use hey (per-worker ticker).
-if (RATE && TOOL !== 'hey') { console.error('--rate needs --tool hey'); process.exit(2); }
-const OUT = opt('out', `results-${TOOL}-c${CONNS}${opt('rate') ? `-r${opt('rate')}` : ''}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+if (RATE && TOOL !== 'hey') {
+  console.error('--rate needs --tool hey');
+  process.exit(2);
+}
+const OUT = opt(
+  'out',
+  `results-${TOOL}-c${CONNS}${opt('rate') ? `-r${opt('rate')}` : ''}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+);
 
 const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
 const configDir = path.dirname(path.resolve(configPath));
@@ -58,27 +66,40 @@ const BASELINE = config.baseline || config.targets[0].name;
 
 const BODIES = config.bodies || {
   nonstream: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello' }], max_tokens: 16 },
-  stream: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello' }], max_tokens: 16,
-    stream: true, stream_options: { include_usage: true } },
+  stream: {
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: 'Say hello' }],
+    max_tokens: 16,
+    stream: true,
+    stream_options: { include_usage: true },
+  },
 };
 
 // ---------- /proc sampling ----------
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 function readPid(file) {
-  try { return Number(fs.readFileSync(path.resolve(configDir, file), 'utf8').trim()); } catch { return null; }
+  try {
+    return Number(fs.readFileSync(path.resolve(configDir, file), 'utf8').trim());
+  } catch {
+    return null;
+  }
 }
 function procTicks(pid) {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // fields after "(comm)"; utime=f[11], stime=f[12]
     return Number(f[11]) + Number(f[12]);
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 function procRssKb(pid) {
   try {
     const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
     return m ? Number(m[1]) : null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 function machineTicks() {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -97,9 +118,14 @@ function findBin(name) {
 function runChild(cmd, args, env) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    let out = '',
+      err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err || out}`))));
   });
@@ -120,22 +146,32 @@ async function loadRun(target, mode, seconds, connections) {
     const j = JSON.parse(line.slice(5));
     const errs = Object.values(j.errors).reduce((a, b) => a + b, 0);
     return {
-      requests: j.requests, errors: errs, non2xx: j.errors.status,
+      requests: j.requests,
+      errors: errs,
+      non2xx: j.errors.status,
       rps: j.requests / (j.duration_us / 1e6),
-      p50: j.latency_us.p50 / 1000, p90: j.latency_us.p90 / 1000, p99: j.latency_us.p99 / 1000,
-      mean: j.latency_us.mean / 1000, max: j.latency_us.max / 1000,
+      p50: j.latency_us.p50 / 1000,
+      p90: j.latency_us.p90 / 1000,
+      p99: j.latency_us.p99 / 1000,
+      mean: j.latency_us.mean / 1000,
+      max: j.latency_us.max / 1000,
     };
   }
   if (TOOL === 'autocannon') {
-    const args = ['-c', String(connections), '-d', String(seconds), '-m', 'POST', '-j',
-      '-H', 'content-type=application/json'];
+    const args = ['-c', String(connections), '-d', String(seconds), '-m', 'POST', '-j', '-H', 'content-type=application/json'];
     for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
     args.push('-b', body, target.url);
     const j = JSON.parse((await runChild(findBin('autocannon'), args, {})).trim().split('\n').pop());
     return {
-      requests: j.requests.total, errors: j.errors + j.timeouts, non2xx: j.non2xx,
+      requests: j.requests.total,
+      errors: j.errors + j.timeouts,
+      non2xx: j.non2xx,
       rps: j.requests.total / j.duration,
-      p50: j.latency.p50, p90: j.latency.p90, p99: j.latency.p99, mean: j.latency.average, max: j.latency.max,
+      p50: j.latency.p50,
+      p90: j.latency.p90,
+      p99: j.latency.p99,
+      mean: j.latency.average,
+      max: j.latency.max,
     };
   }
   if (TOOL === 'hey') {
@@ -144,7 +180,10 @@ async function loadRun(target, mode, seconds, connections) {
     for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
     args.push('-d', body, target.url);
     const out = await runChild(findBin('hey'), args, {});
-    const num = (re) => { const m = out.match(re); return m ? Number(m[1]) : NaN; };
+    const num = (re) => {
+      const m = out.match(re);
+      return m ? Number(m[1]) : NaN;
+    };
     const pct = (p) => num(new RegExp(`\\s${p}% in ([\\d.]+) secs`)) * 1000;
     const ok = [...out.matchAll(/\[(\d{3})\]\s+(\d+) responses/g)];
     const total = ok.reduce((a, m) => a + Number(m[2]), 0);
@@ -152,10 +191,15 @@ async function loadRun(target, mode, seconds, connections) {
     const errSection = out.split('Error distribution:')[1] || '';
     const errors = [...errSection.matchAll(/\[(\d+)\]/g)].reduce((a, m) => a + Number(m[1]), 0);
     return {
-      requests: total, errors: errors + non2xx, non2xx,
+      requests: total,
+      errors: errors + non2xx,
+      non2xx,
       rps: num(/Requests\/sec:\s+([\d.]+)/),
-      p50: pct(50), p90: pct(90), p99: pct(99),
-      mean: num(/Average:\s+([\d.]+) secs/) * 1000, max: num(/Slowest:\s+([\d.]+) secs/) * 1000,
+      p50: pct(50),
+      p90: pct(90),
+      p99: pct(99),
+      mean: num(/Average:\s+([\d.]+) secs/) * 1000,
+      max: num(/Slowest:\s+([\d.]+) secs/) * 1000,
     };
   }
   throw new Error(`unknown --tool ${TOOL}`);
@@ -186,32 +230,67 @@ async function measured(target, mode) {
 }
 
 // ---------- stats / report ----------
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
 const fmt = (x, d = 2) => (x == null || Number.isNaN(x) ? 'n/a' : x.toFixed(d));
 const medRange = (xs, d = 2) => `${fmt(median(xs), d)} [${fmt(Math.min(...xs), d)}–${fmt(Math.max(...xs), d)}]`;
 
 function report(results) {
   const lines = [];
-  lines.push(`tool=${TOOL} connections=${CONNS} rate=${RATE || 'max (closed loop)'} duration=${DURATION}s reps=${REPS} warmup=${WARMUP}s cpus=${os.cpus().length} node=${process.version}`);
+  lines.push(
+    `tool=${TOOL} connections=${CONNS} rate=${RATE || 'max (closed loop)'} duration=${DURATION}s reps=${REPS} warmup=${WARMUP}s cpus=${os.cpus().length} node=${process.version}`,
+  );
   for (const mode of MODES) {
-    lines.push('', `### ${mode}  (median of ${REPS} [min–max])`, '',
-      '| target | RPS | p50 ms | p90 ms | p99 ms | errors | ' + Object.keys(config.processes || {}).map((n) => `${n} CPU% | ${n} peak RSS MB`).join(' | ') + ' | machine busy % |',
-      '|---|---|---|---|---|---|' + Object.keys(config.processes || {}).map(() => '---|---|').join('') + '---|');
+    lines.push(
+      '',
+      `### ${mode}  (median of ${REPS} [min–max])`,
+      '',
+      '| target | RPS | p50 ms | p90 ms | p99 ms | errors | ' +
+        Object.keys(config.processes || {})
+          .map((n) => `${n} CPU% | ${n} peak RSS MB`)
+          .join(' | ') +
+        ' | machine busy % |',
+      '|---|---|---|---|---|---|' +
+        Object.keys(config.processes || {})
+          .map(() => '---|---|')
+          .join('') +
+        '---|',
+    );
     const byTarget = {};
     for (const t of config.targets) {
       const rs = results.filter((r) => r.mode === mode && r.target === t.name);
       if (!rs.length) continue;
       byTarget[t.name] = rs;
-      const procCols = Object.keys(config.processes || {}).map((n) =>
-        `${medRange(rs.map((r) => r.cpuPct[n] ?? NaN), 0)} | ${fmt(Math.max(...rs.map((r) => r.peakRssMb[n] || 0)), 0)}`).join(' | ');
-      lines.push(`| ${t.name} | ${medRange(rs.map((r) => r.rps), 0)} | ${medRange(rs.map((r) => r.p50))} | ${medRange(rs.map((r) => r.p90))} | ${medRange(rs.map((r) => r.p99))} | ${rs.reduce((a, r) => a + r.errors, 0)} | ${procCols} | ${medRange(rs.map((r) => r.machineBusyPct), 0)} |`);
+      const procCols = Object.keys(config.processes || {})
+        .map(
+          (n) =>
+            `${medRange(
+              rs.map((r) => r.cpuPct[n] ?? NaN),
+              0,
+            )} | ${fmt(Math.max(...rs.map((r) => r.peakRssMb[n] || 0)), 0)}`,
+        )
+        .join(' | ');
+      lines.push(
+        `| ${t.name} | ${medRange(
+          rs.map((r) => r.rps),
+          0,
+        )} | ${medRange(rs.map((r) => r.p50))} | ${medRange(rs.map((r) => r.p90))} | ${medRange(rs.map((r) => r.p99))} | ${rs.reduce((a, r) => a + r.errors, 0)} | ${procCols} | ${medRange(
+          rs.map((r) => r.machineBusyPct),
+          0,
+        )} |`,
+      );
     }
     const base = byTarget[BASELINE];
     if (!base) continue;
     for (const [name, rs] of Object.entries(byTarget)) {
       if (name === BASELINE) continue;
       const d = (k) => median(rs.map((r) => r[k])) - median(base.map((r) => r[k]));
-      lines.push(`| overhead ${name} − ${BASELINE} | ${fmt(median(rs.map((r) => r.rps)) / median(base.map((r) => r.rps)) * 100, 0)}% of baseline RPS | +${fmt(d('p50'))} | +${fmt(d('p90'))} | +${fmt(d('p99'))} | | |`);
+      lines.push(
+        `| overhead ${name} − ${BASELINE} | ${fmt((median(rs.map((r) => r.rps)) / median(base.map((r) => r.rps))) * 100, 0)}% of baseline RPS | +${fmt(d('p50'))} | +${fmt(d('p90'))} | +${fmt(d('p99'))} | | |`,
+      );
     }
   }
   return lines.join('\n');
@@ -231,12 +310,31 @@ for (const mode of MODES) {
     for (const t of order) {
       const r = await measured(t, mode);
       results.push({ mode, rep, target: t.name, ...r });
-      process.stderr.write(`${mode} rep${rep} ${t.name}: rps=${fmt(r.rps, 0)} p50=${fmt(r.p50)} p90=${fmt(r.p90)} p99=${fmt(r.p99)} ms errors=${r.errors} cpu=${JSON.stringify(Object.fromEntries(Object.entries(r.cpuPct).map(([k, v]) => [k, Math.round(v)])))} busy=${fmt(r.machineBusyPct, 0)}%\n`);
+      process.stderr.write(
+        `${mode} rep${rep} ${t.name}: rps=${fmt(r.rps, 0)} p50=${fmt(r.p50)} p90=${fmt(r.p90)} p99=${fmt(r.p99)} ms errors=${r.errors} cpu=${JSON.stringify(Object.fromEntries(Object.entries(r.cpuPct).map(([k, v]) => [k, Math.round(v)])))} busy=${fmt(r.machineBusyPct, 0)}%\n`,
+      );
     }
   }
 }
 const text = report(results);
-fs.writeFileSync(OUT, JSON.stringify({ tool: TOOL, connections: CONNS, duration: DURATION, reps: REPS, warmup: WARMUP,
-  cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, config, results }, null, 2));
+fs.writeFileSync(
+  OUT,
+  JSON.stringify(
+    {
+      tool: TOOL,
+      connections: CONNS,
+      duration: DURATION,
+      reps: REPS,
+      warmup: WARMUP,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      node: process.version,
+      config,
+      results,
+    },
+    null,
+    2,
+  ),
+);
 console.log(text);
 console.log(`\nraw results: ${OUT}`);

@@ -18,7 +18,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { DIST, dropDatabase, migrate, option as opt, OUT, run, start, startApi, startUpstream, stopAll, tollgateEnv, waitFor } from './lib/processes.mjs';
+import {
+  DIST,
+  dropDatabase,
+  migrate,
+  option as opt,
+  OUT,
+  run,
+  start,
+  startApi,
+  startUpstream,
+  stopAll,
+  tollgateEnv,
+  waitFor,
+} from './lib/processes.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CONNECTIONS = opt('connections', '1,50').split(',').map(Number);
@@ -54,9 +67,16 @@ const appEnv = tollgateEnv({
   DATABASE_POOL_SIZE: '20',
 });
 migrate(appEnv);
-await startUpstream('upstream', { DEV_UPSTREAM_PORT: String(UPSTREAM_PORT), DEV_UPSTREAM_API_KEY: UPSTREAM_KEY, DEV_UPSTREAM_MODELS: 'gpt-4o-mini' }, { pidFile: true });
+await startUpstream(
+  'upstream',
+  { DEV_UPSTREAM_PORT: String(UPSTREAM_PORT), DEV_UPSTREAM_API_KEY: UPSTREAM_KEY, DEV_UPSTREAM_MODELS: 'gpt-4o-mini' },
+  { pidFile: true },
+);
 const seed = JSON.parse(
-  run('node', [DIST.seedDemo], { ...appEnv, DEMO_UPSTREAM_URL: `http://127.0.0.1:${UPSTREAM_PORT}/v1`, DEMO_UPSTREAM_KEY: UPSTREAM_KEY }).trim().split('\n').pop(),
+  run('node', [DIST.seedDemo], { ...appEnv, DEMO_UPSTREAM_URL: `http://127.0.0.1:${UPSTREAM_PORT}/v1`, DEMO_UPSTREAM_KEY: UPSTREAM_KEY })
+    .trim()
+    .split('\n')
+    .pop(),
 );
 // The peer runner sends model gpt-4o-mini: give the bench provider a rate for it.
 {
@@ -64,7 +84,9 @@ const seed = JSON.parse(
   await c.connect();
   await c.query(`INSERT INTO model_rates (id, provider_id, model, type, input_rate, output_rate)
     SELECT gen_random_uuid(), id, 'gpt-4o-mini', 'chatCompletion', 0.15, 0.6 FROM ai_providers WHERE name = 'devup'`);
-  await c.query(`UPDATE credit_accounts SET balance = balance + 1000000000 WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`);
+  await c.query(
+    `UPDATE credit_accounts SET balance = balance + 1000000000 WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`,
+  );
   await c.query(`INSERT INTO credit_transactions (id, user_id, type, amount, balance_after, description)
     SELECT gen_random_uuid(), user_id, 'adjustment', 1000000000, balance, 'bench top-up' FROM credit_accounts
     WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`);
@@ -78,12 +100,28 @@ const targets = [
 ];
 const processes = { upstream: 'upstream.pid', tollgate: 'tollgate.pid' };
 if (PORTKEY_DIR) {
-  start('portkey', 'node', ['--require', path.join(PORTKEY_DIR, 'loopback-preload.cjs'), path.join(PORTKEY_DIR, 'node_modules/@portkey-ai/gateway/build/start-server.js'), `--port=${PORTKEY_PORT}`, '--headless'], {}, { pidFile: true });
+  start(
+    'portkey',
+    'node',
+    [
+      '--require',
+      path.join(PORTKEY_DIR, 'loopback-preload.cjs'),
+      path.join(PORTKEY_DIR, 'node_modules/@portkey-ai/gateway/build/start-server.js'),
+      `--port=${PORTKEY_PORT}`,
+      '--headless',
+    ],
+    {},
+    { pidFile: true },
+  );
   await waitFor(`http://127.0.0.1:${PORTKEY_PORT}/`);
   targets.push({
     name: 'portkey',
     url: `http://127.0.0.1:${PORTKEY_PORT}/v1/chat/completions`,
-    headers: { authorization: `Bearer ${UPSTREAM_KEY}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `http://127.0.0.1:${UPSTREAM_PORT}/v1` },
+    headers: {
+      authorization: `Bearer ${UPSTREAM_KEY}`,
+      'x-portkey-provider': 'openai',
+      'x-portkey-custom-host': `http://127.0.0.1:${UPSTREAM_PORT}/v1`,
+    },
   });
   processes.portkey = 'portkey.pid';
 }
@@ -91,11 +129,29 @@ fs.writeFileSync(path.join(OUT, 'targets.json'), JSON.stringify({ baseline: 'dir
 
 const report = [];
 for (const c of CONNECTIONS) {
-  const out = run('node', [
-    path.join(HERE, 'peer-bench.mjs'), '--config', path.join(OUT, 'targets.json'), '--tool', 'wrk',
-    '--connections', String(c), '--duration', DURATION, '--reps', REPS, '--warmup', WARMUP, '--modes', MODES.join(','),
-    '--out', path.join(OUT, `results-c${c}.json`),
-  ], {});
+  const out = run(
+    'node',
+    [
+      path.join(HERE, 'peer-bench.mjs'),
+      '--config',
+      path.join(OUT, 'targets.json'),
+      '--tool',
+      'wrk',
+      '--connections',
+      String(c),
+      '--duration',
+      DURATION,
+      '--reps',
+      REPS,
+      '--warmup',
+      WARMUP,
+      '--modes',
+      MODES.join(','),
+      '--out',
+      path.join(OUT, `results-c${c}.json`),
+    ],
+    {},
+  );
   process.stdout.write(`\n## ${c} connection(s)\n${out}`);
   report.push(`## ${c} connection(s)\n${out}`);
 }
@@ -105,19 +161,37 @@ async function firstChunkMs(target, n) {
   const { default: http } = await import('node:http');
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const url = new URL(target.url);
-  const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, max_tokens: 16, messages: [{ role: 'user', content: 'Say hello' }] });
+  const body = JSON.stringify({
+    model: 'gpt-4o-mini',
+    stream: true,
+    stream_options: { include_usage: true },
+    max_tokens: 16,
+    messages: [{ role: 'user', content: 'Say hello' }],
+  });
   const firsts = [];
   for (let i = 0; i < n; i++) {
     const t0 = process.hrtime.bigint();
     await new Promise((resolve, reject) => {
-      const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent,
-        headers: { 'content-type': 'application/json', ...target.headers } }, (res) => {
-        let first = null;
-        res.on('data', (d) => {
-          if (first === null && d.includes('data:')) first = Number(process.hrtime.bigint() - t0) / 1e6;
-        });
-        res.on('end', () => { firsts.push(first); resolve(); });
-      });
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', ...target.headers },
+        },
+        (res) => {
+          let first = null;
+          res.on('data', (d) => {
+            if (first === null && d.includes('data:')) first = Number(process.hrtime.bigint() - t0) / 1e6;
+          });
+          res.on('end', () => {
+            firsts.push(first);
+            resolve();
+          });
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -131,8 +205,16 @@ if (MODES.includes('stream')) {
   const rows = [];
   for (const t of targets) rows.push([t.name, await firstChunkMs(t, n)]);
   const base = rows[0][1];
-  const lines = [`## time to first streamed chunk (${n} sequential requests each)`, '', '| target | p50 ms | p99 ms | added p50 | added p99 |', '|---|---|---|---|---|'];
-  for (const [name, r] of rows) lines.push(`| ${name} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | +${(r.p50 - base.p50).toFixed(2)} | +${(r.p99 - base.p99).toFixed(2)} |`);
+  const lines = [
+    `## time to first streamed chunk (${n} sequential requests each)`,
+    '',
+    '| target | p50 ms | p99 ms | added p50 | added p99 |',
+    '|---|---|---|---|---|',
+  ];
+  for (const [name, r] of rows)
+    lines.push(
+      `| ${name} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | +${(r.p50 - base.p50).toFixed(2)} | +${(r.p99 - base.p99).toFixed(2)} |`,
+    );
   console.log(`\n${lines.join('\n')}`);
   report.push(lines.join('\n'));
 }
@@ -143,7 +225,9 @@ const c = new pg.Client({ connectionString: DB_URL });
 await c.connect();
 const settleStart = Date.now();
 for (;;) {
-  const p = await c.query('SELECT (SELECT count(*) FROM pending_debits)::int AS pending, (SELECT count(*) FROM credit_holds)::int AS holds');
+  const p = await c.query(
+    'SELECT (SELECT count(*) FROM pending_debits)::int AS pending, (SELECT count(*) FROM credit_holds)::int AS holds',
+  );
   if ((p.rows[0].pending === 0 && p.rows[0].holds === 0) || Date.now() - settleStart > 15_000) break;
   await new Promise((r) => setTimeout(r, 50));
 }
@@ -160,7 +244,8 @@ const { rows } = await c.query(`
 await c.end();
 const b = rows[0];
 const billed = b.succeeded + b.aborted;
-const books = `books: ${b.calls} model calls (${b.succeeded} success, ${b.aborted} aborted by wrk at the end of a run), ${b.debits} debits (${b.distinct_debits} distinct calls), ` +
+const books =
+  `books: ${b.calls} model calls (${b.succeeded} success, ${b.aborted} aborted by wrk at the end of a run), ${b.debits} debits (${b.distinct_debits} distinct calls), ` +
   `Σ transactions ${b.ledger_sum} = Σ balances ${b.balances}: ${b.ledger_sum === b.balances ? 'exact' : 'MISMATCH'}; holds left ${b.holds_left}; ` +
   `last debits written ${settleMs} ms after the load stopped`;
 console.log(`\n${books}`);

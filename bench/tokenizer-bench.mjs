@@ -94,7 +94,10 @@ const KINDS = [
   // A new seed per text, so that no count finds another's pieces in the encoder's merge cache.
   ['random printable ASCII', (n, seed) => randomText(n, printable, seed)],
   ['random a-z (no spaces)', (n, seed) => randomText(n, 'abcdefghijklmnopqrstuvwxyz', seed)],
-  ['random CJK (no punctuation)', (n, seed) => randomText(n, '的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出而要于就下得可你年生', seed)],
+  [
+    'random CJK (no punctuation)',
+    (n, seed) => randomText(n, '的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出而要于就下得可你年生', seed),
+  ],
 ];
 
 function time(fn) {
@@ -126,7 +129,9 @@ const fmt = (ms) => (ms === null ? '—' : ms < 10 ? ms.toFixed(2) : ms.toFixed(
 const service = new TokenCounterService({ inlineBytes: 0 });
 await service.countText('start the worker'); // worker start-up (loads the tokenizer) is not in the rows
 
-console.log(`gpt-tokenizer ${require('gpt-tokenizer/package.json').version}, node ${process.version}; load + first count on this thread: ${fmt(loadMs)} ms`);
+console.log(
+  `gpt-tokenizer ${require('gpt-tokenizer/package.json').version}, node ${process.version}; load + first count on this thread: ${fmt(loadMs)} ms`,
+);
 console.log(`chunk limits ${JSON.stringify(service.options.chunkLimits)}; estimate past ${service.options.maxBytes} bytes\n`);
 const header = ['input', 'chars', 'ms exact', 'ms bounded', 'ms worker', 'max loop stall ms', 'tokens exact', 'tokens bounded', 'diff'];
 const rows = [];
@@ -183,11 +188,20 @@ for (const [kind, make] of KINDS.filter(([k]) => /English|random a-z|random CJK/
       await service.countText(b);
       viaWorker.push(performance.now() - start);
     }
-    small.push([kind, n, fmt(quantile(inline, 0.5)), fmt(quantile(inline, 0.9)), fmt(quantile(viaWorker, 0.5)), fmt(quantile(viaWorker, 0.9))]);
+    small.push([
+      kind,
+      n,
+      fmt(quantile(inline, 0.5)),
+      fmt(quantile(inline, 0.9)),
+      fmt(quantile(viaWorker, 0.5)),
+      fmt(quantile(viaWorker, 0.9)),
+    ]);
   }
 }
 console.log('\n' + table(['small input', 'bytes', 'this thread p50 ms', 'p90', 'via worker p50 ms', 'p90'], small));
-console.log(`\nestimated (past maxBytes): ${await service.countText('x'.repeat(service.options.maxBytes + 1))} tokens for ${service.options.maxBytes + 1} bytes`);
+console.log(
+  `\nestimated (past maxBytes): ${await service.countText('x'.repeat(service.options.maxBytes + 1))} tokens for ${service.options.maxBytes + 1} bytes`,
+);
 console.log(JSON.stringify(service.stats));
 await service.onModuleDestroy();
 
@@ -195,5 +209,9 @@ function table(head, body) {
   const all = [head, ...body].map((r) => r.map(String));
   const width = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
   const line = (r) => '| ' + r.map((c, i) => (i < 1 ? c.padEnd(width[i]) : c.padStart(width[i]))).join(' | ') + ' |';
-  return [line(all[0]), '|' + width.map((w, i) => (i < 1 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...all.slice(1).map(line)].join('\n');
+  return [
+    line(all[0]),
+    '|' + width.map((w, i) => (i < 1 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|',
+    ...all.slice(1).map(line),
+  ].join('\n');
 }

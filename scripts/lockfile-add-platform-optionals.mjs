@@ -40,6 +40,8 @@ for (const name of missing) {
   console.log(`added ${name}@${version} (${[entry.os, entry.cpu, entry.libc].filter(Boolean).join(' / ')})`);
 }
 const root = lock.packages[''];
-const rest = Object.entries(lock.packages).filter(([k]) => k !== '').sort(([a], [b]) => a.localeCompare(b));
+const rest = Object.entries(lock.packages)
+  .filter(([k]) => k !== '')
+  .sort(([a], [b]) => a.localeCompare(b));
 lock.packages = Object.fromEntries([['', root], ...rest]);
 fs.writeFileSync(lockPath, `${JSON.stringify(lock, null, 2)}\n`);

@@ -92,7 +92,12 @@ const SEED = intEnv('SOAK_SEED', Math.floor(Math.random() * 2 ** 31), 0, 2 ** 31
 const KEEP_DB = process.env.SOAK_KEEP_DB === '1';
 const CUT_AT = intEnv('SOAK_CUT_AT', Math.round(SECONDS * 0.2), 0, 86_400);
 const CUT_LEN = Math.min(CUT_SECONDS, Math.max(0, SECONDS - CUT_AT - 2));
-const KILL_AT = intEnv('SOAK_KILL_AT', Math.min(SECONDS - 3, Math.max(CUT_AT + CUT_LEN + Math.round(SECONDS * 0.1), Math.round(SECONDS * 0.75))), 0, 86_400);
+const KILL_AT = intEnv(
+  'SOAK_KILL_AT',
+  Math.min(SECONDS - 3, Math.max(CUT_AT + CUT_LEN + Math.round(SECONDS * 0.1), Math.round(SECONDS * 0.75))),
+  0,
+  86_400,
+);
 const DIST = path.resolve(argValue('--dist') ?? (process.env.TOLLGATE_DIST_DIR?.trim() || path.join(REPO, 'dist')));
 const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL || process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
@@ -114,8 +119,10 @@ if (!['blackhole', 'refuse'].includes(CUT_MODE)) {
 }
 for (const entry of ['src/main.js', 'src/worker.js', 'src/dev-upstream/main.js', 'src/cli/db-migrate.js', 'src/app.module.js']) {
   if (!fs.existsSync(path.join(DIST, entry))) {
-    console.error(`soak: compiled ${entry} not found in ${DIST}: run "npm run build" (npm run soak does), or compile elsewhere ` +
-      `("npx tsc -p tsconfig.build.json --outDir /tmp/tg-dist") and set TOLLGATE_DIST_DIR=/tmp/tg-dist`);
+    console.error(
+      `soak: compiled ${entry} not found in ${DIST}: run "npm run build" (npm run soak does), or compile elsewhere ` +
+        `("npx tsc -p tsconfig.build.json --outDir /tmp/tg-dist") and set TOLLGATE_DIST_DIR=/tmp/tg-dist`,
+    );
     process.exit(2);
   }
 }
@@ -142,13 +149,20 @@ function rng(seed) {
 
 function withTimeout(promise, ms, what) {
   let timer;
-  return Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function table(headers, rows) {
   const cells = [headers, ...rows].map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))));
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -196,7 +210,11 @@ function spawnNode(label, args, env) {
   const file = path.join(LOG_DIR, `${label}.log`);
   const out = fs.createWriteStream(file, { flags: 'a' });
   const nodePath = [path.join(REPO, 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
-  const child = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, NODE_PATH: nodePath, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: REPO,
+    env: { ...process.env, NODE_PATH: nodePath, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const proc = { label, child, pid: child.pid, file, tail: [], watchers: new Set(), exitInfo: null, errors: 0, warns: 0 };
   proc.exited = new Promise((resolve) => {
     child.once('exit', (code, signal) => {
@@ -221,7 +239,8 @@ function spawnNode(label, args, env) {
       try {
         const j = JSON.parse(line);
         level = typeof j.level === 'number' ? j.level : level;
-        if (level >= 40) line = `${j.context ? `${j.context}: ` : ''}${String(j.msg ?? '').split('\n')[0]}${j.err?.message ? ` ${String(j.err.message).split('\n')[0]}` : ''}`;
+        if (level >= 40)
+          line = `${j.context ? `${j.context}: ` : ''}${String(j.msg ?? '').split('\n')[0]}${j.err?.message ? ` ${String(j.err.message).split('\n')[0]}` : ''}`;
       } catch {
         /* not JSON */
       }
@@ -234,7 +253,10 @@ function spawnNode(label, args, env) {
     } else if (level >= 40) proc.warns++;
     for (const w of proc.watchers) w(line);
   };
-  for (const [stream, isErr] of [[child.stdout, false], [child.stderr, true]]) {
+  for (const [stream, isErr] of [
+    [child.stdout, false],
+    [child.stderr, true],
+  ]) {
     let rest = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk) => {
@@ -272,7 +294,11 @@ function spawnNode(label, args, env) {
       const w = (l) => re.test(l) && done(() => resolve(l));
       const timer = setTimeout(() => done(() => reject(new Error(`${label}: no line matching ${re} within ${ms} ms; see ${file}`))), ms);
       proc.watchers.add(w);
-      proc.exited.then((i) => done(() => reject(new Error(`${label} exited (${i.signal ?? `code ${i.code}`}); last output:\n${proc.tail.slice(-15).join('\n')}`))));
+      proc.exited.then((i) =>
+        done(() =>
+          reject(new Error(`${label} exited (${i.signal ?? `code ${i.code}`}); last output:\n${proc.tail.slice(-15).join('\n')}`)),
+        ),
+      );
     });
   children.add(proc);
   return proc;
@@ -322,7 +348,10 @@ async function startApi(n, port, databaseUrl) {
   });
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (proc.exitInfo) throw new Error(`api-${n} exited (${proc.exitInfo.signal ?? `code ${proc.exitInfo.code}`}) before it was ready:\n${proc.tail.slice(-15).join('\n')}`);
+    if (proc.exitInfo)
+      throw new Error(
+        `api-${n} exited (${proc.exitInfo.signal ?? `code ${proc.exitInfo.code}`}) before it was ready:\n${proc.tail.slice(-15).join('\n')}`,
+      );
     if ((await httpGet(`http://127.0.0.1:${port}/healthz`, 1000)).status === 200) return proc;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
@@ -378,8 +407,16 @@ const load = (p) => require(path.join(dist, 'src', p));
 
 /** Error codes of answers the gateway records as a (failed) model call before answering. */
 const RECORDED_ERROR_CODES = new Set([
-  'model_not_found', 'model_not_allowed', 'insufficient_credits', 'upstream_error', 'upstream_unreachable',
-  'upstream_auth_failed', 'no_active_credential', 'rate_limit_exceeded', 'upstream_rejected', 'mock_status',
+  'model_not_found',
+  'model_not_allowed',
+  'insufficient_credits',
+  'upstream_error',
+  'upstream_unreachable',
+  'upstream_auth_failed',
+  'no_active_credential',
+  'rate_limit_exceeded',
+  'upstream_rejected',
+  'mock_status',
 ]);
 
 const KINDS = [
@@ -437,28 +474,82 @@ function buildCall(kind, r, id) {
   const maxTokens = r.next() < 0.7 ? { max_tokens: r.int(16, 128) } : {};
   switch (kind) {
     case 'chat':
-      return { kind, path: '/v1/chat/completions', stream: false, body: { model: 'mock-model', messages: msg(`soak ${id} #mock:words=${r.int(3, 40)}`), ...maxTokens } };
+      return {
+        kind,
+        path: '/v1/chat/completions',
+        stream: false,
+        body: { model: 'mock-model', messages: msg(`soak ${id} #mock:words=${r.int(3, 40)}`), ...maxTokens },
+      };
     case 'stream': {
       const usage = r.next() < 0.5 ? { stream_options: { include_usage: true } } : {};
-      return { kind, path: '/v1/chat/completions', stream: true, body: { model: 'mock-model', stream: true, messages: msg(`soak ${id} #mock:words=${r.int(3, 60)}`), ...maxTokens, ...usage } };
+      return {
+        kind,
+        path: '/v1/chat/completions',
+        stream: true,
+        body: { model: 'mock-model', stream: true, messages: msg(`soak ${id} #mock:words=${r.int(3, 60)}`), ...maxTokens, ...usage },
+      };
     }
     case 'stream_abort':
-      return { kind, path: '/v1/chat/completions', stream: true, abortAfterEvents: r.int(1, 25), body: { model: 'mock-model', stream: true, messages: msg(`soak ${id} #mock:words=400 #mock:chunk-delay=10`) } };
+      return {
+        kind,
+        path: '/v1/chat/completions',
+        stream: true,
+        abortAfterEvents: r.int(1, 25),
+        body: { model: 'mock-model', stream: true, messages: msg(`soak ${id} #mock:words=400 #mock:chunk-delay=10`) },
+      };
     case 'stream_stall':
       // A long stream the client stops reading for a while (TCP backpressure up to the gateway).
-      return { kind, path: '/v1/chat/completions', stream: true, stallAfterEvents: r.int(2, 10), stallMs: r.int(3000, 12_000), timeoutMs: REQUEST_TIMEOUT_MS + 15_000, body: { model: 'mock-model', stream: true, messages: msg(`soak ${id} #mock:words=20000`) } };
+      return {
+        kind,
+        path: '/v1/chat/completions',
+        stream: true,
+        stallAfterEvents: r.int(2, 10),
+        stallMs: r.int(3000, 12_000),
+        timeoutMs: REQUEST_TIMEOUT_MS + 15_000,
+        body: { model: 'mock-model', stream: true, messages: msg(`soak ${id} #mock:words=20000`) },
+      };
     case 'upstream_fail': {
-      const directive = r.pick(['#mock:status=503', '#mock:status=500', '#mock:status=429', '#mock:status=400', '#mock:status=401', '#mock:drop']);
+      const directive = r.pick([
+        '#mock:status=503',
+        '#mock:status=500',
+        '#mock:status=429',
+        '#mock:status=400',
+        '#mock:status=401',
+        '#mock:drop',
+      ]);
       const stream = r.next() < 0.4;
-      return { kind, path: '/v1/chat/completions', stream, directive, body: { model: 'mock-model', messages: msg(`soak ${id} ${directive}`), ...(stream ? { stream: true } : {}), ...maxTokens } };
+      return {
+        kind,
+        path: '/v1/chat/completions',
+        stream,
+        directive,
+        body: { model: 'mock-model', messages: msg(`soak ${id} ${directive}`), ...(stream ? { stream: true } : {}), ...maxTokens },
+      };
     }
     case 'embeddings':
-      return { kind, path: '/v1/embeddings', stream: false, body: { model: 'mock-embed', input: r.next() < 0.5 ? `soak ${id}` : [`soak ${id}`, 'second input'] } };
+      return {
+        kind,
+        path: '/v1/embeddings',
+        stream: false,
+        body: { model: 'mock-embed', input: r.next() < 0.5 ? `soak ${id}` : [`soak ${id}`, 'second input'] },
+      };
     case 'nul_model':
-      return { kind, path: '/v1/chat/completions', stream: r.next() < 0.5, body: { model: 'mock-model\u0000soak', messages: msg(`soak ${id}`) } };
+      return {
+        kind,
+        path: '/v1/chat/completions',
+        stream: r.next() < 0.5,
+        body: { model: 'mock-model\u0000soak', messages: msg(`soak ${id}`) },
+      };
     case 'big_prompt': {
       const variant = r.next() < 0.5 ? 'mid_upload' : 'after_upload';
-      return { kind, path: '/v1/chat/completions', stream: r.next() < 0.5, variant, disconnectAfterMs: r.int(50, 500), body: { model: 'mock-model', messages: msg('a'.repeat(BIG_PROMPT_BYTES)) } };
+      return {
+        kind,
+        path: '/v1/chat/completions',
+        stream: r.next() < 0.5,
+        variant,
+        disconnectAfterMs: r.int(50, 500),
+        body: { model: 'mock-model', messages: msg('a'.repeat(BIG_PROMPT_BYTES)) },
+      };
     }
     default:
       throw new Error(`unknown kind ${kind}`);
@@ -469,8 +560,20 @@ function buildCall(kind, r, id) {
 function doCall(client, spec, id) {
   return new Promise((resolve) => {
     const rec = {
-      id, kind: spec.kind, user: client.user.index, client: client.index, t0: since(), t1: null, phase: state.phase,
-      status: null, outcome: null, code: null, respId: null, completionId: null, events: 0, stream: spec.stream,
+      id,
+      kind: spec.kind,
+      user: client.user.index,
+      client: client.index,
+      t0: since(),
+      t1: null,
+      phase: state.phase,
+      status: null,
+      outcome: null,
+      code: null,
+      respId: null,
+      completionId: null,
+      events: 0,
+      stream: spec.stream,
       detail: spec.directive ?? spec.variant ?? null,
     };
     const payload = Buffer.from(JSON.stringify(spec.body));
@@ -489,7 +592,12 @@ function doCall(client, spec, id) {
     const req = http.request(`${state.baseUrl}${spec.path}`, {
       method: 'POST',
       agent: client.agent,
-      headers: { authorization: `Bearer ${client.user.key}`, 'content-type': 'application/json', 'content-length': payload.length, 'x-request-id': id },
+      headers: {
+        authorization: `Bearer ${client.user.key}`,
+        'content-type': 'application/json',
+        'content-length': payload.length,
+        'x-request-id': id,
+      },
     });
     state.inflight.add(req);
     req.finishSoak = finish;
@@ -684,13 +792,16 @@ async function books(db, clientCalls, settle) {
     else byRequest.set(r.request_id, [r]);
   }
   const seen = new Set(clientCalls.map((c) => c.id));
-  const mustHaveRow = (c) => c.outcome === 'complete' || (c.outcome === 'error_response' && (RECORDED_ERROR_CODES.has(c.code) || c.errorType === 'upstream_error'));
+  const mustHaveRow = (c) =>
+    c.outcome === 'complete' || (c.outcome === 'error_response' && (RECORDED_ERROR_CODES.has(c.code) || c.errorType === 'upstream_error'));
   const missing = clientCalls.filter((c) => mustHaveRow(c) && !byRequest.has(c.id));
   const wrongStatus = clientCalls.filter((c) => c.outcome === 'complete' && byRequest.get(c.id)?.some((r) => r.status !== 'success'));
   const dupes = [...byRequest.entries()].filter(([, l]) => l.length > 1);
   const unseenRows = rows.filter((r) => !seen.has(r.request_id));
   const idMismatch = clientCalls.filter((c) => c.respId && c.respId !== c.id);
-  const cutShortButSuccess = clientCalls.filter((c) => ['incomplete', 'incomplete_stream'].includes(c.outcome) && byRequest.get(c.id)?.some((r) => r.status === 'success'));
+  const cutShortButSuccess = clientCalls.filter(
+    (c) => ['incomplete', 'incomplete_stream'].includes(c.outcome) && byRequest.get(c.id)?.some((r) => r.status === 'success'),
+  );
 
   say('## Calls seen by clients vs rows in model_calls');
   const groups = new Map();
@@ -709,31 +820,75 @@ async function books(db, clientCalls, settle) {
     }
     groups.set(key, g);
   }
-  say(table(['kind', 'client outcome', 'calls', 'row required', 'rows found', 'MISSING', 'row statuses'],
-    [...groups.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.outcome.localeCompare(b.outcome))
-      .map((g) => [g.kind, g.outcome, g.n, g.required, g.rows, g.missing || '', [...g.statuses].map(([s, n]) => `${s}:${n}`).join(' ')])));
+  say(
+    table(
+      ['kind', 'client outcome', 'calls', 'row required', 'rows found', 'MISSING', 'row statuses'],
+      [...groups.values()]
+        .sort((a, b) => a.kind.localeCompare(b.kind) || a.outcome.localeCompare(b.outcome))
+        .map((g) => [g.kind, g.outcome, g.n, g.required, g.rows, g.missing || '', [...g.statuses].map(([s, n]) => `${s}:${n}`).join(' ')]),
+    ),
+  );
   say();
   say(`model_calls rows: ${rows.length}; rows of calls no client recorded (e.g. cut off by the end of the run): ${unseenRows.length}`);
   if (missing.length) {
     failures.push(`${missing.length} call(s) answered to a client have no model_calls row`);
     say(`\nMISSING rows (${missing.length}; first 25):`);
-    say(table(['request id', 'kind', 'detail', 'http', 'outcome', 'code', 'phase', 'sent at s', 'answered at s'],
-      missing.slice(0, 25).map((c) => [c.id, c.kind, c.detail ?? '', c.status, c.outcome, c.code ?? '', c.phase, c.t0.toFixed(1), c.t1?.toFixed(1)])));
+    say(
+      table(
+        ['request id', 'kind', 'detail', 'http', 'outcome', 'code', 'phase', 'sent at s', 'answered at s'],
+        missing
+          .slice(0, 25)
+          .map((c) => [c.id, c.kind, c.detail ?? '', c.status, c.outcome, c.code ?? '', c.phase, c.t0.toFixed(1), c.t1?.toFixed(1)]),
+      ),
+    );
     const byPhase = {};
     for (const c of missing) byPhase[`${c.phase}/${c.kind}`] = (byPhase[`${c.phase}/${c.kind}`] ?? 0) + 1;
-    say(`missing by phase/kind: ${Object.entries(byPhase).map(([k, n]) => `${k}=${n}`).join(', ')}`);
+    say(
+      `missing by phase/kind: ${Object.entries(byPhase)
+        .map(([k, n]) => `${k}=${n}`)
+        .join(', ')}`,
+    );
   }
   if (wrongStatus.length) {
     failures.push(`${wrongStatus.length} call(s) a client read completely are recorded with a status other than success`);
     say(`\nComplete answers recorded as not successful (first 10):`);
-    say(table(['request id', 'kind', 'row status'], wrongStatus.slice(0, 10).map((c) => [c.id, c.kind, byRequest.get(c.id).map((r) => r.status).join(',')])));
+    say(
+      table(
+        ['request id', 'kind', 'row status'],
+        wrongStatus.slice(0, 10).map((c) => [
+          c.id,
+          c.kind,
+          byRequest
+            .get(c.id)
+            .map((r) => r.status)
+            .join(','),
+        ]),
+      ),
+    );
   }
-  if (dupes.length) failures.push(`${dupes.length} request id(s) recorded more than once (e.g. ${dupes.slice(0, 3).map(([id]) => id).join(', ')})`);
-  if (cutShortButSuccess.length) warnings.push(`${cutShortButSuccess.length} call(s) whose answer broke off at the client are recorded as success (e.g. ${cutShortButSuccess.slice(0, 3).map((c) => `${c.id}: ${c.kind}, ${c.code}, ${c.phase}`).join('; ')})`);
+  if (dupes.length)
+    failures.push(
+      `${dupes.length} request id(s) recorded more than once (e.g. ${dupes
+        .slice(0, 3)
+        .map(([id]) => id)
+        .join(', ')})`,
+    );
+  if (cutShortButSuccess.length)
+    warnings.push(
+      `${cutShortButSuccess.length} call(s) whose answer broke off at the client are recorded as success (e.g. ${cutShortButSuccess
+        .slice(0, 3)
+        .map((c) => `${c.id}: ${c.kind}, ${c.code}, ${c.phase}`)
+        .join('; ')})`,
+    );
   const statuses = new Map();
   for (const r of rows) statuses.set(`${r.status}|${r.error_code ?? ''}`, (statuses.get(`${r.status}|${r.error_code ?? ''}`) ?? 0) + 1);
   say('\nmodel_calls rows by status and error code:');
-  say(table(['status', 'error code', 'rows'], [...statuses.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => [...k.split('|'), n])));
+  say(
+    table(
+      ['status', 'error code', 'rows'],
+      [...statuses.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => [...k.split('|'), n]),
+    ),
+  );
   if (idMismatch.length) warnings.push(`${idMismatch.length} response(s) carried another x-request-id than the one sent`);
 
   // The ledger, per user.
@@ -759,30 +914,79 @@ async function books(db, clientCalls, settle) {
     ORDER BY u.email`);
   if (users.error) failures.push(`cannot read the ledger: ${users.error}`);
   else {
-    say(table(['user', 'granted', 'Σ debits', 'debit rows', 'Σ call credits', 'billed calls', 'balance', 'change', 'held', 'holds', 'ledger sums', 'last balance_after', 'debits = calls', 'held = holds'],
-      users.map((u) => [u.email, u.grants, u.debits, u.n_debits, u.call_credits, u.billed, u.balance, u.change, u.held, u.holds,
-        u.ledger_adds_up ? 'ok' : 'WRONG', u.last_row_matches ? 'ok' : 'WRONG', u.debits_match_calls ? 'ok' : 'WRONG', u.held_matches_holds ? 'ok' : 'WRONG'])));
+    say(
+      table(
+        [
+          'user',
+          'granted',
+          'Σ debits',
+          'debit rows',
+          'Σ call credits',
+          'billed calls',
+          'balance',
+          'change',
+          'held',
+          'holds',
+          'ledger sums',
+          'last balance_after',
+          'debits = calls',
+          'held = holds',
+        ],
+        users.map((u) => [
+          u.email,
+          u.grants,
+          u.debits,
+          u.n_debits,
+          u.call_credits,
+          u.billed,
+          u.balance,
+          u.change,
+          u.held,
+          u.holds,
+          u.ledger_adds_up ? 'ok' : 'WRONG',
+          u.last_row_matches ? 'ok' : 'WRONG',
+          u.debits_match_calls ? 'ok' : 'WRONG',
+          u.held_matches_holds ? 'ok' : 'WRONG',
+        ]),
+      ),
+    );
     for (const u of users) {
       if (!u.ledger_adds_up) failures.push(`${u.email}: balance ${u.balance} is not the sum of its transactions`);
-      if (!u.last_row_matches) failures.push(`${u.email}: the last transaction's balance_after ${u.last_balance_after} is not the balance ${u.balance}`);
+      if (!u.last_row_matches)
+        failures.push(`${u.email}: the last transaction's balance_after ${u.last_balance_after} is not the balance ${u.balance}`);
       if (!u.debits_match_calls) failures.push(`${u.email}: Σ debits ${u.debits} ≠ −Σ credits of its model calls (${u.call_credits})`);
       if (!u.held_matches_holds) failures.push(`${u.email}: held ${u.held} ≠ Σ credit_holds ${u.holds_amount}`);
-      if (Number(u.held) !== 0 || Number(u.holds) !== 0) failures.push(`${u.email}: ${u.held} credits still held in ${u.holds} hold(s) after the sweeps`);
+      if (Number(u.held) !== 0 || Number(u.holds) !== 0)
+        failures.push(`${u.email}: ${u.held} credits still held in ${u.holds} hold(s) after the sweeps`);
     }
   }
   const unbilled = await q(`SELECT m.request_id, m.status::text, m.credits::text FROM model_calls m WHERE m.credits > 0
     AND NOT EXISTS (SELECT 1 FROM credit_transactions t WHERE t.model_call_id = m.id) ORDER BY m.created_at LIMIT 1000`);
-  if (!unbilled.error && unbilled.length) failures.push(`${unbilled.length} billed call(s) without a debit transaction (e.g. ${unbilled.slice(0, 3).map((r) => r.request_id).join(', ')})`);
-  const orphanDebits = await q(`SELECT count(*)::int AS n FROM credit_transactions t WHERE t.type = 'debit' AND NOT EXISTS (SELECT 1 FROM model_calls m WHERE m.id = t.model_call_id)`);
+  if (!unbilled.error && unbilled.length)
+    failures.push(
+      `${unbilled.length} billed call(s) without a debit transaction (e.g. ${unbilled
+        .slice(0, 3)
+        .map((r) => r.request_id)
+        .join(', ')})`,
+    );
+  const orphanDebits = await q(
+    `SELECT count(*)::int AS n FROM credit_transactions t WHERE t.type = 'debit' AND NOT EXISTS (SELECT 1 FROM model_calls m WHERE m.id = t.model_call_id)`,
+  );
   if (!orphanDebits.error && orphanDebits[0].n > 0) failures.push(`${orphanDebits[0].n} debit transaction(s) without a model call`);
   const pending = await q('SELECT count(*)::int AS n, COALESCE(sum(credits), 0)::text AS credits FROM pending_debits');
-  if (!pending.error && pending[0].n > 0) failures.push(`${pending[0].n} pending debit(s) (${pending[0].credits} credits) left after waiting ${settle.pendingWaitS} s for the worker's sweeps`);
+  if (!pending.error && pending[0].n > 0)
+    failures.push(
+      `${pending[0].n} pending debit(s) (${pending[0].credits} credits) left after waiting ${settle.pendingWaitS} s for the worker's sweeps`,
+    );
   const holds = await q('SELECT count(*)::int AS n, COALESCE(sum(amount), 0)::text AS amount FROM credit_holds');
   const heldTotal = await q('SELECT COALESCE(sum(held), 0)::text AS held FROM credit_accounts');
   say('');
-  say(`held total (credit_accounts.held): ${heldTotal.error ?? heldTotal[0].held}; credit_holds rows: ${holds.error ?? `${holds[0].n} (${holds[0].amount} credits)`}; pending_debits: ${pending.error ?? `${pending[0].n}`}`);
+  say(
+    `held total (credit_accounts.held): ${heldTotal.error ?? heldTotal[0].held}; credit_holds rows: ${holds.error ?? `${holds[0].n} (${holds[0].amount} credits)`}; pending_debits: ${pending.error ?? `${pending[0].n}`}`,
+  );
   say(`sweeps: ${settle.note}; expired holds released by the soak with tollgate_release_expired_holds(): ${settle.released}`);
-  if (!heldTotal.error && Number(heldTotal[0].held) !== 0 && !failures.some((f) => f.includes('still held'))) failures.push(`held total ${heldTotal[0].held} ≠ 0 after the sweeps`);
+  if (!heldTotal.error && Number(heldTotal[0].held) !== 0 && !failures.some((f) => f.includes('still held')))
+    failures.push(`held total ${heldTotal[0].held} ≠ 0 after the sweeps`);
   return { failures, warnings, out };
 }
 
@@ -797,7 +1001,10 @@ const MAX_RESTARTS = 5;
 /** Last stderr line that names an error, for a one-line reason. */
 function crashReason(proc) {
   const lines = proc.tail.slice(-60);
-  const first = lines.find((l) => /^\s*(\w*Error|Unhandled|FATAL|throw )/.test(l) && !/^\s*throw er;/.test(l))?.trim() ?? lines.filter(Boolean).slice(-1)[0] ?? 'no output';
+  const first =
+    lines.find((l) => /^\s*(\w*Error|Unhandled|FATAL|throw )/.test(l) && !/^\s*throw er;/.test(l))?.trim() ??
+    lines.filter(Boolean).slice(-1)[0] ??
+    'no output';
   const emitter = lines.map((l) => /Emitted 'error' event on (.+) at:/.exec(l)).find(Boolean);
   return emitter ? `${first} (unhandled 'error' event on ${emitter[1]})` : first;
 }
@@ -835,7 +1042,11 @@ async function launchApi() {
 }
 
 async function launchWorker() {
-  const proc = spawnNode(`worker${procs.worker ? `-${state.crashes.length + 1}` : ''}`, [path.join(DIST, 'src', 'worker.js')], tollgateEnv(proxiedDbUrl));
+  const proc = spawnNode(
+    `worker${procs.worker ? `-${state.crashes.length + 1}` : ''}`,
+    [path.join(DIST, 'src', 'worker.js')],
+    tollgateEnv(proxiedDbUrl),
+  );
   await proc.waitForLine(/tollgate worker started/, 60_000);
   procs.worker = proc;
   supervise(proc, launchWorker);
@@ -860,25 +1071,39 @@ function cleanup() {
     if (proxy) await withTimeout(proxy.close(), 5000, 'proxy close').catch((e) => log(e.message));
     if (dbCreated && !KEEP_DB) {
       const admin = new pg.Client({ connectionString: ADMIN_URL });
-      await withTimeout((async () => {
-        await admin.connect();
-        await admin.query(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
-      })(), 15_000, 'drop database').then(() => log(`dropped database ${DB_NAME}`), (e) => log(`could not drop database ${DB_NAME}: ${e.message}`));
+      await withTimeout(
+        (async () => {
+          await admin.connect();
+          await admin.query(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
+        })(),
+        15_000,
+        'drop database',
+      ).then(
+        () => log(`dropped database ${DB_NAME}`),
+        (e) => log(`could not drop database ${DB_NAME}: ${e.message}`),
+      );
       await admin.end().catch(() => undefined);
     } else if (dbCreated) log(`kept database ${DB_NAME} (SOAK_KEEP_DB=1)`);
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
     redis.on('error', () => undefined);
-    await withTimeout((async () => {
-      await redis.connect();
-      let cursor = '0';
-      let n = 0;
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${QUEUE_PREFIX}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) n += await redis.del(...keys);
-      } while (cursor !== '0');
-      return n;
-    })(), 10_000, 'redis cleanup').then((n) => log(`removed ${n} Redis key(s) under ${QUEUE_PREFIX}`), (e) => log(`Redis cleanup failed: ${e.message}`));
+    await withTimeout(
+      (async () => {
+        await redis.connect();
+        let cursor = '0';
+        let n = 0;
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${QUEUE_PREFIX}*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length) n += await redis.del(...keys);
+        } while (cursor !== '0');
+        return n;
+      })(),
+      10_000,
+      'redis cleanup',
+    ).then(
+      (n) => log(`removed ${n} Redis key(s) under ${QUEUE_PREFIX}`),
+      (e) => log(`Redis cleanup failed: ${e.message}`),
+    );
     redis.disconnect();
   })();
   return cleanupPromise;
@@ -907,7 +1132,9 @@ process.on('exit', () => {
 
 async function run() {
   log(`run ${RUN}: ${SECONDS} s, ${CLIENTS} clients, ${USERS} users, seed ${SEED}, dist ${DIST}, logs in ${LOG_DIR}`);
-  log(`plan (seconds after the load starts): PostgreSQL cut (${CUT_MODE}) at ${CUT_AT} s for ${CUT_LEN} s; api kill -9 at ${KILL_AT} s; big prompt ${BIG_PROMPT_BYTES} bytes (max ${BIG_PROMPT_MAX})`);
+  log(
+    `plan (seconds after the load starts): PostgreSQL cut (${CUT_MODE}) at ${CUT_AT} s for ${CUT_LEN} s; api kill -9 at ${KILL_AT} s; big prompt ${BIG_PROMPT_BYTES} bytes (max ${BIG_PROMPT_MAX})`,
+  );
   const { startFaultProxy } = loadFaultProxy();
 
   // Database.
@@ -929,13 +1156,19 @@ async function run() {
   })();
   const migrateArgs = migrationsAbove
     ? [path.join(DIST, 'src', 'cli', 'db-migrate.js')]
-    : ['-e', `require(${JSON.stringify(path.join(DIST, 'src', 'cli', 'db-migrate.js'))}).runDbMigrate(process.env, undefined, ${JSON.stringify(path.join(REPO, 'prisma', 'migrations'))}).then((c) => { process.exitCode = c; })`];
+    : [
+        '-e',
+        `require(${JSON.stringify(path.join(DIST, 'src', 'cli', 'db-migrate.js'))}).runDbMigrate(process.env, undefined, ${JSON.stringify(path.join(REPO, 'prisma', 'migrations'))}).then((c) => { process.exitCode = c; })`,
+      ];
   const migrated = await runNode('db-migrate', migrateArgs, { DATABASE_URL: dbUrl }, 120_000);
   log(`database ${DB_NAME}: ${migrated.filter((l) => /Applied|up to date/.test(l)).join(' ') || 'migrated'}`);
 
   // Dev upstream.
   const upstream = spawnNode('dev-upstream', [path.join(DIST, 'src', 'dev-upstream', 'main.js')], {
-    DEV_UPSTREAM_HOST: '127.0.0.1', DEV_UPSTREAM_PORT: '0', DEV_UPSTREAM_API_KEY: UPSTREAM_KEY, DEV_UPSTREAM_MODELS: 'mock-model,mock-embed',
+    DEV_UPSTREAM_HOST: '127.0.0.1',
+    DEV_UPSTREAM_PORT: '0',
+    DEV_UPSTREAM_API_KEY: UPSTREAM_KEY,
+    DEV_UPSTREAM_MODELS: 'mock-model,mock-embed',
   });
   const upstreamUrl = /listening on (\S+)/.exec(await upstream.waitForLine(/listening on \S+/, 20_000))[1];
   log(`dev upstream ${upstreamUrl} (pid ${upstream.pid})`);
@@ -945,9 +1178,16 @@ async function run() {
     const poor = USERS > 1 && i === USERS - 1;
     return { email: `soak-${i}${poor ? '-poor' : ''}@soak.local`, name: `Soak ${i}`, credits: poor ? String(POOR_CREDITS) : '1000000' };
   });
-  const seedOut = await runNode('seed', ['-e', SEED_SCRIPT], {
-    ...tollgateEnv(dbUrl), SOAK_DIST: DIST, SOAK_SEED_SPEC: JSON.stringify({ upstreamUrl, upstreamKey: UPSTREAM_KEY, users: userSpecs }),
-  }, 120_000);
+  const seedOut = await runNode(
+    'seed',
+    ['-e', SEED_SCRIPT],
+    {
+      ...tollgateEnv(dbUrl),
+      SOAK_DIST: DIST,
+      SOAK_SEED_SPEC: JSON.stringify({ upstreamUrl, upstreamKey: UPSTREAM_KEY, users: userSpecs }),
+    },
+    120_000,
+  );
   const seedLine = seedOut.find((l) => l.startsWith('SOAK_SEED '));
   if (!seedLine) throw new Error('seed printed no result');
   const seeded = JSON.parse(seedLine.slice('SOAK_SEED '.length));
@@ -1007,8 +1247,11 @@ async function run() {
       const alive = old.kill('SIGKILL');
       state.apiDown = true;
       const info = await old.exited;
-      event(alive ? `api pid ${old.pid} killed (${info.signal ?? `code ${info.code}`}); starting a new one on port ${apiPort}`
-        : `api pid ${old.pid} was already gone (${info.signal ?? `code ${info.code}`}); starting a new one on port ${apiPort}`);
+      event(
+        alive
+          ? `api pid ${old.pid} killed (${info.signal ?? `code ${info.code}`}); starting a new one on port ${apiPort}`
+          : `api pid ${old.pid} was already gone (${info.signal ?? `code ${info.code}`}); starting a new one on port ${apiPort}`,
+      );
       const t = Date.now();
       await launchApi();
       state.phase = 'api-restarted';
@@ -1036,7 +1279,9 @@ async function run() {
   await state.apiRestart;
   procs.api.expectedExit = true;
   const apiExit = await procs.api.stop(15_000);
-  event(`api stopped: ${apiExit.signal ?? `code ${apiExit.code}`}${apiExit.signal === 'SIGKILL' ? ' (did not exit within 15 s of SIGTERM)' : ''}`);
+  event(
+    `api stopped: ${apiExit.signal ?? `code ${apiExit.code}`}${apiExit.signal === 'SIGKILL' ? ' (did not exit within 15 s of SIGTERM)' : ''}`,
+  );
 
   const direct = new pg.Client({ connectionString: dbUrl });
   await direct.connect();
@@ -1058,7 +1303,9 @@ async function run() {
     const t = Date.now();
     const before = await counts();
     let now = before;
-    event(`settling: ${before.pending ?? 'n/a'} pending debit(s), ${before.holds ?? 'n/a'} hold(s); waiting for the worker (${SETTLE_MIN_SECONDS}–${SETTLE_SECONDS} s)`);
+    event(
+      `settling: ${before.pending ?? 'n/a'} pending debit(s), ${before.holds ?? 'n/a'} hold(s); waiting for the worker (${SETTLE_MIN_SECONDS}–${SETTLE_SECONDS} s)`,
+    );
     while (!state.interrupted) {
       const elapsed = (Date.now() - t) / 1000;
       if (elapsed >= SETTLE_SECONDS) break;
@@ -1071,7 +1318,9 @@ async function run() {
     event(`worker sweeps: ${settle.note}`);
     if (now.holds) {
       // The old schema's hold sweep runs every 5 minutes with no setting: run its SQL for holds that expired.
-      const fn = (await direct.query(`SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'tollgate_release_expired_holds' AND pronargs = 0`)).rows[0].n;
+      const fn = (
+        await direct.query(`SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'tollgate_release_expired_holds' AND pronargs = 0`)
+      ).rows[0].n;
       if (fn) {
         settle.released = `${(await direct.query('SELECT "tollgate_release_expired_holds"() AS n')).rows[0].n} (run by the soak)`;
         event(`tollgate_release_expired_holds(): released ${settle.released}`);
@@ -1084,7 +1333,10 @@ async function run() {
     await upstream.stop(5000);
 
     const result = await books(direct, state.calls, settle);
-    for (const c of state.crashes) result.failures.unshift(`${c.proc} (pid ${c.pid}) exited unexpectedly at ${c.t.toFixed(0)} s (${c.info.signal ?? `code ${c.info.code}`}): ${c.why}`);
+    for (const c of state.crashes)
+      result.failures.unshift(
+        `${c.proc} (pid ${c.pid}) exited unexpectedly at ${c.t.toFixed(0)} s (${c.info.signal ?? `code ${c.info.code}`}): ${c.why}`,
+      );
     result.out.push('', '## Worker jobs (BullMQ, under the soak queue prefix)', jobs);
     report(result);
     return result.failures.length ? 1 : 0;
@@ -1135,15 +1387,50 @@ function report(result) {
   p('\n## Timeline');
   for (const e of state.events) p(`  ${e.t.toFixed(1).padStart(7)} s  ${e.what}`);
   p('\n## Processes (RSS MB, /healthz worst latency ms and failures per 10 s window)');
-  p(table(['t s', 'phase', 'api pid', 'api RSS', 'worker RSS', 'upstream RSS', 'healthz max ms', 'healthz fails', 'calls', 'complete', 'errors', 'in flight'],
-    samples.map((s) => [s.t, s.phase, s.apiPid, s.apiRss ?? '-', s.workerRss ?? '-', s.upstreamRss ?? '-', s.healthMax, s.healthFails, s.calls, s.complete, s.errors, s.inflight])));
+  p(
+    table(
+      [
+        't s',
+        'phase',
+        'api pid',
+        'api RSS',
+        'worker RSS',
+        'upstream RSS',
+        'healthz max ms',
+        'healthz fails',
+        'calls',
+        'complete',
+        'errors',
+        'in flight',
+      ],
+      samples.map((s) => [
+        s.t,
+        s.phase,
+        s.apiPid,
+        s.apiRss ?? '-',
+        s.workerRss ?? '-',
+        s.upstreamRss ?? '-',
+        s.healthMax,
+        s.healthFails,
+        s.calls,
+        s.complete,
+        s.errors,
+        s.inflight,
+      ]),
+    ),
+  );
   p('\n## Outcomes by kind');
   const kinds = [...new Set(state.calls.map((c) => c.kind))].sort();
   const outcomes = [...new Set(state.calls.map((c) => c.outcome))].sort();
-  p(table(['kind', 'calls', ...outcomes], kinds.map((k) => {
-    const mine = state.calls.filter((c) => c.kind === k);
-    return [k, mine.length, ...outcomes.map((o) => mine.filter((c) => c.outcome === o).length || '')];
-  })));
+  p(
+    table(
+      ['kind', 'calls', ...outcomes],
+      kinds.map((k) => {
+        const mine = state.calls.filter((c) => c.kind === k);
+        return [k, mine.length, ...outcomes.map((o) => mine.filter((c) => c.outcome === o).length || '')];
+      }),
+    ),
+  );
   p('\n## Errors seen by clients (HTTP status / error code or socket error), by phase and kind');
   const errs = new Map();
   for (const c of state.calls) {
@@ -1151,14 +1438,25 @@ function report(result) {
     const key = `${c.outcome}|${c.status ?? '-'}|${c.code ?? ''}|${c.phase}|${c.kind}`;
     errs.set(key, (errs.get(key) ?? 0) + 1);
   }
-  p(table(['outcome', 'http', 'code', 'phase', 'kind', 'count'], [...errs.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => [...k.split('|'), n])));
+  p(
+    table(
+      ['outcome', 'http', 'code', 'phase', 'kind', 'count'],
+      [...errs.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => [...k.split('|'), n]),
+    ),
+  );
   p(`\n/healthz failures by phase: ${JSON.stringify(state.healthFailsByPhase)}`);
   p('\n## Error lines logged by the processes (level ≥ error, and stderr), most frequent first');
-  const procNames = [...new Set(['dev-upstream', 'worker', ...Array.from({ length: apiCount }, (_, i) => `api-${i + 1}`), ...errorLines.map((e) => e.proc)])];
+  const procNames = [
+    ...new Set(['dev-upstream', 'worker', ...Array.from({ length: apiCount }, (_, i) => `api-${i + 1}`), ...errorLines.map((e) => e.proc)]),
+  ];
   p(procNames.map((n) => `${n}: ${errorLines.filter((e) => e.proc === n).length}`).join(', '));
   const grouped = new Map();
   for (const e of errorLines) {
-    const norm = `${e.proc}: ${e.text.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, '<uuid>').replace(/soak-[0-9a-f]+-c\d+-\d+/g, '<call>').replace(/\d+/g, 'N').slice(0, 220)}`;
+    const norm = `${e.proc}: ${e.text
+      .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, '<uuid>')
+      .replace(/soak-[0-9a-f]+-c\d+-\d+/g, '<call>')
+      .replace(/\d+/g, 'N')
+      .slice(0, 220)}`;
     grouped.set(norm, (grouped.get(norm) ?? 0) + 1);
   }
   for (const [text, n] of [...grouped.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) p(`  ${String(n).padStart(6)} × ${text}`);
@@ -1167,7 +1465,10 @@ function report(result) {
   p('\n## Verdict');
   for (const w of result.warnings) p(`  WARN ${w}`);
   const blocked = samples.filter((s) => s.healthFailsUnexpected > 0);
-  if (blocked.length) p(`  WARN /healthz did not answer within 2 s in ${blocked.length} window(s) outside the api restart (event loop blocked?) at t = ${blocked.map((s) => s.t).join(', ')} s`);
+  if (blocked.length)
+    p(
+      `  WARN /healthz did not answer within 2 s in ${blocked.length} window(s) outside the api restart (event loop blocked?) at t = ${blocked.map((s) => s.t).join(', ')} s`,
+    );
   if (result.failures.length === 0) p('  BOOKS OK');
   for (const f of result.failures) p(`  FAIL ${f}`);
 }

@@ -61,7 +61,10 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
   });
   // The body parsers are ours (bodyParser: false below): JSON and urlencoded, with the edge checks.
   installEdgeInputChecks(adapter.getInstance(), BODY_LIMIT_BYTES);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(validationPipe());
   app.enableShutdownHooks();

@@ -19,7 +19,22 @@ import { extname, join, sep } from 'node:path';
 const ROOT = join(__dirname, '..');
 const SCANNED_DIRS = ['src', 'test', 'scripts', 'prisma', 'bench'];
 const EXCLUDED_DIRS = ['src/generated/', 'bench/results/'];
-const TEXT_EXTENSIONS = new Set(['.ts', '.tsx', '.js', '.cjs', '.mjs', '.json', '.sql', '.prisma', '.sh', '.md', '.toml', '.yml', '.yaml', '.txt']);
+const TEXT_EXTENSIONS = new Set([
+  '.ts',
+  '.tsx',
+  '.js',
+  '.cjs',
+  '.mjs',
+  '.json',
+  '.sql',
+  '.prisma',
+  '.sh',
+  '.md',
+  '.toml',
+  '.yml',
+  '.yaml',
+  '.txt',
+]);
 /** Per scanned folder, the only extensions read there (all of TEXT_EXTENSIONS elsewhere). */
 const EXTENSIONS_IN: Readonly<Record<string, ReadonlySet<string>>> = { bench: new Set(['.md', '.mjs']) };
 /** Files lexed as JavaScript/TypeScript, so that CJK inside string literals is allowed. */
@@ -52,7 +67,8 @@ const CITATIONS: readonly { what: string; pattern: RegExp }[] = [
   { what: 'cites an issue number', pattern: /\bissues?\s+#?\d+\b/i },
 ];
 
-const CJK = /[\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}\u3000-\u303f\uff01-\uff60]/u;
+const CJK =
+  /[\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}\u3000-\u303f\uff01-\uff60]/u;
 
 const toPosix = (p: string) => p.split(sep).join('/');
 
@@ -87,7 +103,9 @@ export function maskLiterals(src: string): string {
     if (k < n && out[k] !== '\n' && out[k] !== '\r') out[k] = ' ';
   };
   const regexMayFollow = (prev: string) =>
-    prev === '' || /[(,=:[!&|?{};+\-*%<>~^]$/.test(prev) || /^(return|typeof|case|do|else|in|of|new|delete|void|throw|yield|await)$/.test(prev);
+    prev === '' ||
+    /[(,=:[!&|?{};+\-*%<>~^]$/.test(prev) ||
+    /^(return|typeof|case|do|else|in|of|new|delete|void|throw|yield|await)$/.test(prev);
 
   const quoted = (quote: string) => {
     i++;
@@ -209,7 +227,7 @@ describe('repository citations', () => {
       j('// (Issue ', '3 "Metering")'),
       j('/* issue ', '#12 */'),
       '/** \u30e2\u30c7\u30eb\u30ec\u30fc\u30c8 */',
-      "const x = 1; // \u4e2d",
+      'const x = 1; // \u4e2d',
     ];
     for (const line of bad) expect(findOffences('a.ts', line)).toHaveLength(1);
     const fine = [
@@ -221,6 +239,6 @@ describe('repository citations', () => {
       "import { x } from './common/shared/util';",
     ];
     for (const line of fine) expect(findOffences('a.ts', line)).toEqual([]);
-    expect(findOffences('a.sql', "-- \u30e2\u30c7\u30eb")).toHaveLength(1);
+    expect(findOffences('a.sql', '-- \u30e2\u30c7\u30eb')).toHaveLength(1);
   });
 });

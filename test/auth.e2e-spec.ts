@@ -24,7 +24,10 @@ describe('auth', () => {
   });
 
   it('refuses wrong passwords and unknown users alike, and never echoes the password', async () => {
-    for (const body of [{ login: 'admin@example.com', password: 'nope' }, { login: 'ghost@example.com', password: 'nope' }]) {
+    for (const body of [
+      { login: 'admin@example.com', password: 'nope' },
+      { login: 'ghost@example.com', password: 'nope' },
+    ]) {
       const res = await request(h.baseUrl).post('/auth/login').send(body).expect(401);
       expect(res.body).toMatchObject({ statusCode: 401, code: 'invalid_credentials' });
     }
@@ -39,7 +42,10 @@ describe('auth', () => {
 
   it('denies by default: 401 without credentials or with a forged token', async () => {
     await request(h.baseUrl).get('/auth/me').expect(401);
-    const forged = await request(h.baseUrl).get('/auth/me').set('authorization', 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl').expect(401);
+    const forged = await request(h.baseUrl)
+      .get('/auth/me')
+      .set('authorization', 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl')
+      .expect(401);
     expect(forged.body.code).toBe('unauthorized');
   });
 

@@ -24,10 +24,28 @@ async function debit(h: Harness, userId: string, credits: string): Promise<strin
   const id = randomUUID();
   await h.app.get(ModelCallRepository).insert([
     {
-      id, userId, apiKeyId: null, providerId: null, credentialId: null, model: 'mock-model', type: 'chatCompletion',
-      status: 'success', stream: false, promptTokens: 10, completionTokens: 5, usageSource: 'upstream',
-      credits: new Decimal(credits), durationMs: 1, appDid: null, requestId: id, upstreamStatus: 200,
-      errorCode: null, errorMessage: null, createdAt: new Date(), billable: true, hasHold: false,
+      id,
+      userId,
+      apiKeyId: null,
+      providerId: null,
+      credentialId: null,
+      model: 'mock-model',
+      type: 'chatCompletion',
+      status: 'success',
+      stream: false,
+      promptTokens: 10,
+      completionTokens: 5,
+      usageSource: 'upstream',
+      credits: new Decimal(credits),
+      durationMs: 1,
+      appDid: null,
+      requestId: id,
+      upstreamStatus: 200,
+      errorCode: null,
+      errorMessage: null,
+      createdAt: new Date(),
+      billable: true,
+      hasHold: false,
     },
   ]);
   expect((await settlement.applyDebits([id])).debited).toBe(1);
@@ -213,7 +231,9 @@ describe('credits API', () => {
       const balance = await get('/user/credit/balance', token).expect(200);
       expect(balance.body).toMatchObject({ balance: 250.5, total: 250.5, grantCount: 1 });
       const tx = await get('/user/credit/transactions', token).expect(200);
-      expect(tx.body.list).toEqual([expect.objectContaining({ type: 'grant', amount: 250.5, balanceAfter: 250.5, grantId: res.body.id, description: 'welcome' })]);
+      expect(tx.body.list).toEqual([
+        expect.objectContaining({ type: 'grant', amount: 250.5, balanceAfter: 250.5, grantId: res.body.id, description: 'welcome' }),
+      ]);
     });
 
     it('amounts are exact decimals (string or number)', async () => {
@@ -240,7 +260,9 @@ describe('credits API', () => {
     it('Idempotency-Key under concurrency: 8 simultaneous requests grant once', async () => {
       const { user } = await newUser(h);
       const key = `burst-${randomUUID()}`;
-      const results = await Promise.all(Array.from({ length: 8 }, () => grant(admin.token, { userDid: user.did, amount: '10', reason: 'burst' }, key)));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => grant(admin.token, { userDid: user.did, amount: '10', reason: 'burst' }, key)),
+      );
       expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
       expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
       expect((await h.ledger.balance(user.id)).toFixed()).toBe('10');

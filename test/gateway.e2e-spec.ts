@@ -50,7 +50,10 @@ describe('gateway /v1', () => {
   it('bills a non-streaming completion exactly: balance drops by the formula applied to upstream usage', async () => {
     const before = new Decimal(await balance(tenant.userId));
     const messages = [{ role: 'user' as const, content: 'Hello Tollgate, how are you today?' }];
-    const completion = await client(tenant.key).chat.completions.create({ model: 'mock-model', messages }, { headers: { 'x-app-did': 'zAppDid123' } });
+    const completion = await client(tenant.key).chat.completions.create(
+      { model: 'mock-model', messages },
+      { headers: { 'x-app-did': 'zAppDid123' } },
+    );
 
     expect(completion.choices[0].message.content).toContain('Hello Tollgate');
     const usage = completion.usage!;
@@ -146,9 +149,16 @@ describe('gateway /v1', () => {
       client(key).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
 
     it('401 for a missing, malformed, unknown, revoked or expired key', async () => {
-      const missing = await fetch(`${h.baseUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const missing = await fetch(`${h.baseUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(missing.status).toBe(401);
-      expect(((await missing.json()) as { error: unknown }).error).toMatchObject({ code: 'missing_api_key', type: 'invalid_request_error' });
+      expect(((await missing.json()) as { error: unknown }).error).toMatchObject({
+        code: 'missing_api_key',
+        type: 'invalid_request_error',
+      });
       await expect(chat('sk-not-a-tollgate-key')).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
       await expect(chat(`tg-${'A'.repeat(43)}`)).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
 
@@ -184,13 +194,20 @@ describe('gateway /v1', () => {
       });
       expect(res.status).toBe(402);
       const body = (await res.json()) as { error: unknown };
-      expect(body.error).toMatchObject({ code: 'insufficient_credits', type: 'insufficient_quota', payment_link: 'https://pay.example.com/credits' });
+      expect(body.error).toMatchObject({
+        code: 'insufficient_credits',
+        type: 'insufficient_quota',
+        payment_link: 'https://pay.example.com/credits',
+      });
       expect(h.upstream.stats.requests).toBe(upstreamBefore); // refused before any upstream request
       expect(await balance(t.userId)).toBe('0');
     });
 
     it('400 in OpenAI shape for a malformed body', async () => {
-      await expect(client(tenant.key).chat.completions.create({ model: 'mock-model', messages: [] })).rejects.toMatchObject({ status: 400, param: 'messages' });
+      await expect(client(tenant.key).chat.completions.create({ model: 'mock-model', messages: [] })).rejects.toMatchObject({
+        status: 400,
+        param: 'messages',
+      });
       const res = await fetch(`${h.baseUrl}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${tenant.key}` },
@@ -226,7 +243,10 @@ describe('gateway /v1', () => {
     });
     const t = await createTenant(h, { credits: '1000', allowedModels: ['devup2/*'] });
     const seen = h.upstream.stats.authorizations.length;
-    const completion = await client(t.key).chat.completions.create({ model: 'devup2/mock-model', messages: [{ role: 'user', content: 'retry me' }] });
+    const completion = await client(t.key).chat.completions.create({
+      model: 'devup2/mock-model',
+      messages: [{ role: 'user', content: 'retry me' }],
+    });
     expect(completion.choices[0].message.content).toContain('retry me');
     expect(h.upstream.stats.authorizations.slice(seen)).toEqual(['Bearer sk-wrong-credential-value-000', `Bearer ${UPSTREAM_SECRET}`]);
     const calls = await h.prisma.modelCall.findMany({ where: { userId: t.userId } });
@@ -313,10 +333,15 @@ describe('gateway /v1', () => {
         client(broke.key).chat.completions.create({ model: 'mock-model', messages: [{ role: 'user', content: 'hi' }] }),
       ).rejects.toMatchObject({ status: 402, error: { payment_link: 'https://shop.example.com/buy' } });
       await settings.set(SETTING_KEYS.creditBillingEnabled, false);
-      const completion = await client(broke.key).chat.completions.create({ model: 'mock-model', messages: [{ role: 'user', content: 'free now' }] });
+      const completion = await client(broke.key).chat.completions.create({
+        model: 'mock-model',
+        messages: [{ role: 'user', content: 'free now' }],
+      });
       const call = await lastCall(broke.userId);
       expect(call.status).toBe('success');
-      expect(call.credits.toFixed()).toBe(creditsFor(completion.usage!.prompt_tokens, completion.usage!.completion_tokens, RATE_IN, RATE_OUT).toFixed());
+      expect(call.credits.toFixed()).toBe(
+        creditsFor(completion.usage!.prompt_tokens, completion.usage!.completion_tokens, RATE_IN, RATE_OUT).toFixed(),
+      );
       expect(await balance(broke.userId)).toBe('0');
       expect(await h.prisma.creditTransaction.count({ where: { userId: broke.userId, type: 'debit' } })).toBe(0);
     } finally {

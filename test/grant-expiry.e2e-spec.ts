@@ -48,10 +48,28 @@ describe('credit grant expiry', () => {
     const id = randomUUID();
     await h.app.get(ModelCallRepository).insert([
       {
-        id, userId, apiKeyId: null, providerId: null, credentialId: null, model: 'mock-model', type: 'chatCompletion',
-        status: 'success', stream: false, promptTokens: 1, completionTokens: 1, usageSource: 'upstream',
-        credits: new Decimal(credits), durationMs: 1, appDid: null, requestId: id, upstreamStatus: 200,
-        errorCode: null, errorMessage: null, createdAt: new Date(), billable: true, hasHold: false,
+        id,
+        userId,
+        apiKeyId: null,
+        providerId: null,
+        credentialId: null,
+        model: 'mock-model',
+        type: 'chatCompletion',
+        status: 'success',
+        stream: false,
+        promptTokens: 1,
+        completionTokens: 1,
+        usageSource: 'upstream',
+        credits: new Decimal(credits),
+        durationMs: 1,
+        appDid: null,
+        requestId: id,
+        upstreamStatus: 200,
+        errorCode: null,
+        errorMessage: null,
+        createdAt: new Date(),
+        billable: true,
+        hasHold: false,
       },
     ]);
     expect((await settlement.applyDebits([id])).debited).toBe(1);
@@ -180,7 +198,9 @@ describe('credit grant expiry', () => {
     // a refund of 10 (written as the ledger would: balance and transaction together)
     await h.prisma.$transaction(async (tx) => {
       const acc = await tx.creditAccount.update({ where: { userId: u.id }, data: { balance: { increment: 10 } } });
-      await tx.creditTransaction.create({ data: { userId: u.id, type: 'refund', amount: 10, balanceAfter: acc.balance, description: 'refund' } });
+      await tx.creditTransaction.create({
+        data: { userId: u.id, type: 'refund', amount: 10, balanceAfter: acc.balance, description: 'refund' },
+      });
     });
     expect(await balance(u.id)).toBe('60');
     await expiry.expireDue(at(2));
@@ -207,7 +227,8 @@ describe('credit grant expiry', () => {
   it('the API shows the expiry: grant status, expiry transactions, total/grantCount without it', async () => {
     const email = `ge-api-${randomUUID().slice(0, 8)}@example.com`;
     const u = await h.users.create({ email, password: PASSWORD });
-    const token = (await request(h.baseUrl).post('/auth/login').send({ login: email, password: PASSWORD }).expect(200)).body.accessToken as string;
+    const token = (await request(h.baseUrl).post('/auth/login').send({ login: email, password: PASSWORD }).expect(200)).body
+      .accessToken as string;
     // already past its expiry: the run with the real clock picks it up
     const g = await grant(u.id, '12', new Date(Date.now() - 1000), 'short');
     await grant(u.id, '8', null, 'kept');
@@ -217,7 +238,11 @@ describe('credit grant expiry', () => {
     const tx = await request(h.baseUrl).get('/user/credit/transactions?type=expiry').set(auth).expect(200);
     expect(tx.body.list).toEqual([expect.objectContaining({ type: 'expiry', amount: -10, balanceAfter: 8, grantId: g })]);
     const grants = await request(h.baseUrl).get('/user/credit/grants').set(auth).expect(200);
-    expect(grants.body.list.find((x: { id: string }) => x.id === g)).toMatchObject({ status: 'expired', expiredAmount: 10, expiredAt: expect.any(String) });
+    expect(grants.body.list.find((x: { id: string }) => x.id === g)).toMatchObject({
+      status: 'expired',
+      expiredAmount: 10,
+      expiredAt: expect.any(String),
+    });
     const bal = await request(h.baseUrl).get('/user/credit/balance').set(auth).expect(200);
     expect(bal.body).toEqual({ balance: 8, total: 8, grantCount: 1, pendingCredit: 0 });
   });

@@ -189,7 +189,11 @@ describe('applyMigrations', () => {
     addMigration(dir, '29991231000000_fine', 'CREATE TABLE "fine" ("id" INTEGER);\n');
     fs.mkdirSync(path.join(dir, '29991231000001_empty'));
     const before = await snapshot(db.url);
-    const err = await expectMigrationError(applyMigrations({ connectionString: db.url, migrationsDir: dir }), 'MISSING_SQL', '29991231000001_empty');
+    const err = await expectMigrationError(
+      applyMigrations({ connectionString: db.url, migrationsDir: dir }),
+      'MISSING_SQL',
+      '29991231000001_empty',
+    );
     expect(err.message).toMatch(/no migration\.sql/);
     expect(await snapshot(db.url)).toEqual(before);
     expect(await tableExists(db.url, 'fine')).toBe(false);
@@ -205,13 +209,23 @@ describe('applyMigrations', () => {
     );
     addMigration(dir, '29991231000001_later', 'CREATE TABLE "later" ("id" INTEGER);\n');
 
-    const err = await expectMigrationError(applyMigrations({ connectionString: db.url, migrationsDir: dir }), 'MIGRATION_SQL_ERROR', broken);
+    const err = await expectMigrationError(
+      applyMigrations({ connectionString: db.url, migrationsDir: dir }),
+      'MIGRATION_SQL_ERROR',
+      broken,
+    );
     expect(err.message).toContain('no_such_table');
     expect(err.message).toContain('line 3');
     // The transaction was rolled back: neither table of the broken migration exists; the later one never ran.
     for (const t of ['broken_a', 'broken_b', 'later']) expect(await tableExists(db.url, t)).toBe(false);
 
-    const failedRows = await query<{ finished_at: Date | null; rolled_back_at: Date | null; logs: string; checksum: string; applied_steps_count: number }>(
+    const failedRows = await query<{
+      finished_at: Date | null;
+      rolled_back_at: Date | null;
+      logs: string;
+      checksum: string;
+      applied_steps_count: number;
+    }>(
       db.url,
       `SELECT finished_at, rolled_back_at, logs, checksum, applied_steps_count FROM _prisma_migrations WHERE migration_name = $1`,
       [broken],
@@ -223,7 +237,11 @@ describe('applyMigrations', () => {
 
     // Next run, even with the real (all applied) folder: refused until the failure is resolved.
     const before = await snapshot(db.url);
-    const failed = await expectMigrationError(applyMigrations({ connectionString: db.url, migrationsDir: dir }), 'FAILED_MIGRATION', broken);
+    const failed = await expectMigrationError(
+      applyMigrations({ connectionString: db.url, migrationsDir: dir }),
+      'FAILED_MIGRATION',
+      broken,
+    );
     expect(failed.message).toMatch(/rolled[_ ]back/);
     expect(failed.message).toContain('prisma migrate resolve');
     await expectMigrationError(applyMigrations({ connectionString: db.url, migrationsDir: migrationsDir() }), 'FAILED_MIGRATION', broken);

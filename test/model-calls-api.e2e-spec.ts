@@ -18,19 +18,44 @@ describe('model calls list', () => {
   let adminToken: string;
   const base = Date.UTC(2026, 0, 10, 12, 0, 0) / 1000; // Unix s
 
-  async function insertCall(userId: string, o: Partial<{ model: string; status: string; type: string; appDid: string | null; requestId: string; credits: string; at: number; provider: string | null }> = {}) {
+  async function insertCall(
+    userId: string,
+    o: Partial<{
+      model: string;
+      status: string;
+      type: string;
+      appDid: string | null;
+      requestId: string;
+      credits: string;
+      at: number;
+      provider: string | null;
+    }> = {},
+  ) {
     const id = randomUUID();
     await h.prisma.pool.query(
       `INSERT INTO model_calls (id, user_id, provider_id, model, type, status, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms, app_did, request_id, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, 100, 200, 300, $7, 500, $8, $9, to_timestamp($10))`,
-      [id, userId, o.provider === undefined ? providerId : o.provider, o.model ?? 'gpt-4', o.type ?? 'chatCompletion', o.status ?? 'success', o.credits ?? '150.75', o.appDid === undefined ? 'zApp1' : o.appDid, o.requestId ?? `req-${id.slice(0, 8)}`, o.at ?? base],
+      [
+        id,
+        userId,
+        o.provider === undefined ? providerId : o.provider,
+        o.model ?? 'gpt-4',
+        o.type ?? 'chatCompletion',
+        o.status ?? 'success',
+        o.credits ?? '150.75',
+        o.appDid === undefined ? 'zApp1' : o.appDid,
+        o.requestId ?? `req-${id.slice(0, 8)}`,
+        o.at ?? base,
+      ],
     );
     return id;
   }
 
   beforeAll(async () => {
     h = await startHarness('model_calls_api');
-    ({ provider: { id: providerId } } = await createDevProvider(h));
+    ({
+      provider: { id: providerId },
+    } = await createDevProvider(h));
     const ua = await h.users.create({ email: 'a@example.com', fullName: 'Alice A', password: PASSWORD });
     const ub = await h.users.create({ email: 'b@example.com', fullName: 'Bob B', password: PASSWORD });
     await h.users.create({ email: 'root@example.com', role: 'admin', password: PASSWORD });
@@ -40,7 +65,14 @@ describe('model calls list', () => {
     await insertCall(a.id, { requestId: 'req-a-1', at: base });
     await insertCall(a.id, { requestId: 'req-a-2', model: 'claude-3', status: 'failed', credits: '0', at: base + 60 });
     await insertCall(a.id, { requestId: 'req-a-3', status: 'aborted', credits: '1.5', appDid: null, at: base + 120 });
-    await insertCall(a.id, { requestId: 'req-a-4', type: 'embedding', model: 'text-embed', appDid: 'zApp2', provider: null, at: base + 3600 });
+    await insertCall(a.id, {
+      requestId: 'req-a-4',
+      type: 'embedding',
+      model: 'text-embed',
+      appDid: 'zApp2',
+      provider: null,
+      at: base + 3600,
+    });
     await insertCall(b.id, { requestId: 'req-b-1', at: base + 30 });
   });
 
@@ -58,9 +90,19 @@ describe('model calls list', () => {
     expect(res.body.list.map((c: { requestId: string }) => c.requestId)).toEqual(['req-a-4', 'req-a-3', 'req-a-2', 'req-a-1']);
     const first = res.body.list[3];
     expect(first).toMatchObject({
-      userDid: a.did, model: 'gpt-4', type: 'chat', status: 'success', credits: 150.75, duration: 500,
-      inputTokens: 100, outputTokens: 200, totalUsage: 300, providerId, providerName: 'Dev Upstream',
-      createdAt: new Date(base * 1000).toISOString(), appDid: 'zApp1',
+      userDid: a.did,
+      model: 'gpt-4',
+      type: 'chat',
+      status: 'success',
+      credits: 150.75,
+      duration: 500,
+      inputTokens: 100,
+      outputTokens: 200,
+      totalUsage: 300,
+      providerId,
+      providerName: 'Dev Upstream',
+      createdAt: new Date(base * 1000).toISOString(),
+      appDid: 'zApp1',
       appInfo: { appName: null, appDid: 'zApp1', appLogo: null, appUrl: null },
       userInfo: { did: a.did, fullName: 'Alice A', email: 'a@example.com', avatar: null },
     });
@@ -87,7 +129,8 @@ describe('model calls list', () => {
   });
 
   it('filters by status (failed includes aborted), model, providerId, appDid, time and search', async () => {
-    const ids = async (q: Record<string, string | number>) => (await get(a.token, q).expect(200)).body.list.map((c: { requestId: string }) => c.requestId).sort();
+    const ids = async (q: Record<string, string | number>) =>
+      (await get(a.token, q).expect(200)).body.list.map((c: { requestId: string }) => c.requestId).sort();
     expect(await ids({ status: 'success' })).toEqual(['req-a-1', 'req-a-4']);
     expect(await ids({ status: 'failed' })).toEqual(['req-a-2', 'req-a-3']);
     expect(await ids({ status: 'aborted' })).toEqual(['req-a-3']);
@@ -121,7 +164,11 @@ describe('model calls list', () => {
     const scoped = await h.keys.create(a.id, { name: 'dash', scopes: ['usage:read'] });
     const ok = await request(h.baseUrl).get('/user/model-calls').set('authorization', `Bearer ${scoped.secret}`).expect(200);
     expect(ok.body.count).toBe(4);
-    const noAdmin = await request(h.baseUrl).get('/user/model-calls').query({ allUsers: 'true' }).set('authorization', `Bearer ${scoped.secret}`).expect(403);
+    const noAdmin = await request(h.baseUrl)
+      .get('/user/model-calls')
+      .query({ allUsers: 'true' })
+      .set('authorization', `Bearer ${scoped.secret}`)
+      .expect(403);
     expect(noAdmin.body.code).toBe('forbidden');
   });
 
@@ -143,8 +190,11 @@ describe('model calls list', () => {
 
   it('shows a call made through the gateway', async () => {
     const t = await createTenant(h, { credits: '1000' });
-    await request(h.baseUrl).post('/v1/chat/completions').set('authorization', `Bearer ${t.key}`)
-      .send({ model: 'mock-model', messages: [{ role: 'user', content: 'hello' }] }).expect(200);
+    await request(h.baseUrl)
+      .post('/v1/chat/completions')
+      .set('authorization', `Bearer ${t.key}`)
+      .send({ model: 'mock-model', messages: [{ role: 'user', content: 'hello' }] })
+      .expect(200);
     await h.recorder.drain();
     const res = await get(adminToken, { allUsers: 'true', model: 'mock-model' }).expect(200);
     expect(res.body.count).toBe(1);

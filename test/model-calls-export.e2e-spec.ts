@@ -5,7 +5,8 @@ import request from 'supertest';
 import { Harness, startHarness } from './support/gateway-harness';
 
 const PASSWORD = 'export password 0123456789';
-const HEADER = 'Timestamp,Request ID,User DID,User Name,User Email,Model,Provider,Type,Status,Input Tokens,Output Tokens,Total Usage,Credits,Duration(ms),App DID';
+const HEADER =
+  'Timestamp,Request ID,User DID,User Name,User Email,Model,Provider,Type,Status,Input Tokens,Output Tokens,Total Usage,Credits,Duration(ms),App DID';
 const LIMIT = 4500;
 
 function parseCsv(text: string): Promise<string[][]> {
@@ -30,8 +31,17 @@ describe('model calls export', () => {
   const t0 = Date.UTC(2026, 1, 1) / 1000;
 
   const exportCsv = (token: string, query: Record<string, string | number> = {}) =>
-    request(h.baseUrl).get('/user/model-calls/export').query(query).set('authorization', `Bearer ${token}`)
-      .buffer(true).parse((res, cb) => { let s = ''; res.setEncoding('utf8'); res.on('data', (c: string) => (s += c)); res.on('end', () => cb(null, s)); });
+    request(h.baseUrl)
+      .get('/user/model-calls/export')
+      .query(query)
+      .set('authorization', `Bearer ${token}`)
+      .buffer(true)
+      .parse((res, cb) => {
+        let s = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (s += c));
+        res.on('end', () => cb(null, s));
+      });
 
   beforeAll(async () => {
     h = await startHarness('model_calls_export', { MODEL_CALLS_EXPORT_MAX_ROWS: String(LIMIT) });
@@ -60,8 +70,40 @@ describe('model calls export', () => {
     expect(text.split('\n')[0]).toBe(HEADER);
     const rows = await parseCsv(text);
     expect(rows).toHaveLength(3);
-    expect(rows[1]).toEqual([new Date((t0 + 20) * 1000).toISOString(), "'\rx", a.did, `'=HYPERLINK("http://evil")`, 'a@example.com', 'gpt-4', '', 'image', 'failed', '100', '200', '300', '0', '500', "'\tz"]);
-    expect(rows[2]).toEqual([new Date((t0 + 10) * 1000).toISOString(), "'-2+3", a.did, `'=HYPERLINK("http://evil")`, 'a@example.com', "'+cmd|calc", '', 'chat', 'success', '100', '200', '300', '150.75', '500', "'@SUM(A1)"]);
+    expect(rows[1]).toEqual([
+      new Date((t0 + 20) * 1000).toISOString(),
+      "'\rx",
+      a.did,
+      `'=HYPERLINK("http://evil")`,
+      'a@example.com',
+      'gpt-4',
+      '',
+      'image',
+      'failed',
+      '100',
+      '200',
+      '300',
+      '0',
+      '500',
+      "'\tz",
+    ]);
+    expect(rows[2]).toEqual([
+      new Date((t0 + 10) * 1000).toISOString(),
+      "'-2+3",
+      a.did,
+      `'=HYPERLINK("http://evil")`,
+      'a@example.com',
+      "'+cmd|calc",
+      '',
+      'chat',
+      'success',
+      '100',
+      '200',
+      '300',
+      '150.75',
+      '500',
+      "'@SUM(A1)",
+    ]);
   });
 
   it('quotes commas and quotes; applies filters; allUsers only for admins', async () => {
@@ -78,12 +120,23 @@ describe('model calls export', () => {
 
   it('401 anonymous; 400 with the field for bad filters; page/pageSize are accepted and ignored (the list query string can be reused)', async () => {
     expect((await request(h.baseUrl).get('/user/model-calls/export').expect(401)).body.code).toBe('unauthorized');
-    for (const [query, field] of [[{ status: 'nope' }, 'status'], [{ endTime: 'x' }, 'endTime']] as const) {
-      const res = await request(h.baseUrl).get('/user/model-calls/export').query(query).set('authorization', `Bearer ${a.token}`).expect(400);
+    for (const [query, field] of [
+      [{ status: 'nope' }, 'status'],
+      [{ endTime: 'x' }, 'endTime'],
+    ] as const) {
+      const res = await request(h.baseUrl)
+        .get('/user/model-calls/export')
+        .query(query)
+        .set('authorization', `Bearer ${a.token}`)
+        .expect(400);
       expect(res.body.code).toBe('validation_failed');
       expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
     }
-    const paged = await request(h.baseUrl).get('/user/model-calls/export').query({ page: 2, pageSize: 1 }).set('authorization', `Bearer ${a.token}`).expect(200);
+    const paged = await request(h.baseUrl)
+      .get('/user/model-calls/export')
+      .query({ page: 2, pageSize: 1 })
+      .set('authorization', `Bearer ${a.token}`)
+      .expect(200);
     const all = await request(h.baseUrl).get('/user/model-calls/export').set('authorization', `Bearer ${a.token}`).expect(200);
     expect(paged.text).toBe(all.text);
   });
@@ -99,7 +152,9 @@ describe('model calls export', () => {
     const rows = (await parseCsv((await exportCsv(b.token, { model: 'bulk' }).expect(200)).body as string)).slice(1);
     expect(rows).toHaveLength(LIMIT);
     const expected = await h.prisma.pool.query<{ request_id: string }>(
-      `SELECT request_id FROM model_calls WHERE user_id = $1 AND model = 'bulk' ORDER BY created_at DESC, id DESC LIMIT $2`, [b.id, LIMIT]);
+      `SELECT request_id FROM model_calls WHERE user_id = $1 AND model = 'bulk' ORDER BY created_at DESC, id DESC LIMIT $2`,
+      [b.id, LIMIT],
+    );
     expect(rows.map((r) => r[1])).toEqual(expected.rows.map((r) => r.request_id));
     expect(new Set(rows.map((r) => r[1])).size).toBe(LIMIT);
   });

@@ -30,7 +30,8 @@ describe('discovery and health', () => {
   let testWorker: TestWorker | undefined;
   const prefix = `tollgate-test-health-${randomUUID().slice(0, 8)}`;
   const as = (t: string) => ({ authorization: `Bearer ${t}` });
-  const login = async (l: string) => (await request(h.baseUrl).post('/auth/login').send({ login: l, password: PASSWORD }).expect(200)).body.accessToken as string;
+  const login = async (l: string) =>
+    (await request(h.baseUrl).post('/auth/login').send({ login: l, password: PASSWORD }).expect(200)).body.accessToken as string;
   const health = async () => (await request(h.baseUrl).get('/ai-providers/health').expect(200)).body;
 
   beforeAll(async () => {
@@ -164,7 +165,13 @@ describe('discovery and health', () => {
     const first = await request(h.baseUrl).get('/ai-providers/test-models').set(as(admin)).expect(200);
     expect(first.body.enqueued).toBe(enabledRates);
     expect(first.body.alreadyQueued).toBe(0);
-    expect(first.body.jobs).toContainEqual({ jobId: `model-health-${badRate.id}`, rateId: badRate.id, key: 'badkey/mock-model', type: 'chatCompletion', queued: true });
+    expect(first.body.jobs).toContainEqual({
+      jobId: `model-health-${badRate.id}`,
+      rateId: badRate.id,
+      key: 'badkey/mock-model',
+      type: 'chatCompletion',
+      queued: true,
+    });
     expect(first.body.jobs.map((j: { key: string }) => j.key)).not.toContain('switched-off/mock-model');
     const again = await request(h.baseUrl).get('/ai-providers/test-models').set(as(admin)).expect(200);
     expect(again.body).toMatchObject({ enqueued: 0, alreadyQueued: enabledRates });
@@ -174,9 +181,17 @@ describe('discovery and health', () => {
     testWorker = await startTestWorker(h.db.url, prefix, { CREDENTIAL_FAILURE_THRESHOLD: '3' });
     await waitFor('every model checked', async () => (await h.prisma.modelStatus.count()) === enabledRates);
 
-    const models = (await request(h.baseUrl).get('/ai-providers/models').expect(200)).body as { key: string; status: { status: string; latency: number | null; lastChecked: string; id: string } }[];
+    const models = (await request(h.baseUrl).get('/ai-providers/models').expect(200)).body as {
+      key: string;
+      status: { status: string; latency: number | null; lastChecked: string; id: string };
+    }[];
     const byKey = Object.fromEntries(models.map((m) => [m.key, m]));
-    expect(byKey['devup/mock-model'].status).toEqual({ id: expect.any(String), lastChecked: expect.any(String), latency: expect.any(Number), status: 'operational' });
+    expect(byKey['devup/mock-model'].status).toEqual({
+      id: expect.any(String),
+      lastChecked: expect.any(String),
+      latency: expect.any(Number),
+      status: 'operational',
+    });
     expect(byKey['devup/mock-embed'].status.status).toBe('operational');
     expect(byKey['badkey/mock-model'].status.status).toBe('down');
     const stored = await h.prisma.modelStatus.findUniqueOrThrow({ where: { rateId: badRate.id } });
@@ -188,11 +203,16 @@ describe('discovery and health', () => {
     const badHealth = await h.prisma.credentialHealth.findUniqueOrThrow({ where: { credentialId: badCred.id } });
     expect(badHealth).toMatchObject({ healthy: true, failureCount: 1, lastError: 'HTTP 401' });
     const devCred = await h.prisma.aiCredential.findFirstOrThrow({ where: { provider: { name: 'devup' } } });
-    expect((await h.prisma.credentialHealth.findUniqueOrThrow({ where: { credentialId: devCred.id } })).successCount).toBeGreaterThanOrEqual(2);
+    expect(
+      (await h.prisma.credentialHealth.findUniqueOrThrow({ where: { credentialId: devCred.id } })).successCount,
+    ).toBeGreaterThanOrEqual(2);
 
     // finished jobs leave the queue: the next call enqueues again
     const next = await request(h.baseUrl).get('/ai-providers/test-models').set(as(admin)).expect(200);
     expect(next.body.enqueued).toBe(enabledRates);
-    await waitFor('the second round', async () => (await h.prisma.credentialHealth.findUniqueOrThrow({ where: { credentialId: badCred.id } })).failureCount === 2);
+    await waitFor(
+      'the second round',
+      async () => (await h.prisma.credentialHealth.findUniqueOrThrow({ where: { credentialId: badCred.id } })).failureCount === 2,
+    );
   });
 });

@@ -15,11 +15,16 @@ describe('providers API', () => {
   let user: string;
   let userId: string;
 
-  const login = async (login: string) => (await request(h.baseUrl).post('/auth/login').send({ login, password: PASSWORD }).expect(200)).body.accessToken as string;
+  const login = async (login: string) =>
+    (await request(h.baseUrl).post('/auth/login').send({ login, password: PASSWORD }).expect(200)).body.accessToken as string;
   const as = (token: string) => ({ authorization: `Bearer ${token}` });
 
   async function createProvider(name: string, baseUrl = h.upstream.url) {
-    const res = await request(h.baseUrl).post('/ai-providers').set(as(admin)).send({ name, displayName: name.toUpperCase(), baseUrl }).expect(201);
+    const res = await request(h.baseUrl)
+      .post('/ai-providers')
+      .set(as(admin))
+      .send({ name, displayName: name.toUpperCase(), baseUrl })
+      .expect(201);
     return res.body as { id: string; name: string };
   }
 
@@ -39,11 +44,19 @@ describe('providers API', () => {
   it('auth: anonymous 401; users list but cannot write (403); API keys need providers:read', async () => {
     await request(h.baseUrl).get('/ai-providers').expect(401);
     await request(h.baseUrl).get('/ai-providers').set(as(user)).expect(200);
-    const denied = await request(h.baseUrl).post('/ai-providers').set(as(user)).send({ name: 'x', displayName: 'X', baseUrl: 'http://127.0.0.1:1/v1' }).expect(403);
+    const denied = await request(h.baseUrl)
+      .post('/ai-providers')
+      .set(as(user))
+      .send({ name: 'x', displayName: 'X', baseUrl: 'http://127.0.0.1:1/v1' })
+      .expect(403);
     expect(denied.body.code).toBe('forbidden');
     const scoped = await h.keys.create(userId, { name: 'reader', scopes: ['providers:read'] });
     await request(h.baseUrl).get('/ai-providers').set('x-api-key', scoped.secret).expect(200);
-    const noWrite = await request(h.baseUrl).post('/ai-providers').set('x-api-key', scoped.secret).send({ name: 'x', displayName: 'X', baseUrl: 'http://127.0.0.1:1/v1' }).expect(403);
+    const noWrite = await request(h.baseUrl)
+      .post('/ai-providers')
+      .set('x-api-key', scoped.secret)
+      .send({ name: 'x', displayName: 'X', baseUrl: 'http://127.0.0.1:1/v1' })
+      .expect(403);
     expect(noWrite.body.code).toBe('forbidden');
     const other = await h.keys.create(userId, { name: 'usage', scopes: ['usage:read'] });
     expect((await request(h.baseUrl).get('/ai-providers').set('x-api-key', other.secret).expect(403)).body.code).toBe('insufficient_scope');
@@ -56,20 +69,45 @@ describe('providers API', () => {
       .set(as(admin))
       .send({ name: 'openai', displayName: 'OpenAI', baseUrl: 'https://api.openai.com/v1/', enabled: true })
       .expect(201);
-    expect(res.body).toMatchObject({ name: 'openai', displayName: 'OpenAI', baseUrl: 'https://api.openai.com/v1', enabled: true, modelRates: [], credentials: [] });
-    const dup = await request(h.baseUrl).post('/ai-providers').set(as(admin)).send({ name: 'openai', displayName: 'Again', baseUrl: 'https://x.example/v1' }).expect(409);
+    expect(res.body).toMatchObject({
+      name: 'openai',
+      displayName: 'OpenAI',
+      baseUrl: 'https://api.openai.com/v1',
+      enabled: true,
+      modelRates: [],
+      credentials: [],
+    });
+    const dup = await request(h.baseUrl)
+      .post('/ai-providers')
+      .set(as(admin))
+      .send({ name: 'openai', displayName: 'Again', baseUrl: 'https://x.example/v1' })
+      .expect(409);
     expect(dup.body.code).toBe('provider_exists');
-    const bad = await request(h.baseUrl).post('/ai-providers').set(as(admin)).send({ name: 'Open/AI', baseUrl: 'ftp://x', extra: 1 }).expect(400);
+    const bad = await request(h.baseUrl)
+      .post('/ai-providers')
+      .set(as(admin))
+      .send({ name: 'Open/AI', baseUrl: 'ftp://x', extra: 1 })
+      .expect(400);
     expect(bad.body.code).toBe('validation_failed');
     expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['baseUrl', 'displayName', 'extra', 'name']);
   });
 
   it('updates (PUT) and deletes a provider; unknown ids 404, malformed 400', async () => {
     const p = await createProvider('anthropic');
-    const up = await request(h.baseUrl).put(`/ai-providers/${p.id}`).set(as(admin)).send({ displayName: 'Anthropic', enabled: false }).expect(200);
+    const up = await request(h.baseUrl)
+      .put(`/ai-providers/${p.id}`)
+      .set(as(admin))
+      .send({ displayName: 'Anthropic', enabled: false })
+      .expect(200);
     expect(up.body).toMatchObject({ id: p.id, name: 'anthropic', displayName: 'Anthropic', enabled: false });
-    expect((await request(h.baseUrl).put(`/ai-providers/${p.id}`).set(as(admin)).send({ name: 'openai' }).expect(409)).body.code).toBe('provider_exists');
-    const missing = await request(h.baseUrl).put('/ai-providers/00000000-0000-4000-8000-000000000000').set(as(admin)).send({ enabled: true }).expect(404);
+    expect((await request(h.baseUrl).put(`/ai-providers/${p.id}`).set(as(admin)).send({ name: 'openai' }).expect(409)).body.code).toBe(
+      'provider_exists',
+    );
+    const missing = await request(h.baseUrl)
+      .put('/ai-providers/00000000-0000-4000-8000-000000000000')
+      .set(as(admin))
+      .send({ enabled: true })
+      .expect(404);
     expect(missing.body.code).toBe('provider_not_found');
     const malformed = await request(h.baseUrl).put('/ai-providers/nope').set(as(admin)).send({ enabled: true }).expect(400);
     expect(malformed.body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'id' }] });
@@ -79,7 +117,11 @@ describe('providers API', () => {
 
   it('adds a credential only after the provider accepts it; shows it masked; never returns or logs the value', async () => {
     const p = await createProvider('devup');
-    const res = await request(h.baseUrl).post(`/ai-providers/${p.id}/credentials`).set(as(admin)).send({ name: 'Default Key', value: UPSTREAM_SECRET, credentialType: 'api_key' }).expect(201);
+    const res = await request(h.baseUrl)
+      .post(`/ai-providers/${p.id}/credentials`)
+      .set(as(admin))
+      .send({ name: 'Default Key', value: UPSTREAM_SECRET, credentialType: 'api_key' })
+      .expect(201);
     expect(res.body).toEqual({
       id: expect.any(String),
       name: 'Default Key',
@@ -111,36 +153,72 @@ describe('providers API', () => {
 
   it('refuses an invalid credential with 400 invalid_credential and stores nothing; an unreachable provider is 502', async () => {
     const p = await createProvider('devup-bad');
-    const res = await request(h.baseUrl).post(`/ai-providers/${p.id}/credentials`).set(as(admin)).send({ name: 'Wrong', value: 'sk-wrong-key-0000000000' }).expect(400);
+    const res = await request(h.baseUrl)
+      .post(`/ai-providers/${p.id}/credentials`)
+      .set(as(admin))
+      .send({ name: 'Wrong', value: 'sk-wrong-key-0000000000' })
+      .expect(400);
     expect(res.body).toMatchObject({ code: 'invalid_credential', upstreamStatus: 401 });
     expect(JSON.stringify(res.body)).not.toContain('sk-wrong-key-0000000000');
     expect(await h.prisma.aiCredential.count({ where: { providerId: p.id } })).toBe(0);
 
     const dead = await createProvider('dead', 'http://127.0.0.1:9/v1');
-    const down = await request(h.baseUrl).post(`/ai-providers/${dead.id}/credentials`).set(as(admin)).send({ name: 'K', value: UPSTREAM_SECRET }).expect(502);
+    const down = await request(h.baseUrl)
+      .post(`/ai-providers/${dead.id}/credentials`)
+      .set(as(admin))
+      .send({ name: 'K', value: UPSTREAM_SECRET })
+      .expect(502);
     expect(down.body.code).toBe('provider_unavailable');
     expect(await h.prisma.aiCredential.count({ where: { providerId: dead.id } })).toBe(0);
 
-    const bad = await request(h.baseUrl).post(`/ai-providers/${p.id}/credentials`).set(as(admin)).send({ name: '', credentialType: 'password' }).expect(400);
+    const bad = await request(h.baseUrl)
+      .post(`/ai-providers/${p.id}/credentials`)
+      .set(as(admin))
+      .send({ name: '', credentialType: 'password' })
+      .expect(400);
     expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['credentialType', 'name', 'value']);
-    const unknown = await request(h.baseUrl).post('/ai-providers/00000000-0000-4000-8000-000000000000/credentials').set(as(admin)).send({ name: 'K', value: UPSTREAM_SECRET }).expect(404);
+    const unknown = await request(h.baseUrl)
+      .post('/ai-providers/00000000-0000-4000-8000-000000000000/credentials')
+      .set(as(admin))
+      .send({ name: 'K', value: UPSTREAM_SECRET })
+      .expect(404);
     expect(unknown.body.code).toBe('provider_not_found');
     expect(h.logs.join('\n')).not.toContain('sk-wrong-key-0000000000');
   });
 
   it('updates a credential: a new value is validated first (old one kept when refused); name taken → 409; delete → 204', async () => {
     const p = await createProvider('devup-upd');
-    const c = (await request(h.baseUrl).post(`/ai-providers/${p.id}/credentials`).set(as(admin)).send({ name: 'A', value: UPSTREAM_SECRET }).expect(201)).body;
-    await request(h.baseUrl).post(`/ai-providers/${p.id}/credentials`).set(as(admin)).send({ name: 'B', value: UPSTREAM_SECRET, weight: 5 }).expect(201);
-    const refused = await request(h.baseUrl).put(`/ai-providers/${p.id}/credentials/${c.id}`).set(as(admin)).send({ value: 'sk-not-the-right-one-123' }).expect(400);
+    const c = (
+      await request(h.baseUrl)
+        .post(`/ai-providers/${p.id}/credentials`)
+        .set(as(admin))
+        .send({ name: 'A', value: UPSTREAM_SECRET })
+        .expect(201)
+    ).body;
+    await request(h.baseUrl)
+      .post(`/ai-providers/${p.id}/credentials`)
+      .set(as(admin))
+      .send({ name: 'B', value: UPSTREAM_SECRET, weight: 5 })
+      .expect(201);
+    const refused = await request(h.baseUrl)
+      .put(`/ai-providers/${p.id}/credentials/${c.id}`)
+      .set(as(admin))
+      .send({ value: 'sk-not-the-right-one-123' })
+      .expect(400);
     expect(refused.body.code).toBe('invalid_credential');
     const check = await request(h.baseUrl).get(`/ai-providers/${p.id}/credentials/${c.id}/check`).set(as(admin)).expect(200);
     expect(check.body).toMatchObject({ id: c.id, valid: true, status: 'valid', upstreamStatus: 200, running: true });
     expect(typeof check.body.latencyMs).toBe('number');
 
-    const renamed = await request(h.baseUrl).put(`/ai-providers/${p.id}/credentials/${c.id}`).set(as(admin)).send({ name: 'Primary', active: false, value: UPSTREAM_SECRET }).expect(200);
+    const renamed = await request(h.baseUrl)
+      .put(`/ai-providers/${p.id}/credentials/${c.id}`)
+      .set(as(admin))
+      .send({ name: 'Primary', active: false, value: UPSTREAM_SECRET })
+      .expect(200);
     expect(renamed.body).toMatchObject({ name: 'Primary', active: false, displayText: 'Primary (sk-••••a9c)' });
-    expect((await request(h.baseUrl).put(`/ai-providers/${p.id}/credentials/${c.id}`).set(as(admin)).send({ name: 'B' }).expect(409)).body.code).toBe('credential_exists');
+    expect(
+      (await request(h.baseUrl).put(`/ai-providers/${p.id}/credentials/${c.id}`).set(as(admin)).send({ name: 'B' }).expect(409)).body.code,
+    ).toBe('credential_exists');
     // a credential of another provider is not reachable through this one
     const other = await createProvider('devup-other');
     await request(h.baseUrl).put(`/ai-providers/${other.id}/credentials/${c.id}`).set(as(admin)).send({ name: 'X' }).expect(404);
@@ -153,7 +231,13 @@ describe('providers API', () => {
 
   it('check reports a credential the provider now refuses as invalid (live)', async () => {
     const p = await createProvider('devup-rotated');
-    const c = (await request(h.baseUrl).post(`/ai-providers/${p.id}/credentials`).set(as(admin)).send({ name: 'K', value: UPSTREAM_SECRET }).expect(201)).body;
+    const c = (
+      await request(h.baseUrl)
+        .post(`/ai-providers/${p.id}/credentials`)
+        .set(as(admin))
+        .send({ name: 'K', value: UPSTREAM_SECRET })
+        .expect(201)
+    ).body;
     h.upstream.configure({ apiKey: 'sk-rotated-upstream-key-xyz' });
     try {
       const res = await request(h.baseUrl).get(`/ai-providers/${p.id}/credentials/${c.id}/check`).set(as(admin)).expect(200);
@@ -166,11 +250,22 @@ describe('providers API', () => {
   it('every write reaches the gateway at once (catalog invalidated), even with a 10-minute catalog cache', async () => {
     const tenant = await createTenant(h, { credits: '1000' });
     const chat = () =>
-      request(h.baseUrl).post('/v1/chat/completions').set('authorization', `Bearer ${tenant.key}`).send({ model: 'live/mock-model', messages: [{ role: 'user', content: 'hi' }] });
+      request(h.baseUrl)
+        .post('/v1/chat/completions')
+        .set('authorization', `Bearer ${tenant.key}`)
+        .send({ model: 'live/mock-model', messages: [{ role: 'user', content: 'hi' }] });
     expect((await chat()).status).toBe(404); // loads the catalog: no such model yet
     const p = await createProvider('live');
-    await request(h.baseUrl).post(`/ai-providers/${p.id}/credentials`).set(as(admin)).send({ name: 'K', value: UPSTREAM_SECRET }).expect(201);
-    const rate = await request(h.baseUrl).post(`/ai-providers/${p.id}/model-rates`).set(as(admin)).send({ model: 'mock-model', inputRate: 1, outputRate: 2 }).expect(201);
+    await request(h.baseUrl)
+      .post(`/ai-providers/${p.id}/credentials`)
+      .set(as(admin))
+      .send({ name: 'K', value: UPSTREAM_SECRET })
+      .expect(201);
+    const rate = await request(h.baseUrl)
+      .post(`/ai-providers/${p.id}/model-rates`)
+      .set(as(admin))
+      .send({ model: 'mock-model', inputRate: 1, outputRate: 2 })
+      .expect(201);
     expect((await chat()).status).toBe(200);
     await request(h.baseUrl).put(`/ai-providers/${p.id}`).set(as(admin)).send({ enabled: false }).expect(200);
     expect((await chat()).status).toBe(404);

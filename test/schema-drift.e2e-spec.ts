@@ -96,7 +96,7 @@ function canonicalDefault(expr: string | null): string | null {
   if (expr === null) return null;
   const cast = /::(?:"(?:[^"]|"")+"|[a-z_][a-z0-9_]*(?: [a-z_][a-z0-9_]*)*)(?:\(\d+(?:,\s*\d+)?\))?(?:\[\])*/g;
   let out = expr;
-  for (let prev = ''; prev !== out; ) {
+  for (let prev = ''; prev !== out;) {
     prev = out;
     out = out.replace(cast, '');
   }
@@ -162,7 +162,9 @@ function expectedType(field: DmmfField, enums: Map<string, DmmfEnum>): string {
     t = native === null ? plain[field.type] : byNative[field.type]?.[native]?.();
   }
   if (!t) {
-    throw new Error(`schema-drift: no PostgreSQL type known for ${field.type}${field.nativeType ? ` @db.${native}` : ''} (field ${field.name}); extend expectedType()`);
+    throw new Error(
+      `schema-drift: no PostgreSQL type known for ${field.type}${field.nativeType ? ` @db.${native}` : ''} (field ${field.name}); extend expectedType()`,
+    );
   }
   return field.isList ? `${t}[]` : t;
 }
@@ -239,7 +241,9 @@ function factsFromDmmf(dmmf: Dmmf): Facts {
       // Prisma creates scalar lists without NOT NULL; other required fields are NOT NULL.
       const nullable = !f.isRequired || f.isList;
       const def = expectedDefault(f, table, column, enumByName);
-      facts.columns.push(`${table}.${column}: ${expectedType(f, enumByName)} ${nullable ? 'NULL' : 'NOT NULL'}${def === null ? '' : ` DEFAULT ${def}`}`);
+      facts.columns.push(
+        `${table}.${column}: ${expectedType(f, enumByName)} ${nullable ? 'NULL' : 'NOT NULL'}${def === null ? '' : ` DEFAULT ${def}`}`,
+      );
     }
     for (const rel of m.fields) {
       if (rel.kind !== 'object' || !rel.relationFromFields?.length) continue;
@@ -249,7 +253,9 @@ function factsFromDmmf(dmmf: Dmmf): Facts {
       // Prisma's defaults: onDelete Restrict for a required relation, SetNull for an optional one; onUpdate Cascade.
       const onDelete = ON_ACTION[rel.relationOnDelete ?? (rel.isRequired ? 'Restrict' : 'SetNull')];
       const onUpdate = ON_ACTION[rel.relationOnUpdate ?? 'Cascade'];
-      facts['foreign keys'].push(`${table} (${from.join(', ')}) -> ${tableOf(target)} (${to.join(', ')}) ON DELETE ${onDelete} ON UPDATE ${onUpdate}`);
+      facts['foreign keys'].push(
+        `${table} (${from.join(', ')}) -> ${tableOf(target)} (${to.join(', ')}) ON DELETE ${onDelete} ON UPDATE ${onUpdate}`,
+      );
     }
   }
 
@@ -264,7 +270,9 @@ function factsFromDmmf(dmmf: Dmmf): Facts {
       const unique = ix.type === 'unique';
       const name = ix.dbName ?? prismaDefaultName(table, cols, unique ? '_key' : '_idx');
       const method = (ix.algorithm ?? 'BTree').toLowerCase();
-      facts.indexes.push(`${table}: ${unique ? 'UNIQUE ' : ''}${name} (${colsWithOrder.join(', ')})${method === 'btree' ? '' : ` USING ${method}`}`);
+      facts.indexes.push(
+        `${table}: ${unique ? 'UNIQUE ' : ''}${name} (${colsWithOrder.join(', ')})${method === 'btree' ? '' : ` USING ${method}`}`,
+      );
     } else {
       throw new Error(`schema-drift: index type ${ix.type} on ${ix.model} not supported on PostgreSQL`);
     }
@@ -289,9 +297,12 @@ async function factsFromDatabase(url: string): Promise<Facts> {
        WHERE n.nspname = current_schema() GROUP BY t.typname`);
     for (const e of enums.rows) facts.enums.push(`enum ${e.name} (${e.values.join(', ')})`);
 
-    const tables = await c.query<{ name: string; kind: string }>(`
+    const tables = await c.query<{ name: string; kind: string }>(
+      `
       SELECT c.relname AS name, c.relkind AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> $1`, [MIGRATIONS_TABLE]);
+       WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> $1`,
+      [MIGRATIONS_TABLE],
+    );
     for (const t of tables.rows) facts.tables.push(t.kind === 'r' || t.kind === 'p' ? t.name : `${t.name} (relkind ${t.kind})`);
 
     const columns = await c.query<{
@@ -303,7 +314,8 @@ async function factsFromDatabase(url: string): Promise<Facts> {
       enum_name: string | null;
       is_array: boolean;
       generated: string;
-    }>(`
+    }>(
+      `
       SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
              NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default,
              CASE WHEN t.typtype = 'e' THEN t.typname WHEN et.typtype = 'e' THEN et.typname END AS enum_name,
@@ -315,13 +327,17 @@ async function factsFromDatabase(url: string): Promise<Facts> {
         LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
        WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname <> $1
-         AND a.attnum > 0 AND NOT a.attisdropped`, [MIGRATIONS_TABLE]);
+         AND a.attnum > 0 AND NOT a.attisdropped`,
+      [MIGRATIONS_TABLE],
+    );
     for (const col of columns.rows) {
       let type = col.enum_name ? `enum ${col.enum_name}${col.is_array ? '[]' : ''}` : col.type;
       // No precision written means PostgreSQL's default, 6 (what Prisma's @db.Timestamptz without arguments means).
       type = type.replace(/^(timestamp|time) (with|without) time zone/, '$1(6) $2 time zone');
       const def = col.generated ? `GENERATED ${col.default}` : canonicalDefault(col.default);
-      facts.columns.push(`${col.table}.${col.column}: ${type} ${col.nullable ? 'NULL' : 'NOT NULL'}${def === null ? '' : ` DEFAULT ${def}`}`);
+      facts.columns.push(
+        `${col.table}.${col.column}: ${type} ${col.nullable ? 'NULL' : 'NOT NULL'}${def === null ? '' : ` DEFAULT ${def}`}`,
+      );
     }
 
     const indexes = await c.query<{
@@ -333,7 +349,8 @@ async function factsFromDatabase(url: string): Promise<Facts> {
       columns: string[];
       included: string[];
       predicate: string | null;
-    }>(`
+    }>(
+      `
       SELECT tc.relname AS table, ic.relname AS name, x.indisprimary AS primary, x.indisunique AS unique, am.amname AS method,
              array(SELECT pg_get_indexdef(x.indexrelid, k, true)
                           || CASE WHEN pg_index_column_has_property(x.indexrelid, k, 'desc') THEN ' DESC' ELSE '' END
@@ -350,7 +367,9 @@ async function factsFromDatabase(url: string): Promise<Facts> {
         JOIN pg_class tc ON tc.oid = x.indrelid
         JOIN pg_namespace n ON n.oid = tc.relnamespace
         JOIN pg_am am ON am.oid = ic.relam
-       WHERE n.nspname = current_schema() AND tc.relname <> $1`, [MIGRATIONS_TABLE]);
+       WHERE n.nspname = current_schema() AND tc.relname <> $1`,
+      [MIGRATIONS_TABLE],
+    );
     for (const ix of indexes.rows) {
       const cols = ix.columns.map((s) => s.replace(/^"(.*)"( |$)/, '$1$2'));
       if (ix.primary) {
@@ -363,7 +382,14 @@ async function factsFromDatabase(url: string): Promise<Facts> {
       );
     }
 
-    const fks = await c.query<{ table: string; columns: string[]; target: string; target_columns: string[]; on_delete: string; on_update: string }>(`
+    const fks = await c.query<{
+      table: string;
+      columns: string[];
+      target: string;
+      target_columns: string[];
+      on_delete: string;
+      on_update: string;
+    }>(`
       SELECT src.relname AS table,
              array(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY AS u(attnum, i)
                      JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum ORDER BY u.i) AS columns,
@@ -406,8 +432,10 @@ function drift(expected: string[], actual: string[]): Drift {
 
 function describeDrift(category: string, d: Drift): string {
   const lines = [`Schema drift in ${category}: prisma/schema.prisma and the database built by prisma/migrations differ.`];
-  if (d.onlyInSchema.length) lines.push('  in schema.prisma, missing from the migrated database:', ...d.onlyInSchema.map((x) => `    - ${x}`));
-  if (d.onlyInDatabase.length) lines.push('  in the migrated database, not in schema.prisma:', ...d.onlyInDatabase.map((x) => `    + ${x}`));
+  if (d.onlyInSchema.length)
+    lines.push('  in schema.prisma, missing from the migrated database:', ...d.onlyInSchema.map((x) => `    - ${x}`));
+  if (d.onlyInDatabase.length)
+    lines.push('  in the migrated database, not in schema.prisma:', ...d.onlyInDatabase.map((x) => `    + ${x}`));
   lines.push(
     'Fix: add a new migration folder under prisma/migrations whose SQL makes the database match schema.prisma ' +
       '(the SQL Prisma would write), or correct schema.prisma. Never edit a migration that was already applied somewhere.',
@@ -464,17 +492,25 @@ describe('schema drift: database migrated by prisma/migrations vs prisma/schema.
       .replace('avatar       String?', 'avatar       String')
       .replace('  @@index([model])\n', '')
       .replace('weight         Int       @default(100)', 'weight         BigInt    @default(100)')
-      .replace('apiKey     ApiKey?       @relation(fields: [apiKeyId], references: [id], onDelete: SetNull)', 'apiKey     ApiKey?       @relation(fields: [apiKeyId], references: [id], onDelete: Cascade)');
+      .replace(
+        'apiKey     ApiKey?       @relation(fields: [apiKeyId], references: [id], onDelete: SetNull)',
+        'apiKey     ApiKey?       @relation(fields: [apiKeyId], references: [id], onDelete: Cascade)',
+      );
     const facts = factsFromDmmf(parseSchema(altered));
     expect(drift(facts.columns, actual.columns)).toEqual({
       onlyInSchema: ['ai_credentials.weight: bigint NOT NULL DEFAULT 100', 'users.avatar: text NOT NULL'],
       onlyInDatabase: ['ai_credentials.weight: integer NOT NULL DEFAULT 100', 'users.avatar: text NULL'],
     });
-    expect(drift(facts.indexes, actual.indexes)).toEqual({ onlyInSchema: [], onlyInDatabase: ['model_rates: model_rates_model_idx (model)'] });
+    expect(drift(facts.indexes, actual.indexes)).toEqual({
+      onlyInSchema: [],
+      onlyInDatabase: ['model_rates: model_rates_model_idx (model)'],
+    });
     expect(drift(facts['foreign keys'], actual['foreign keys'])).toEqual({
       onlyInSchema: ['model_calls (api_key_id) -> api_keys (id) ON DELETE CASCADE ON UPDATE CASCADE'],
       onlyInDatabase: ['model_calls (api_key_id) -> api_keys (id) ON DELETE SET NULL ON UPDATE CASCADE'],
     });
-    expect(() => expectNoDrift('columns', facts.columns, actual.columns)).toThrow(/- users\.avatar: text NOT NULL\n[\s\S]*\+ users\.avatar: text NULL/);
+    expect(() => expectNoDrift('columns', facts.columns, actual.columns)).toThrow(
+      /- users\.avatar: text NOT NULL\n[\s\S]*\+ users\.avatar: text NULL/,
+    );
   });
 });

@@ -49,7 +49,7 @@ describe('GET /user/info (credit billing on)', () => {
     expect(res.body.code).toBe('unauthorized');
   });
 
-  it("answers the documented shape (docs/api/credits.md): profile, creditBalance, paymentLink, currency, enableCredit, profileLink", async () => {
+  it('answers the documented shape (docs/api/credits.md): profile, creditBalance, paymentLink, currency, enableCredit, profileLink', async () => {
     const { user, token } = await newUser(h);
     await h.prisma.user.update({ where: { id: user.id }, data: { avatar: 'https://example.com/avatar.png' } });
     await h.ledger.grant({ userId: user.id, amount: new Decimal('3000'), reason: 'a' });
@@ -163,7 +163,7 @@ describe('GET /user/info (credit billing off by configuration)', () => {
     await h?.close();
   });
 
-  it("with credit billing off, answers the documented shape (docs/api/credits.md): creditBalance and paymentLink null, enableCredit false", async () => {
+  it('with credit billing off, answers the documented shape (docs/api/credits.md): creditBalance and paymentLink null, enableCredit false', async () => {
     const { user, token } = await newUser(h);
     const res = await request(h.baseUrl).get('/user/info').set('authorization', `Bearer ${token}`).expect(200);
     expect(res.body).toEqual({

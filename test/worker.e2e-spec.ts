@@ -49,7 +49,13 @@ describe('worker', () => {
 
   it('registers one processor per queue, and they agree with the job table', () => {
     const processors = worker.get(JobScheduler).processors();
-    expect(processors.map((p) => p.name).sort()).toEqual(['CallRecoveryProcessor', 'CreditsMaintenanceProcessor', 'GrantExpiryProcessor', 'ModelHealthProcessor', 'StatsProcessor']);
+    expect(processors.map((p) => p.name).sort()).toEqual([
+      'CallRecoveryProcessor',
+      'CreditsMaintenanceProcessor',
+      'GrantExpiryProcessor',
+      'ModelHealthProcessor',
+      'StatsProcessor',
+    ]);
     expect(jobTableProblems(JOB_TABLE, processors)).toEqual([]);
   });
 
@@ -91,13 +97,26 @@ describe('worker', () => {
       expect(await sumOfCompleted(queue, JOB.RECOVER_CALLS, 'interrupted')).toBe(1);
       const left = await pg.query('SELECT call_id, amount::text FROM credit_holds');
       expect(left.rows).toEqual([{ call_id: live, amount: '7.0000000000' }]);
-      const calls = await pg.query('SELECT id, status, prompt_tokens, completion_tokens, usage_source, credits::text, request_id, stream FROM model_calls');
+      const calls = await pg.query(
+        'SELECT id, status, prompt_tokens, completion_tokens, usage_source, credits::text, request_id, stream FROM model_calls',
+      );
       expect(calls.rows).toEqual([
-        { id: orphan, status: 'interrupted', prompt_tokens: 100, completion_tokens: 0, usage_source: 'estimate', credits: '1.0000000000', request_id: 'req-orphan', stream: true },
+        {
+          id: orphan,
+          status: 'interrupted',
+          prompt_tokens: 100,
+          completion_tokens: 0,
+          usage_source: 'estimate',
+          credits: '1.0000000000',
+          request_id: 'req-orphan',
+          stream: true,
+        },
       ]);
       const account = await pg.query('SELECT balance::text, held::text FROM credit_accounts WHERE user_id = $1', [user]);
       expect(account.rows).toEqual([{ balance: '49.0000000000', held: '7.0000000000' }]);
-      const tx = await pg.query('SELECT model_call_id, amount::text, balance_after::text FROM credit_transactions WHERE user_id = $1', [user]);
+      const tx = await pg.query('SELECT model_call_id, amount::text, balance_after::text FROM credit_transactions WHERE user_id = $1', [
+        user,
+      ]);
       expect(tx.rows).toEqual([{ model_call_id: orphan, amount: '-1.0000000000', balance_after: '49.0000000000' }]);
     } finally {
       await pg.end();
@@ -124,13 +143,18 @@ describe('worker', () => {
          ($1, $3, 4.5, 'm', now() - interval '5 minutes'), ($2, $3, 2.25, 'm', now())`,
         [old, fresh, user],
       );
-      await pg.query(`INSERT INTO credit_holds (call_id, user_id, amount, expires_at) VALUES ($1, $2, 9, now() + interval '1 hour')`, [old, user]);
+      await pg.query(`INSERT INTO credit_holds (call_id, user_id, amount, expires_at) VALUES ($1, $2, 9, now() + interval '1 hour')`, [
+        old,
+        user,
+      ]);
       await runJob(queue, JOB.APPLY_PENDING_DEBITS);
       await runJob(queue, JOB.APPLY_PENDING_DEBITS);
       expect(await sumOfCompleted(queue, JOB.APPLY_PENDING_DEBITS, 'debited')).toBe(1);
       const balance = await pg.query('SELECT balance::text, held::text FROM credit_accounts WHERE user_id = $1', [user]);
       expect(balance.rows[0]).toEqual({ balance: '95.5000000000', held: '0.0000000000' });
-      const tx = await pg.query('SELECT model_call_id, amount::text, balance_after::text FROM credit_transactions WHERE user_id = $1', [user]);
+      const tx = await pg.query('SELECT model_call_id, amount::text, balance_after::text FROM credit_transactions WHERE user_id = $1', [
+        user,
+      ]);
       expect(tx.rows).toEqual([{ model_call_id: old, amount: '-4.5000000000', balance_after: '95.5000000000' }]);
       const pending = await pg.query('SELECT call_id FROM pending_debits');
       expect(pending.rows).toEqual([{ call_id: fresh }]); // younger than the grace period: the api's to debit

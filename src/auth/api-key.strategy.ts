@@ -28,7 +28,10 @@ export class ApiKeyStrategy extends PassportStrategy(Strategy, 'api-key') {
     if (!secret) return null;
     const check = await this.keys.check(secret);
     if (!check.ok) return null;
-    const user = await this.prisma.user.findUnique({ where: { id: check.principal.userId }, select: { id: true, did: true, email: true, role: true } });
+    const user = await this.prisma.user.findUnique({
+      where: { id: check.principal.userId },
+      select: { id: true, did: true, email: true, role: true },
+    });
     if (!user) return null;
     return { ...user, via: 'api_key', scopes: check.principal.scopes, keyId: check.principal.keyId };
   }

@@ -76,14 +76,18 @@ export async function runDbMigrate(
 ): Promise<number> {
   const url = env.DATABASE_URL?.trim();
   if (!url) {
-    io.err('db-migrate: DATABASE_URL is not set. Set it to the PostgreSQL URL to migrate, e.g. DATABASE_URL=postgresql://user:password@127.0.0.1:5432/tollgate');
+    io.err(
+      'db-migrate: DATABASE_URL is not set. Set it to the PostgreSQL URL to migrate, e.g. DATABASE_URL=postgresql://user:password@127.0.0.1:5432/tollgate',
+    );
     return 2;
   }
   let dbName: string;
   try {
     dbName = databaseNameFromUrl(url);
   } catch (err) {
-    io.err(`db-migrate: DATABASE_URL is not a usable PostgreSQL URL: ${scrub((err as Error).message, url)}. Expected postgresql://user:password@host:5432/dbname`);
+    io.err(
+      `db-migrate: DATABASE_URL is not a usable PostgreSQL URL: ${scrub((err as Error).message, url)}. Expected postgresql://user:password@host:5432/dbname`,
+    );
     return 2;
   }
 

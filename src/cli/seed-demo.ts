@@ -46,15 +46,36 @@ async function main(): Promise<void> {
       provider = await providers.createProvider({ name: 'devup', displayName: 'Dev Upstream (bundled)', baseUrl: upstreamUrl });
       await providers.addCredential(provider.id, { name: 'Default Key', value: upstreamKey });
       // Rates in credits per token; unit costs in USD per token (what a real model might cost).
-      await providers.addModelRate(provider.id, { model: 'mock-model', inputRate: '0.15', outputRate: '0.6', inputUnitCost: '0.00000015', outputUnitCost: '0.0000006' });
-      await providers.addModelRate(provider.id, { model: 'mock-embed', type: 'embedding', inputRate: '0.02', outputRate: '0', inputUnitCost: '0.00000002', outputUnitCost: '0' });
+      await providers.addModelRate(provider.id, {
+        model: 'mock-model',
+        inputRate: '0.15',
+        outputRate: '0.6',
+        inputUnitCost: '0.00000015',
+        outputUnitCost: '0.0000006',
+      });
+      await providers.addModelRate(provider.id, {
+        model: 'mock-embed',
+        type: 'embedding',
+        inputRate: '0.02',
+        outputRate: '0',
+        inputUnitCost: '0.00000002',
+        outputUnitCost: '0',
+      });
     } else if (provider.baseUrl !== upstreamUrl.replace(/\/+$/, '')) {
       await prisma.aiProvider.update({ where: { id: provider.id }, data: { baseUrl: upstreamUrl.replace(/\/+$/, '') } });
       await app.get(CatalogService).invalidate();
     }
 
-    const user = (await prisma.user.findUnique({ where: { email: USER_EMAIL } })) ?? (await users.create({ email: USER_EMAIL, fullName: 'Demo User' }));
-    await ledger.grant({ userId: user.id, amount: new Decimal(DEMO_CREDITS), reason: 'demo credits', source: 'demo', idempotencyKey: `demo-initial-grant-${user.id}` });
+    const user =
+      (await prisma.user.findUnique({ where: { email: USER_EMAIL } })) ??
+      (await users.create({ email: USER_EMAIL, fullName: 'Demo User' }));
+    await ledger.grant({
+      userId: user.id,
+      amount: new Decimal(DEMO_CREDITS),
+      reason: 'demo credits',
+      source: 'demo',
+      idempotencyKey: `demo-initial-grant-${user.id}`,
+    });
     const key = await keys.create(user.id, { name: `demo key ${new Date().toISOString()}` });
     const balance = await ledger.balance(user.id);
     process.stdout.write(

@@ -27,12 +27,24 @@ describe('loadConfig', () => {
 
   it('names every missing variable', () => {
     expect(problems({})).toEqual(
-      expect.arrayContaining(['DATABASE_URL is required', 'REDIS_URL is required', 'ENCRYPTION_KEYS is required', 'JWT_SECRET is required']),
+      expect.arrayContaining([
+        'DATABASE_URL is required',
+        'REDIS_URL is required',
+        'ENCRYPTION_KEYS is required',
+        'JWT_SECRET is required',
+      ]),
     );
   });
 
   it('names malformed values without echoing secrets', () => {
-    const p = problems({ ...VALID, DATABASE_URL: 'mysql://x', PORT: 'abc', ENCRYPTION_KEYS: 'k1:c2hvcnQ=', JWT_SECRET: 'short-secret-value', CREDIT_BILLING_ENABLED: 'maybe' });
+    const p = problems({
+      ...VALID,
+      DATABASE_URL: 'mysql://x',
+      PORT: 'abc',
+      ENCRYPTION_KEYS: 'k1:c2hvcnQ=',
+      JWT_SECRET: 'short-secret-value',
+      CREDIT_BILLING_ENABLED: 'maybe',
+    });
     expect(p.join('\n')).toMatch(/DATABASE_URL must be a postgres: or postgresql: URL/);
     expect(p.join('\n')).toMatch(/PORT must be an integer/);
     expect(p.join('\n')).toMatch(/ENCRYPTION_KEYS must be/);

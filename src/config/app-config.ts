@@ -182,7 +182,10 @@ class Reader {
 function parseEncryptionKeys(raw: string, problems: string[]): EncryptionKey[] {
   const keys: EncryptionKey[] = [];
   if (!raw) return keys;
-  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const i = part.indexOf(':');
     const id = i > 0 ? part.slice(0, i) : '';
     const key = i > 0 ? Buffer.from(part.slice(i + 1), 'base64') : Buffer.alloc(0);

@@ -3,7 +3,15 @@ import { Decimal } from '../common/decimal';
 import { CreditTransactionType } from '../generated/prisma/enums';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import { CreditBalanceJson, CreditGrantJson, CreditTransactionJson, creditsToJson, grantToJson, Paged, transactionToJson } from './credit-json';
+import {
+  CreditBalanceJson,
+  CreditGrantJson,
+  CreditTransactionJson,
+  creditsToJson,
+  grantToJson,
+  Paged,
+  transactionToJson,
+} from './credit-json';
 
 export interface PageInput {
   /** from 1 */

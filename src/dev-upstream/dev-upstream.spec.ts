@@ -52,12 +52,24 @@ describe('dev upstream', () => {
     expect(res.choices[0].finish_reason).toBe('stop');
     const promptTokens = countPromptTokens(messages as never);
     const completionTokens = countTextTokens(res.choices[0].message.content!);
-    expect(res.usage).toEqual({ prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens });
+    expect(res.usage).toEqual({
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    });
     expect(promptTokens).toBeGreaterThan(0);
   });
 
   it('is deterministic and handles content-part arrays', async () => {
-    const parts: Msg[] = [{ role: 'user', content: [{ type: 'text', text: 'part one' }, { type: 'text', text: 'part two' }] }];
+    const parts: Msg[] = [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'part one' },
+          { type: 'text', text: 'part two' },
+        ],
+      },
+    ];
     const a = await client.chat.completions.create({ model: 'm', messages: parts });
     const b = await client.chat.completions.create({ model: 'm', messages: parts });
     expect(a.choices[0].message.content).toBe('Echo: part one\npart two');
@@ -150,7 +162,10 @@ describe('dev upstream', () => {
     expect(single.data[0].object).toBe('embedding');
     expect(single.data[0].index).toBe(0);
     expect(single.data[0].embedding).toHaveLength(8);
-    expect(single.usage).toEqual({ prompt_tokens: countEmbeddingInputTokens('hello world'), total_tokens: countEmbeddingInputTokens('hello world') });
+    expect(single.usage).toEqual({
+      prompt_tokens: countEmbeddingInputTokens('hello world'),
+      total_tokens: countEmbeddingInputTokens('hello world'),
+    });
 
     const input = ['alpha', 'beta gamma', 'hello world'];
     // The SDK asks for base64 by default; the float format must decode to the same numbers.
@@ -167,7 +182,14 @@ describe('dev upstream', () => {
     const tokens = countEmbeddingInputTokens(input);
     expect(many.usage).toEqual({ prompt_tokens: tokens, total_tokens: tokens });
 
-    const tokenArrays = await client.embeddings.create({ model: 'emb', input: [[1, 2, 3], [4, 5]], encoding_format: 'float' });
+    const tokenArrays = await client.embeddings.create({
+      model: 'emb',
+      input: [
+        [1, 2, 3],
+        [4, 5],
+      ],
+      encoding_format: 'float',
+    });
     expect(tokenArrays.data).toHaveLength(2);
     expect(tokenArrays.usage.prompt_tokens).toBe(5);
   });
@@ -220,7 +242,12 @@ describe('dev upstream', () => {
     u.configure({ errorRate: 0.5 });
     const outcomes: string[] = [];
     for (let i = 0; i < 6; i++) {
-      outcomes.push(await c.chat.completions.create({ model: 'm', messages }).then(() => 'ok', () => 'err'));
+      outcomes.push(
+        await c.chat.completions.create({ model: 'm', messages }).then(
+          () => 'ok',
+          () => 'err',
+        ),
+      );
     }
     expect(outcomes).toEqual(['ok', 'err', 'ok', 'err', 'ok', 'err']);
     u.configure({ errorRate: 0 });
@@ -262,7 +289,10 @@ describe('dev upstream', () => {
 
   it('supports combined directives: latency, chunk delay and abort mid-stream, drop', async () => {
     const t0 = Date.now();
-    const slow = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x #mock:latency=120 #mock:words=3' }] });
+    const slow = await client.chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'x #mock:latency=120 #mock:words=3' }],
+    });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(110);
     expect(slow.choices[0].message.content).toBe('word1 word2 word3');
 
@@ -281,10 +311,14 @@ describe('dev upstream', () => {
     expect(seen).toBe(3);
     expect(Date.now() - t1).toBeGreaterThanOrEqual(60);
 
-    const dropped = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: '#mock:drop' }] }).catch((e: unknown) => e);
+    const dropped = await client.chat.completions
+      .create({ model: 'm', messages: [{ role: 'user', content: '#mock:drop' }] })
+      .catch((e: unknown) => e);
     expect(dropped).toBeInstanceOf(OpenAI.APIConnectionError);
 
-    const bad = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: '#mock:bogus' }] }).catch((e: unknown) => e);
+    const bad = await client.chat.completions
+      .create({ model: 'm', messages: [{ role: 'user', content: '#mock:bogus' }] })
+      .catch((e: unknown) => e);
     expect((bad as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
 
     // The server is still healthy afterwards.
@@ -305,7 +339,11 @@ describe('dev upstream', () => {
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { message: string; type: string } }).error.type).toBe('invalid_request_error');
 
-    const invalid = await fetch(`${upstream.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    const invalid = await fetch(`${upstream.url}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{nope',
+    });
     expect(invalid.status).toBe(400);
     expect(((await invalid.json()) as { error: { message: string } }).error.message).toMatch(/JSON/);
 

@@ -341,7 +341,8 @@ function parseJsonObject(buf: Buffer): Record<string, unknown> {
   } catch {
     throw badRequest('We could not parse the JSON body of your request. (dev upstream: invalid JSON)');
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('dev upstream: the request body must be a JSON object');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('dev upstream: the request body must be a JSON object');
   return body as Record<string, unknown>;
 }
 
@@ -497,7 +498,12 @@ export async function startDevUpstream(opts: DevUpstreamOptions = {}): Promise<D
     if (!res.destroyed) res.end();
   };
 
-  const handleEmbeddings = async (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, requestId: string): Promise<void> => {
+  const handleEmbeddings = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Record<string, unknown>,
+    requestId: string,
+  ): Promise<void> => {
     const model = requireModel(body);
     const input = body.input;
     let items: unknown[];
@@ -505,7 +511,8 @@ export async function startDevUpstream(opts: DevUpstreamOptions = {}): Promise<D
       items = [input];
     } else if (Array.isArray(input) && input.length > 0) {
       if (input.every((x) => typeof x === 'number')) items = [input];
-      else if (input.every((x) => typeof x === 'string') || input.every((x) => Array.isArray(x) && x.every((t) => typeof t === 'number'))) items = input;
+      else if (input.every((x) => typeof x === 'string') || input.every((x) => Array.isArray(x) && x.every((t) => typeof t === 'number')))
+        items = input;
       else throw badRequest("'input' must be a string, an array of strings, an array of token ids or an array of token arrays", 'input');
     } else {
       throw badRequest("'input' must be a non-empty string or array", 'input');
@@ -581,7 +588,8 @@ export async function startDevUpstream(opts: DevUpstreamOptions = {}): Promise<D
           sendJson(res, 200, JSON.stringify({ object: 'list', data: options.models.map(modelObject) }), requestId);
         } else {
           const id = decodeURIComponent(route.slice(8));
-          if (!options.models.includes(id)) throw new HttpError(404, `The model '${id}' does not exist`, 'invalid_request_error', 'model_not_found', 'model');
+          if (!options.models.includes(id))
+            throw new HttpError(404, `The model '${id}' does not exist`, 'invalid_request_error', 'model_not_found', 'model');
           sendJson(res, 200, JSON.stringify(modelObject(id)), requestId);
         }
         return;
@@ -595,7 +603,11 @@ export async function startDevUpstream(opts: DevUpstreamOptions = {}): Promise<D
       if (err instanceof HttpError) {
         sendError(res, err, requestId);
       } else if (!res.headersSent) {
-        sendError(res, new HttpError(500, `dev upstream: internal error: ${(err as Error)?.message ?? String(err)}`, 'server_error', 'internal_error'), requestId);
+        sendError(
+          res,
+          new HttpError(500, `dev upstream: internal error: ${(err as Error)?.message ?? String(err)}`, 'server_error', 'internal_error'),
+          requestId,
+        );
       } else {
         res.destroy();
       }
@@ -626,7 +638,8 @@ export async function startDevUpstream(opts: DevUpstreamOptions = {}): Promise<D
     stats,
     configure(patch: Partial<DevUpstreamOptions>): void {
       if (patch.host !== undefined && patch.host !== options.host) throw new Error('dev upstream: host cannot change after start');
-      if (patch.port !== undefined && patch.port !== options.port && patch.port !== port) throw new Error('dev upstream: port cannot change after start');
+      if (patch.port !== undefined && patch.port !== options.port && patch.port !== port)
+        throw new Error('dev upstream: port cannot change after start');
       const { host: _host, port: _port, ...rest } = patch;
       const next = applyOptions(options, rest);
       if (next.errorRate !== options.errorRate) {

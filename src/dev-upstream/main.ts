@@ -29,7 +29,9 @@ function numberEnv(name: string, min: number, max: number, integer: boolean): nu
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!/^[+]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i.test(v) || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${JSON.stringify(process.env[name])}`);
+    throw new ConfigError(
+      `${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${JSON.stringify(process.env[name])}`,
+    );
   }
   return n;
 }
@@ -52,7 +54,9 @@ function optionsFromEnv(): DevUpstreamOptions {
   if (models !== undefined) {
     const list = models.split(',').map((m) => m.trim());
     if (list.some((m) => m.length === 0)) {
-      throw new ConfigError(`DEV_UPSTREAM_MODELS must be a comma-separated list of model ids, got ${JSON.stringify(process.env.DEV_UPSTREAM_MODELS)}`);
+      throw new ConfigError(
+        `DEV_UPSTREAM_MODELS must be a comma-separated list of model ids, got ${JSON.stringify(process.env.DEV_UPSTREAM_MODELS)}`,
+      );
     }
     opts.models = list;
   }
@@ -78,7 +82,12 @@ async function main(): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code;
     // A host that does not resolve or is not local is a bad DEV_UPSTREAM_HOST; a privileged port a
     // bad DEV_UPSTREAM_PORT (exit 2); anything else (e.g. port in use) is a runtime failure (exit 1).
-    const badVar = code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL' ? 'DEV_UPSTREAM_HOST' : code === 'EACCES' ? 'DEV_UPSTREAM_PORT' : undefined;
+    const badVar =
+      code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL'
+        ? 'DEV_UPSTREAM_HOST'
+        : code === 'EACCES'
+          ? 'DEV_UPSTREAM_PORT'
+          : undefined;
     process.stderr.write(
       `dev upstream: cannot listen on ${opts.host}:${opts.port}${badVar ? ` (check ${badVar})` : ''}: ${(err as Error).message}\n`,
     );

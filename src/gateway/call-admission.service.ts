@@ -134,7 +134,15 @@ export class CallAdmissionService {
       }
       if (!result.admitted) {
         const left = affordableCompletionTokens(route, estimate.promptTokens, result.balance.sub(result.held));
-        await this.refuse(ctx, call, GatewayErrors.insufficientCredits(call.paymentLink, { needed: amount, affordableCompletionTokens: left, requestedCompletionTokens: completionTokens }));
+        await this.refuse(
+          ctx,
+          call,
+          GatewayErrors.insufficientCredits(call.paymentLink, {
+            needed: amount,
+            affordableCompletionTokens: left,
+            requestedCompletionTokens: completionTokens,
+          }),
+        );
       }
     }
     this.remember(ctx.principal.userId, result.balance.sub(result.held).sub(amount));
@@ -199,7 +207,9 @@ export class CallAdmissionService {
   private async refuse(ctx: CallContext, call: GatewayCall, error: DomainError): Promise<never> {
     // The refusal is the answer; if even its record fails, the client still gets it (and an
     // orphaned start-of-call row, if any, is recorded by the worker).
-    await this.callLog.refuse(ctx, call, error).catch((err: Error) => this.log.warn(`refused call ${call.callId} not recorded: ${err.message}`));
+    await this.callLog
+      .refuse(ctx, call, error)
+      .catch((err: Error) => this.log.warn(`refused call ${call.callId} not recorded: ${err.message}`));
     throw error;
   }
 }

@@ -82,7 +82,8 @@ export class CallLog {
 function toRecord(ctx: CallContext, call: GatewayCall, outcome: CallOutcome): CallRecord {
   const usage = outcome.status === 'failed' ? null : outcome.usage;
   const route = call.route;
-  const credits = usage && route ? creditsFor(usage.promptTokens, usage.completionTokens, route.inputRate, route.outputRate) : new Decimal(0);
+  const credits =
+    usage && route ? creditsFor(usage.promptTokens, usage.completionTokens, route.inputRate, route.outputRate) : new Decimal(0);
   return {
     id: call.callId,
     userId: ctx.principal.userId,

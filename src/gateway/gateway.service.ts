@@ -94,7 +94,11 @@ export class GatewayService {
         const outcome = await relayStream(ctx, answer.response, clientWantsUsage, abort.signal, this.config.gateway.streamStallTimeoutMs);
         const usage: MeteredUsage = outcome.usage
           ? { ...outcome.usage, source: 'upstream' }
-          : { promptTokens: await this.tokens.countPrompt(body.messages), completionTokens: await this.tokens.countText(outcome.completionText), source: 'tokenizer' };
+          : {
+              promptTokens: await this.tokens.countPrompt(body.messages),
+              completionTokens: await this.tokens.countText(outcome.completionText),
+              source: 'tokenizer',
+            };
         // A stream that broke off (either side) still delivered tokens: bill what was relayed.
         const status: ModelCallStatus = outcome.clientClosed || outcome.upstreamError ? 'aborted' : 'success';
         const error = outcome.upstreamError
@@ -118,10 +122,21 @@ export class GatewayService {
       }
       const buf = await readAll(answer.response);
       const usage = await this.meterChatJson(buf, body.messages);
-      await this.recordOrUnavailable(ctx, call, { status: 'success', usage, credentialId: answer.credential.id, upstreamStatus: answer.response.statusCode, error: null });
+      await this.recordOrUnavailable(ctx, call, {
+        status: 'success',
+        usage,
+        credentialId: answer.credential.id,
+        upstreamStatus: answer.response.statusCode,
+        error: null,
+      });
       sendJson(ctx, answer.response.statusCode, buf);
     } catch (err) {
-      await this.recordUnexpected(ctx, call, progress.upstreamStarted && abort.signal.aborted ? () => this.tokens.countPrompt(body.messages) : null, err);
+      await this.recordUnexpected(
+        ctx,
+        call,
+        progress.upstreamStarted && abort.signal.aborted ? () => this.tokens.countPrompt(body.messages) : null,
+        err,
+      );
       throw err;
     } finally {
       ctx.res.off('close', onClose);
@@ -151,16 +166,35 @@ export class GatewayService {
     ctx.res.on('close', onClose);
     const progress = { upstreamStarted: false };
     try {
-      const answer = await this.admitAndForward(ctx, call, estimate, '/embeddings', () => JSON.stringify({ ...body, model: call.route!.model }), abort, progress);
+      const answer = await this.admitAndForward(
+        ctx,
+        call,
+        estimate,
+        '/embeddings',
+        () => JSON.stringify({ ...body, model: call.route!.model }),
+        abort,
+        progress,
+      );
       const buf = await readAll(answer.response);
       const reported = readUsage(parseJson(buf)?.usage);
       const usage: MeteredUsage = reported
         ? { ...reported, completionTokens: 0, source: 'upstream' }
         : { promptTokens: await this.tokens.countEmbeddingInput(body.input), completionTokens: 0, source: 'tokenizer' };
-      await this.recordOrUnavailable(ctx, call, { status: 'success', usage, credentialId: answer.credential.id, upstreamStatus: answer.response.statusCode, error: null });
+      await this.recordOrUnavailable(ctx, call, {
+        status: 'success',
+        usage,
+        credentialId: answer.credential.id,
+        upstreamStatus: answer.response.statusCode,
+        error: null,
+      });
       sendJson(ctx, answer.response.statusCode, buf);
     } catch (err) {
-      await this.recordUnexpected(ctx, call, progress.upstreamStarted && abort.signal.aborted ? () => this.tokens.countEmbeddingInput(body.input) : null, err);
+      await this.recordUnexpected(
+        ctx,
+        call,
+        progress.upstreamStarted && abort.signal.aborted ? () => this.tokens.countEmbeddingInput(body.input) : null,
+        err,
+      );
       throw err;
     } finally {
       ctx.res.off('close', onClose);
@@ -173,12 +207,17 @@ export class GatewayService {
    * `{object:'list', data:[{id, object:'model', created, owned_by}]}`. A model offered by one
    * provider is listed by its name; where the key is limited to "provider/model", by that.
    */
-  async listModels(ctx: Pick<CallContext, 'principal'>): Promise<{ object: 'list'; data: { id: string; object: 'model'; created: number; owned_by: string }[] }> {
+  async listModels(
+    ctx: Pick<CallContext, 'principal'>,
+  ): Promise<{ object: 'list'; data: { id: string; object: 'model'; created: number; owned_by: string }[] }> {
     const seen = new Set<string>();
     const data: { id: string; object: 'model'; created: number; owned_by: string }[] = [];
     for (const route of await this.catalog.routes()) {
       if (!isModelAllowed(ctx.principal.allowedModels, route)) continue;
-      const bare = ctx.principal.allowedModels.length === 0 || ctx.principal.allowedModels.includes(route.model) || ctx.principal.allowedModels.includes('*');
+      const bare =
+        ctx.principal.allowedModels.length === 0 ||
+        ctx.principal.allowedModels.includes(route.model) ||
+        ctx.principal.allowedModels.includes('*');
       const id = bare ? route.model : `${route.provider.name}/${route.model}`;
       if (seen.has(id)) continue;
       seen.add(id);
@@ -264,7 +303,12 @@ export class GatewayService {
    * that left after the request went upstream is billed for the prompt tokens ('aborted',
    * counted off the event loop); anything else is a failed call, not billed.
    */
-  private async recordUnexpected(ctx: CallContext, call: GatewayCall, countPromptIfAborted: (() => Promise<number>) | null, err: unknown): Promise<void> {
+  private async recordUnexpected(
+    ctx: CallContext,
+    call: GatewayCall,
+    countPromptIfAborted: (() => Promise<number>) | null,
+    err: unknown,
+  ): Promise<void> {
     if (call.recording) {
       await call.recording.catch(() => undefined);
       return;
@@ -280,13 +324,17 @@ export class GatewayService {
         });
         return;
       }
-      if (!(err instanceof DomainError)) this.log.error(`call ${call.callId} failed after admission: ${(err as Error)?.stack ?? String(err)}`);
+      if (!(err instanceof DomainError))
+        this.log.error(`call ${call.callId} failed after admission: ${(err as Error)?.stack ?? String(err)}`);
       await this.callLog.write(ctx, call, {
         status: 'failed',
         usage: null,
         credentialId: null,
         upstreamStatus: null,
-        error: err instanceof DomainError ? { code: err.code, message: err.message } : { code: 'internal_error', message: (err as Error)?.message ?? 'internal error' },
+        error:
+          err instanceof DomainError
+            ? { code: err.code, message: err.message }
+            : { code: 'internal_error', message: (err as Error)?.message ?? 'internal error' },
       });
     } catch (recordErr) {
       this.log.error(`call ${call.callId} could not be recorded: ${(recordErr as Error).message}`);
@@ -300,17 +348,24 @@ export class GatewayService {
     if (reported) return { ...reported, source: 'upstream' };
     const choices = Array.isArray(parsed?.choices) ? (parsed.choices as { message?: { content?: unknown } }[]) : [];
     const text = choices.map((c) => (typeof c?.message?.content === 'string' ? c.message.content : '')).join('');
-    return { promptTokens: await this.tokens.countPrompt(messages), completionTokens: await this.tokens.countText(text), source: 'tokenizer' };
+    return {
+      promptTokens: await this.tokens.countPrompt(messages),
+      completionTokens: await this.tokens.countText(text),
+      source: 'tokenizer',
+    };
   }
 }
 
 function validateChatBody(raw: unknown): ChatBody {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw GatewayErrors.invalidRequest('The request body must be a JSON object');
   const b = raw as Partial<ChatBody>;
-  if (typeof b.model !== 'string' || b.model.length === 0 || b.model.length > 256) throw GatewayErrors.invalidRequest('model must be a non-empty string', 'model');
-  if (!Array.isArray(b.messages) || b.messages.length === 0) throw GatewayErrors.invalidRequest('messages must be a non-empty array', 'messages');
+  if (typeof b.model !== 'string' || b.model.length === 0 || b.model.length > 256)
+    throw GatewayErrors.invalidRequest('model must be a non-empty string', 'model');
+  if (!Array.isArray(b.messages) || b.messages.length === 0)
+    throw GatewayErrors.invalidRequest('messages must be a non-empty array', 'messages');
   for (const m of b.messages) {
-    if (!m || typeof m !== 'object' || typeof (m as ChatMessageLike).role !== 'string') throw GatewayErrors.invalidRequest('each message needs a role', 'messages');
+    if (!m || typeof m !== 'object' || typeof (m as ChatMessageLike).role !== 'string')
+      throw GatewayErrors.invalidRequest('each message needs a role', 'messages');
   }
   if (b.stream !== undefined && typeof b.stream !== 'boolean') throw GatewayErrors.invalidRequest('stream must be a boolean', 'stream');
   for (const k of ['max_tokens', 'max_completion_tokens'] as const) {
@@ -325,7 +380,8 @@ function validateChatBody(raw: unknown): ChatBody {
 function validateEmbeddingsBody(raw: unknown): EmbeddingsBody {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw GatewayErrors.invalidRequest('The request body must be a JSON object');
   const b = raw as Partial<EmbeddingsBody>;
-  if (typeof b.model !== 'string' || b.model.length === 0 || b.model.length > 256) throw GatewayErrors.invalidRequest('model must be a non-empty string', 'model');
+  if (typeof b.model !== 'string' || b.model.length === 0 || b.model.length > 256)
+    throw GatewayErrors.invalidRequest('model must be a non-empty string', 'model');
   const ok = typeof b.input === 'string' || (Array.isArray(b.input) && b.input.length > 0);
   if (!ok) throw GatewayErrors.invalidRequest('input must be a string or a non-empty array', 'input');
   return b as EmbeddingsBody;

@@ -39,7 +39,15 @@ export async function relayStream(
   stallTimeoutMs: number,
 ): Promise<StreamOutcome> {
   const res = ctx.res;
-  const outcome: StreamOutcome = { usage: null, completionText: '', clientClosed: false, stalled: false, upstreamError: null, sawDone: false, bytesRelayed: 0 };
+  const outcome: StreamOutcome = {
+    usage: null,
+    completionText: '',
+    clientClosed: false,
+    stalled: false,
+    upstreamError: null,
+    sawDone: false,
+    bytesRelayed: 0,
+  };
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
@@ -110,7 +118,14 @@ export async function relayStream(
 export function finishStream(res: ServerResponse, outcome: StreamOutcome, recorded: boolean): void {
   if (outcome.clientClosed || res.destroyed) return;
   if (!recorded) {
-    const error = { error: { message: 'The call could not be recorded; its answer is incomplete', type: 'server_error', param: null, code: 'record_failed' } };
+    const error = {
+      error: {
+        message: 'The call could not be recorded; its answer is incomplete',
+        type: 'server_error',
+        param: null,
+        code: 'record_failed',
+      },
+    };
     res.end(`data: ${JSON.stringify(error)}\n\n`);
     return;
   }

@@ -44,7 +44,11 @@ export class UpstreamForwarder {
   async send(provider: RouteProvider, path: string, body: string, signal: AbortSignal): Promise<UpstreamAnswer> {
     const creds = this.picker.pick(provider);
     if (creds.length === 0) {
-      throw new UpstreamFailure(GatewayErrors.upstream('no_active_credential', `Provider '${provider.name}' has no active credential`, 503), null, null);
+      throw new UpstreamFailure(
+        GatewayErrors.upstream('no_active_credential', `Provider '${provider.name}' has no active credential`, 503),
+        null,
+        null,
+      );
     }
     let last: UpstreamFailure | null = null;
     for (const credential of creds) {
@@ -52,11 +56,16 @@ export class UpstreamForwarder {
       try {
         response = await this.client.request({ baseUrl: provider.baseUrl, path, method: 'POST', secret: credential.secret, body, signal });
       } catch (err) {
-        if (signal.aborted) throw new UpstreamFailure(GatewayErrors.upstream('client_closed', 'The client closed the connection', 499), credential, null);
+        if (signal.aborted)
+          throw new UpstreamFailure(GatewayErrors.upstream('client_closed', 'The client closed the connection', 499), credential, null);
         this.picker.failed(credential.id);
         const e = err as Error & { code?: string };
         this.log.warn(`provider ${provider.name} credential ${credential.name}: ${e.code ?? e.name} ${e.message}`);
-        last = new UpstreamFailure(GatewayErrors.upstream('upstream_unreachable', `Provider '${provider.name}' could not be reached (${e.code ?? e.name})`), credential, null);
+        last = new UpstreamFailure(
+          GatewayErrors.upstream('upstream_unreachable', `Provider '${provider.name}' could not be reached (${e.code ?? e.name})`),
+          credential,
+          null,
+        );
         continue;
       }
       const status = response.statusCode;

@@ -47,16 +47,24 @@ export function jobTableProblems(table: JobTable, processors: readonly Processor
   const byQueue = new Map<string, string[]>();
   for (const p of processors) if (p.queue) byQueue.set(p.queue, [...(byQueue.get(p.queue) ?? []), p.name]);
   for (const [queue, names] of byQueue) {
-    if (names.length > 1) problems.push(`queue ${queue} is consumed by ${names.length} processors (${names.join(', ')}); each processor needs a queue of its own`);
+    if (names.length > 1)
+      problems.push(
+        `queue ${queue} is consumed by ${names.length} processors (${names.join(', ')}); each processor needs a queue of its own`,
+      );
   }
   for (const [name, spec] of Object.entries(table)) {
     if (!queues.includes(spec.queue)) problems.push(`job ${name}: queue ${spec.queue} is not registered`);
-    if (spec.everyMs !== null && !(Number.isInteger(spec.everyMs) && spec.everyMs > 0)) problems.push(`job ${name}: everyMs must be a positive integer or null, not ${spec.everyMs}`);
+    if (spec.everyMs !== null && !(Number.isInteger(spec.everyMs) && spec.everyMs > 0))
+      problems.push(`job ${name}: everyMs must be a positive integer or null, not ${spec.everyMs}`);
     if (spec.everyMs !== null && spec.jobId) problems.push(`job ${name}: a scheduled job cannot have a jobId rule`);
     const handlers = processors.filter((p) => p.handles?.includes(name));
     if (handlers.length === 0) problems.push(`job ${name}: no processor handles it`);
-    else if (handlers.length > 1) problems.push(`job ${name}: handled by ${handlers.length} processors (${handlers.map((p) => p.name).join(', ')})`);
-    else if (handlers[0].queue !== spec.queue) problems.push(`job ${name}: goes to queue ${spec.queue}, but its processor ${handlers[0].name} consumes ${handlers[0].queue ?? 'no queue'}`);
+    else if (handlers.length > 1)
+      problems.push(`job ${name}: handled by ${handlers.length} processors (${handlers.map((p) => p.name).join(', ')})`);
+    else if (handlers[0].queue !== spec.queue)
+      problems.push(
+        `job ${name}: goes to queue ${spec.queue}, but its processor ${handlers[0].name} consumes ${handlers[0].queue ?? 'no queue'}`,
+      );
   }
   return problems;
 }
@@ -64,5 +72,8 @@ export function jobTableProblems(table: JobTable, processors: readonly Processor
 /** Throws, listing every problem, unless the job table and the processors agree (jobTableProblems). */
 export function assertJobTable(table: JobTable, processors: readonly ProcessorInfo[], queues?: readonly string[]): void {
   const problems = jobTableProblems(table, processors, queues);
-  if (problems.length) throw new Error(`worker: the job table (src/jobs/job-table.ts) and the processors disagree; refusing to start:\n- ${problems.join('\n- ')}`);
+  if (problems.length)
+    throw new Error(
+      `worker: the job table (src/jobs/job-table.ts) and the processors disagree; refusing to start:\n- ${problems.join('\n- ')}`,
+    );
 }

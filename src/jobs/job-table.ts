@@ -1,5 +1,14 @@
 import type { JobsOptions } from 'bullmq';
-import { CALL_RECOVERY_QUEUE, CREDIT_EXPIRY_QUEUE, JOB, JobName, MAINTENANCE_QUEUE, MODEL_HEALTH_QUEUE, QueueName, STATS_QUEUE } from './queues';
+import {
+  CALL_RECOVERY_QUEUE,
+  CREDIT_EXPIRY_QUEUE,
+  JOB,
+  JobName,
+  MAINTENANCE_QUEUE,
+  MODEL_HEALTH_QUEUE,
+  QueueName,
+  STATS_QUEUE,
+} from './queues';
 
 /** What BullMQ does with a job of this kind: retries, and how many finished jobs it keeps. */
 export type JobRunOptions = Pick<JobsOptions, 'attempts' | 'backoff' | 'removeOnComplete' | 'removeOnFail'>;

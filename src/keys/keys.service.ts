@@ -19,8 +19,7 @@ export interface KeyPrincipal {
 }
 
 export type KeyCheck =
-  | { ok: true; principal: KeyPrincipal }
-  | { ok: false; reason: 'missing' | 'invalid' | 'revoked' | 'expired' | 'user_disabled' };
+  { ok: true; principal: KeyPrincipal } | { ok: false; reason: 'missing' | 'invalid' | 'revoked' | 'expired' | 'user_disabled' };
 
 export interface CreatedVirtualKey {
   id: string;
@@ -78,7 +77,10 @@ export class KeysService implements OnModuleInit {
    * @param input.allowedModels "model" or "provider/model" or "provider/*"; empty = all models
    * @returns the key with its secret (the only time the secret exists outside the caller)
    */
-  async create(userId: string, input: { name: string; allowedModels?: string[]; scopes?: string[]; expiresAt?: Date | null }): Promise<CreatedVirtualKey> {
+  async create(
+    userId: string,
+    input: { name: string; allowedModels?: string[]; scopes?: string[]; expiresAt?: Date | null },
+  ): Promise<CreatedVirtualKey> {
     const secret = generateVirtualKeySecret();
     const row = await this.keys.create({
       userId,

@@ -59,12 +59,17 @@ export function loggingModule(stream?: DestinationStream): DynamicModule {
               id: req.id,
               method: req.method,
               url: req.url,
-              headers: { 'user-agent': req.headers['user-agent'], authorization: req.headers.authorization, 'x-app-did': req.headers['x-app-did'] },
+              headers: {
+                'user-agent': req.headers['user-agent'],
+                authorization: req.headers.authorization,
+                'x-app-did': req.headers['x-app-did'],
+              },
             }),
             res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             // pino-http invents an Error for every 5xx response; its stack (pino-http's own frames)
             // says nothing: keep the message only. Real errors keep their stack.
-            err: (err: Error) => (SYNTHETIC_ERROR.test(err?.message ?? '') ? { type: 'Error', message: err.message } : pino.stdSerializers.err(err)),
+            err: (err: Error) =>
+              SYNTHETIC_ERROR.test(err?.message ?? '') ? { type: 'Error', message: err.message } : pino.stdSerializers.err(err),
           },
         },
         // stdout through a 4 KiB buffer written asynchronously: a synchronous write per request

@@ -2,7 +2,8 @@ import { Decimal } from '../common/decimal';
 import { creditsFor } from './credits-formula';
 
 const d = (s: string) => new Decimal(s);
-const credits = (prompt: number, completion: number, inputRate: string, outputRate: string) => creditsFor(prompt, completion, d(inputRate), d(outputRate)).toFixed();
+const credits = (prompt: number, completion: number, inputRate: string, outputRate: string) =>
+  creditsFor(prompt, completion, d(inputRate), d(outputRate)).toFixed();
 
 describe('creditsFor', () => {
   it('is prompt × input rate + completion × output rate', () => {

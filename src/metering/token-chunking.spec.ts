@@ -2,7 +2,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { countTokens, encodeChat } from 'gpt-tokenizer';
 import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/cjs/encodingParams/constants';
-import { CHAT_FRAMING, ChunkLimits, countTextBounded, DEFAULT_CHUNK_LIMITS, estimateTextTokens, forEachChunk, isWhitespace } from './token-chunking';
+import {
+  CHAT_FRAMING,
+  ChunkLimits,
+  countTextBounded,
+  DEFAULT_CHUNK_LIMITS,
+  estimateTextTokens,
+  forEachChunk,
+  isWhitespace,
+} from './token-chunking';
 
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 const exact = (text: string) => countTokens(text, PLAIN_TEXT);
@@ -40,7 +48,9 @@ function rng(seed: number): () => number {
 
 const SAMPLES: Record<string, string> = {
   english: fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'),
-  code: ['gateway/gateway.service.ts', 'metering/token-counter.ts', 'metering/credits-formula.ts'].map((f) => fs.readFileSync(path.join(ROOT, 'src', f), 'utf8')).join('\n'),
+  code: ['gateway/gateway.service.ts', 'metering/token-counter.ts', 'metering/credits-formula.ts']
+    .map((f) => fs.readFileSync(path.join(ROOT, 'src', f), 'utf8'))
+    .join('\n'),
   chinese:
     '令牌计数器把文本切成小块，每一块交给编码器。普通文本的结果与整体计数完全相同；只有极长的连续片段才会被硬切分，' +
     '例如一兆字节的同一个字符。网关在上游没有报告用量时才需要自己计数，而这种情况很少见。\n\n第二段：价格按百万令牌计算，余额以积分显示。',
@@ -70,8 +80,66 @@ describe('token chunking', () => {
   });
 
   it('cuts only where the pre-tokenizer would (random mixes of whitespace, letters, digits, marks, CJK, emoji)', () => {
-    const mixed = [' ', '  ', '\n', '\r\n', '\t', ' \n', 'a', 'Z', 'The', "'s", "'LL", 'é', 'e\u0301', '\u0301', '1', '456', '.', ',', '//', '-', '(', '}', '"', "'", '中', '日本', '한', '🙂', '👍🏽', '\u00a0', '\u3000', '。', '，', 'ß', 'İ', 'ǅ', '\u200b'];
-    const spacey = [' ', '  ', '\n', '\r\n', '\t', ' \n', '\n ', '\r', '\u3000', '\u00a0', '}', '{', '.', ';', 'a', '1', '中', '\u0301', "'s"];
+    const mixed = [
+      ' ',
+      '  ',
+      '\n',
+      '\r\n',
+      '\t',
+      ' \n',
+      'a',
+      'Z',
+      'The',
+      "'s",
+      "'LL",
+      'é',
+      'e\u0301',
+      '\u0301',
+      '1',
+      '456',
+      '.',
+      ',',
+      '//',
+      '-',
+      '(',
+      '}',
+      '"',
+      "'",
+      '中',
+      '日本',
+      '한',
+      '🙂',
+      '👍🏽',
+      '\u00a0',
+      '\u3000',
+      '。',
+      '，',
+      'ß',
+      'İ',
+      'ǅ',
+      '\u200b',
+    ];
+    const spacey = [
+      ' ',
+      '  ',
+      '\n',
+      '\r\n',
+      '\t',
+      ' \n',
+      '\n ',
+      '\r',
+      '\u3000',
+      '\u00a0',
+      '}',
+      '{',
+      '.',
+      ';',
+      'a',
+      '1',
+      '中',
+      '\u0301',
+      "'s",
+    ];
     const next = rng(42);
     let exactRuns = 0;
     for (const atoms of [mixed, spacey]) {

@@ -107,7 +107,14 @@ export function forEachChunk(text: string, emit: (chunk: string) => void, limits
  * first, which looks no further; the spec fuzzes this). Longer pieces than `pieceChars` are
  * emitted in parts.
  */
-function forEachPieceChunk(text: string, from: number, to: number, emit: (chunk: string) => void, chunkChars: number, pieceChars: number): void {
+function forEachPieceChunk(
+  text: string,
+  from: number,
+  to: number,
+  emit: (chunk: string) => void,
+  chunkChars: number,
+  pieceChars: number,
+): void {
   let chunkStart = from;
   let pieceStart = from;
   // The latest exact cut in the current chunk: a piece end not after a space or tab (-1: none).
@@ -147,7 +154,7 @@ function forEachPieceChunk(text: string, from: number, to: number, emit: (chunk:
 
 /** Emits text[from, to) in parts of at most `size` units, never between a surrogate pair. */
 function emitParts(text: string, from: number, to: number, size: number, emit: (part: string) => void): void {
-  for (let at = from; at < to; ) {
+  for (let at = from; at < to;) {
     let cut = Math.min(at + size, to);
     if (cut < to && isHighSurrogate(text.charCodeAt(cut - 1)) && isLowSurrogate(text.charCodeAt(cut))) cut -= 1;
     emit(text.slice(at, cut));

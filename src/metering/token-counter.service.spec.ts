@@ -4,7 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MeteringModule } from './metering.module';
 import { countEmbeddingInputTokens, countPromptTokens, countTextTokens, ChatMessageLike } from './token-counter';
-import { resolveTokenizerOptions, resolveWorkerEntry, TOKENIZER_DEFAULTS, TokenCounterService, TokenizerOptions } from './token-counter.service';
+import {
+  resolveTokenizerOptions,
+  resolveWorkerEntry,
+  TOKENIZER_DEFAULTS,
+  TokenCounterService,
+  TokenizerOptions,
+} from './token-counter.service';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** The compiled worker of a build (`npm test` builds first); its test is skipped without one. */
@@ -12,7 +18,9 @@ const DIST_WORKER = path.join(ROOT, 'dist/src/metering/token-count.worker.js');
 
 /** Ordinary source text, repeated to `chars` (counting it takes a while but is cheap to check). */
 function codeText(chars: number): string {
-  const base = ['gateway/gateway.service.ts', 'metering/token-chunking.ts', 'metering/token-counter.ts'].map((f) => fs.readFileSync(path.join(ROOT, 'src', f), 'utf8')).join('\n');
+  const base = ['gateway/gateway.service.ts', 'metering/token-chunking.ts', 'metering/token-counter.ts']
+    .map((f) => fs.readFileSync(path.join(ROOT, 'src', f), 'utf8'))
+    .join('\n');
   let text = base;
   while (text.length < chars) text += '\n' + base;
   return text.slice(0, chars);

@@ -82,14 +82,16 @@ export function resolveWorkerEntry(dir: string = __dirname): { file: string; kin
   const compiled = join(dir, 'token-count.worker.js');
   if (existsSync(compiled)) return { file: compiled, kind: 'compiled' };
   const source = join(dir, 'token-count.worker.source.js');
-  if (existsSync(source) && existsSync(join(dir, 'token-count.worker.ts')) && canResolve('typescript')) return { file: source, kind: 'source' };
+  if (existsSync(source) && existsSync(join(dir, 'token-count.worker.ts')) && canResolve('typescript'))
+    return { file: source, kind: 'source' };
   return null;
 }
 
 export function resolveTokenizerOptions(options: TokenizerOptions = {}): ResolvedTokenizerOptions {
   const int = (name: keyof typeof TOKENIZER_DEFAULTS, min: number, max: number): number => {
     const v = options[name] ?? TOKENIZER_DEFAULTS[name];
-    if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`tokenizer option ${name} must be an integer in [${min}, ${max}], got ${v}`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new RangeError(`tokenizer option ${name} must be an integer in [${min}, ${max}], got ${v}`);
     return v;
   };
   return {
@@ -167,7 +169,8 @@ export class TokenCounterService implements OnModuleDestroy {
         this.counts.worker++;
         return tokens;
       } catch (err) {
-        if (!this.closed) this.log.warn(`token count failed on the worker thread, counting on the main thread: ${(err as Error)?.message ?? err}`);
+        if (!this.closed)
+          this.log.warn(`token count failed on the worker thread, counting on the main thread: ${(err as Error)?.message ?? err}`);
       }
     }
     this.counts.fallback++;

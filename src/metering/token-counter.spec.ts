@@ -37,7 +37,10 @@ describe('token-counter (synchronous, bounded)', () => {
         { role: 'user', name: 'alice', content: 'Summarise this:\n\n' + README },
         { role: 'assistant', content: 'It is a gateway.' },
         { role: 'tool', content: '{"ok":true}' },
-        { role: 'developer', content: [{ type: 'text', text: 'part one' }, { type: 'image_url' }, { type: 'text', text: '部分二' }] as unknown },
+        {
+          role: 'developer',
+          content: [{ type: 'text', text: 'part one' }, { type: 'image_url' }, { type: 'text', text: '部分二' }] as unknown,
+        },
       ],
     ];
     for (const messages of conversations) expect(countPromptTokens(messages)).toBe(encodeChatCount(messages));
@@ -70,10 +73,12 @@ describe('token-counter (synchronous, bounded)', () => {
     // texts: "user", 10 × x, "assistant", 9 bytes of U+4E2D → 1 + 3 + 3 + 3 tokens, plus framing 3 + 2 × 3
     expect(estimateJob(job)).toBe(1 + 3 + 3 + 3 + 9);
     expect(countJobSync(job, 10)).toBe(19);
-    expect(countJobSync(job, 1000)).toBe(countPromptTokens([
-      { role: 'user', content: 'x'.repeat(10) },
-      { role: 'assistant', content: '中'.repeat(3) },
-    ]));
+    expect(countJobSync(job, 1000)).toBe(
+      countPromptTokens([
+        { role: 'user', content: 'x'.repeat(10) },
+        { role: 'assistant', content: '中'.repeat(3) },
+      ]),
+    );
     expect(countJobSync(embeddingJob(['abcdefgh', [1, 2]]), 4)).toBe(2 + 2);
     expect(countJobSync(textJob(''), 0)).toBe(0);
   });

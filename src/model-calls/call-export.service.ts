@@ -9,8 +9,21 @@ import { ModelCallFiltersDto } from './dto/model-call-filters.dto';
 
 /** The header row of the export, exactly (docs/api/model-calls.md). */
 export const EXPORT_HEADERS = [
-  'Timestamp', 'Request ID', 'User DID', 'User Name', 'User Email', 'Model', 'Provider', 'Type', 'Status',
-  'Input Tokens', 'Output Tokens', 'Total Usage', 'Credits', 'Duration(ms)', 'App DID',
+  'Timestamp',
+  'Request ID',
+  'User DID',
+  'User Name',
+  'User Email',
+  'Model',
+  'Provider',
+  'Type',
+  'Status',
+  'Input Tokens',
+  'Output Tokens',
+  'Total Usage',
+  'Credits',
+  'Duration(ms)',
+  'App DID',
 ] as const;
 
 /** Rows fetched per keyset query. */
@@ -94,9 +107,21 @@ export class CallExportService {
       );
       for (const r of rows) {
         yield [
-          r.ts, csvSafe(r.request_id), csvSafe(r.did), csvSafe(r.full_name), csvSafe(r.email), csvSafe(r.model),
-          csvSafe(r.provider), TYPE_LABELS[r.type] ?? r.type, r.status, String(r.prompt_tokens),
-          String(r.completion_tokens), String(r.total_tokens), r.credits, String(r.duration_ms), csvSafe(r.app_did),
+          r.ts,
+          csvSafe(r.request_id),
+          csvSafe(r.did),
+          csvSafe(r.full_name),
+          csvSafe(r.email),
+          csvSafe(r.model),
+          csvSafe(r.provider),
+          TYPE_LABELS[r.type] ?? r.type,
+          r.status,
+          String(r.prompt_tokens),
+          String(r.completion_tokens),
+          String(r.total_tokens),
+          r.credits,
+          String(r.duration_ms),
+          csvSafe(r.app_did),
         ];
       }
       sent += rows.length;

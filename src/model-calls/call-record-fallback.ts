@@ -79,7 +79,10 @@ export class CallRecordFallback {
   private async write(commands: string[][]): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not take the fallback write within ${REDIS_WRITE_TIMEOUT_MS} ms`)), REDIS_WRITE_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not take the fallback write within ${REDIS_WRITE_TIMEOUT_MS} ms`)),
+        REDIS_WRITE_TIMEOUT_MS,
+      );
     });
     try {
       const results = await Promise.race([this.redis.pipeline(commands).exec(), timeout]);

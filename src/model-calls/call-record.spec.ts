@@ -43,19 +43,33 @@ describe('sanitizeRecord', () => {
 
   it('removes NUL characters from every text field', () => {
     const s = sanitizeRecord(
-      callRecord({ model: 'mo\u0000del', appDid: '\u0000app', requestId: 'req\u0000\u0000-1', errorCode: 'bad\u0000code', errorMessage: 'a\u0000b\u0000c' }),
+      callRecord({
+        model: 'mo\u0000del',
+        appDid: '\u0000app',
+        requestId: 'req\u0000\u0000-1',
+        errorCode: 'bad\u0000code',
+        errorMessage: 'a\u0000b\u0000c',
+      }),
     );
     expect(s).toMatchObject({ model: 'model', appDid: 'app', requestId: 'req-1', errorCode: 'badcode', errorMessage: 'abc' });
   });
 
   it('keeps nulls null and makes a missing model or request id an empty string', () => {
-    const s = sanitizeRecord(callRecord({ appDid: null, errorCode: null, errorMessage: null, upstreamStatus: null, model: '\u0000', requestId: '' }));
+    const s = sanitizeRecord(
+      callRecord({ appDid: null, errorCode: null, errorMessage: null, upstreamStatus: null, model: '\u0000', requestId: '' }),
+    );
     expect(s).toMatchObject({ appDid: null, errorCode: null, errorMessage: null, upstreamStatus: null, model: '', requestId: '' });
   });
 
   it('cuts each text field to its column limit', () => {
     const s = sanitizeRecord(
-      callRecord({ model: 'm'.repeat(300), appDid: 'a'.repeat(200), requestId: 'r'.repeat(129), errorCode: 'c'.repeat(65), errorMessage: 'e'.repeat(5000) }),
+      callRecord({
+        model: 'm'.repeat(300),
+        appDid: 'a'.repeat(200),
+        requestId: 'r'.repeat(129),
+        errorCode: 'c'.repeat(65),
+        errorMessage: 'e'.repeat(5000),
+      }),
     );
     expect(s.model).toBe('m'.repeat(256));
     expect(s.appDid).toBe('a'.repeat(128));
@@ -90,8 +104,14 @@ describe('sanitizeRecord', () => {
     const s = sanitizeRecord(callRecord({ promptTokens: -5, completionTokens: 5_000_000_000 }));
     expect(s.promptTokens).toBe(0);
     expect(s.completionTokens).toBe(1_000_000_000);
-    expect(sanitizeRecord(callRecord({ promptTokens: 2.5, completionTokens: 7.49 }))).toMatchObject({ promptTokens: 3, completionTokens: 7 });
-    expect(sanitizeRecord(callRecord({ promptTokens: 1_000_000_000, completionTokens: 999_999_999 }))).toMatchObject({ promptTokens: 1_000_000_000, completionTokens: 999_999_999 });
+    expect(sanitizeRecord(callRecord({ promptTokens: 2.5, completionTokens: 7.49 }))).toMatchObject({
+      promptTokens: 3,
+      completionTokens: 7,
+    });
+    expect(sanitizeRecord(callRecord({ promptTokens: 1_000_000_000, completionTokens: 999_999_999 }))).toMatchObject({
+      promptTokens: 1_000_000_000,
+      completionTokens: 999_999_999,
+    });
   });
 
   it('clamps duration and upstream status to PostgreSQL integer range; non-finite numbers become 0', () => {
@@ -99,7 +119,9 @@ describe('sanitizeRecord', () => {
     expect(s.durationMs).toBe(2_147_483_647);
     expect(s.upstreamStatus).toBe(2_147_483_647);
     expect(sanitizeRecord(callRecord({ durationMs: -1, upstreamStatus: -200 }))).toMatchObject({ durationMs: 0, upstreamStatus: 0 });
-    expect(sanitizeRecord(callRecord({ durationMs: NaN, promptTokens: Infinity, completionTokens: -Infinity, upstreamStatus: NaN }))).toMatchObject({
+    expect(
+      sanitizeRecord(callRecord({ durationMs: NaN, promptTokens: Infinity, completionTokens: -Infinity, upstreamStatus: NaN })),
+    ).toMatchObject({
       durationMs: 0,
       promptTokens: 0,
       completionTokens: 0,
@@ -111,7 +133,21 @@ describe('sanitizeRecord', () => {
   it('passes the other fields through untouched', () => {
     const r = callRecord({ status: 'aborted', stream: true, usageSource: 'tokenizer', billable: false, hasHold: false });
     const s = sanitizeRecord(r);
-    for (const k of ['id', 'userId', 'apiKeyId', 'providerId', 'credentialId', 'type', 'status', 'stream', 'usageSource', 'credits', 'createdAt', 'billable', 'hasHold'] as const) {
+    for (const k of [
+      'id',
+      'userId',
+      'apiKeyId',
+      'providerId',
+      'credentialId',
+      'type',
+      'status',
+      'stream',
+      'usageSource',
+      'credits',
+      'createdAt',
+      'billable',
+      'hasHold',
+    ] as const) {
       expect(s[k]).toBe(r[k]);
     }
   });
@@ -119,7 +155,13 @@ describe('sanitizeRecord', () => {
 
 describe('scrubRecord', () => {
   it('replaces free text, drops optional references, keeps what the books need', () => {
-    const r = callRecord({ model: 'bad model name with spaces', requestId: 'req id!', appDid: 'z1app', errorCode: 'upstream_error', errorMessage: 'echo of the prompt' });
+    const r = callRecord({
+      model: 'bad model name with spaces',
+      requestId: 'req id!',
+      appDid: 'z1app',
+      errorCode: 'upstream_error',
+      errorMessage: 'echo of the prompt',
+    });
     const s = scrubRecord(r);
     expect(s).toEqual({
       ...r,
@@ -133,7 +175,15 @@ describe('scrubRecord', () => {
       errorMessage: 'The original text of this record could not be stored and was replaced',
     });
     // the books: same id, user, tokens, credits, status, billing
-    expect(s).toMatchObject({ id: r.id, userId: r.userId, promptTokens: 12, completionTokens: 34, status: 'success', billable: true, hasHold: true });
+    expect(s).toMatchObject({
+      id: r.id,
+      userId: r.userId,
+      promptTokens: 12,
+      completionTokens: 34,
+      status: 'success',
+      billable: true,
+      hasHold: true,
+    });
     expect(s.credits.toFixed()).toBe('57.0000000001');
   });
 
@@ -159,7 +209,11 @@ describe('scrubRecord', () => {
 
 describe('recordToJson / recordFromJson', () => {
   it('round-trips a record: credits exact, dates to the millisecond', () => {
-    const r = callRecord({ credits: new Decimal('123456789012345678.0123456789'), errorCode: 'x', errorMessage: `line\nwith "quotes" and ${EMOJI}` });
+    const r = callRecord({
+      credits: new Decimal('123456789012345678.0123456789'),
+      errorCode: 'x',
+      errorMessage: `line\nwith "quotes" and ${EMOJI}`,
+    });
     const json = recordToJson(r);
     const parsed = JSON.parse(json) as Record<string, unknown>;
     expect(parsed.credits).toBe('123456789012345678.0123456789');
@@ -174,7 +228,14 @@ describe('recordToJson / recordFromJson', () => {
 
   it('keeps tiny and zero credits and null fields', () => {
     for (const credits of ['0', '0.0000000001', '1e-10']) {
-      const r = callRecord({ credits: new Decimal(credits), apiKeyId: null, providerId: null, credentialId: null, appDid: null, upstreamStatus: null });
+      const r = callRecord({
+        credits: new Decimal(credits),
+        apiKeyId: null,
+        providerId: null,
+        credentialId: null,
+        appDid: null,
+        upstreamStatus: null,
+      });
       const back = recordFromJson(recordToJson(r));
       expect(back.credits.eq(new Decimal(credits))).toBe(true);
       expect(back).toMatchObject({ apiKeyId: null, providerId: null, credentialId: null, appDid: null, upstreamStatus: null });

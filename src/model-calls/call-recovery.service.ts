@@ -54,13 +54,16 @@ export class CallRecoveryService {
       result.settled += r.settled;
       if (r.settled + r.interrupted === 0 || r.settled < INTERRUPT_BATCH) break;
     }
-    if (result.drained || result.deadLettered) this.log.warn(`drained ${result.drained} call records from the Redis fallback (${result.duplicates} already recorded, ${result.deadLettered} dead-lettered)`);
+    if (result.drained || result.deadLettered)
+      this.log.warn(
+        `drained ${result.drained} call records from the Redis fallback (${result.duplicates} already recorded, ${result.deadLettered} dead-lettered)`,
+      );
     if (result.interrupted) this.log.warn(`recorded ${result.interrupted} interrupted calls left by a stopped api process`);
     return result;
   }
 
   private async drainFallback(result: RecoveryResult): Promise<void> {
-    for (let done = 0; done < DRAIN_MAX_PER_RUN; ) {
+    for (let done = 0; done < DRAIN_MAX_PER_RUN;) {
       const entries = await this.fallback.read(DRAIN_BATCH);
       if (entries.length === 0) return;
       for (const e of entries.filter((x) => x.record === null)) {
@@ -92,7 +95,12 @@ export class CallRecoveryService {
     try {
       const insert = async (batch: readonly (FallbackEntry & { record: CallRecord })[]): Promise<number> => {
         try {
-          return (await this.repository.insertOn(client, batch.map((e) => sanitizeRecord(e.record)))).inserted;
+          return (
+            await this.repository.insertOn(
+              client,
+              batch.map((e) => sanitizeRecord(e.record)),
+            )
+          ).inserted;
         } catch (err) {
           if (!isDataError(err)) throw err;
           if (batch.length > 1) {

@@ -226,10 +226,10 @@ describe('GroupCommit', () => {
     it('does not wait once a batch is full', () => {
       jest.useFakeTimers();
       const { gc, batches } = controlled({ lingerMs: 1000, maxBatch: 3 });
-      gc.add('a');
-      gc.add('b');
+      void gc.add('a');
+      void gc.add('b');
       expect(batches).toEqual([]);
-      gc.add('c');
+      void gc.add('c');
       expect(batches).toEqual([['a', 'b', 'c']]);
     });
 

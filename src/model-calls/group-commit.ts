@@ -74,7 +74,10 @@ export class GroupCommit<T, R = void> {
               else b.resolve(r as R);
             }),
           (err: Error) => {
-            this.opts.onError(batch.map((b) => b.item), err);
+            this.opts.onError(
+              batch.map((b) => b.item),
+              err,
+            );
             batch.forEach((b) => b.reject(err));
           },
         )

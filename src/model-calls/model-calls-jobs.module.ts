@@ -14,6 +14,14 @@ import { StatsProcessor } from './stats.processor';
  */
 @Module({
   imports: [CreditsJobsModule],
-  providers: [CallRecoveryProcessor, StatsProcessor, CallRecoveryService, CallRecordFallback, ModelCallRepository, HourlyAggregationService, HourlyStatsRepository],
+  providers: [
+    CallRecoveryProcessor,
+    StatsProcessor,
+    CallRecoveryService,
+    CallRecordFallback,
+    ModelCallRepository,
+    HourlyAggregationService,
+    HourlyStatsRepository,
+  ],
 })
 export class ModelCallsJobsModule {}

@@ -19,7 +19,16 @@ import { UsageStatsService } from './usage-stats.service';
 @Module({
   imports: [CreditsModule],
   controllers: [ModelCallsController, UsageStatsController],
-  providers: [CallRecorder, CallRecordWriter, CallRecordFallback, ModelCallRepository, CallListService, CallExportService, UsageStatsService, StatsRecalculationService],
+  providers: [
+    CallRecorder,
+    CallRecordWriter,
+    CallRecordFallback,
+    ModelCallRepository,
+    CallListService,
+    CallExportService,
+    UsageStatsService,
+    StatsRecalculationService,
+  ],
   exports: [CallRecorder],
 })
 export class ModelCallsModule {}

@@ -54,16 +54,26 @@ export class StatsRecalculationService implements OnModuleDestroy {
     } catch {
       // A failed job rejects too; its state tells the two apart (no branching on error text).
       if ((await job.getState()) !== 'failed') {
-        throw DomainError.gatewayTimeout('stats_recalculation_timeout', 'The rebuild is still running; check the stats later', { jobId: job.id });
+        throw DomainError.gatewayTimeout('stats_recalculation_timeout', 'The rebuild is still running; check the stats later', {
+          jobId: job.id,
+        });
       }
       throw DomainError.internal('stats_recalculation_failed', 'The rebuild failed; nothing was changed', { jobId: job.id });
     }
-    return { message: data.dryRun ? 'Dry run: nothing changed' : 'Rebuild completed', deleted: result.deleted, success: result.success, failed: result.failed };
+    return {
+      message: data.dryRun ? 'Dry run: nothing changed' : 'Rebuild completed',
+      deleted: result.deleted,
+      success: result.success,
+      failed: result.failed,
+    };
   }
 
   private queueEvents(): Promise<QueueEvents> {
     if (!this.events) {
-      const ev = new QueueEvents(this.queue.name, { connection: { url: this.config.redisUrl, maxRetriesPerRequest: null }, prefix: this.config.queuePrefix });
+      const ev = new QueueEvents(this.queue.name, {
+        connection: { url: this.config.redisUrl, maxRetriesPerRequest: null },
+        prefix: this.config.queuePrefix,
+      });
       this.events = ev.waitUntilReady().then(() => ev);
       this.events.catch(() => (this.events = null));
     }

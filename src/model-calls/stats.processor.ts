@@ -19,7 +19,14 @@ export function parseRecalculateUserJob(data: unknown): { userId: string; start:
   const d = (data ?? {}) as Partial<RecalculateUserJobData>;
   const start = new Date(String(d.start));
   const end = new Date(String(d.end));
-  if (typeof d.userId !== 'string' || !UUID.test(d.userId) || isNaN(start.getTime()) || isNaN(end.getTime()) || end <= start || typeof d.dryRun !== 'boolean') {
+  if (
+    typeof d.userId !== 'string' ||
+    !UUID.test(d.userId) ||
+    isNaN(start.getTime()) ||
+    isNaN(end.getTime()) ||
+    end <= start ||
+    typeof d.dryRun !== 'boolean'
+  ) {
     throw new Error('invalid recalculate-user job payload');
   }
   return { userId: d.userId, start, end, dryRun: d.dryRun };
@@ -46,13 +53,16 @@ export class StatsProcessor extends WorkerHost {
     switch (job.name as JobName) {
       case JOB.AGGREGATE_HOURLY_STATS: {
         const r = await this.aggregation.aggregate();
-        if (r.hours > 0) this.log.log(`aggregated ${r.hours} hour(s) of model calls into ${r.rows} stat rows (watermark ${r.hourWatermark})`);
+        if (r.hours > 0)
+          this.log.log(`aggregated ${r.hours} hour(s) of model calls into ${r.rows} stat rows (watermark ${r.hourWatermark})`);
         return r;
       }
       case JOB.RECALCULATE_USER_STATS: {
         const p = parseRecalculateUserJob(job.data);
         const r = await this.aggregation.recalculateUser(p.userId, p.start, p.end, p.dryRun);
-        this.log.log(`recalculated stats of user ${p.userId} ${p.start.toISOString()}..${p.end.toISOString()}${p.dryRun ? ' (dry run)' : ''}: deleted ${r.deleted}, rebuilt ${r.success} hour(s)`);
+        this.log.log(
+          `recalculated stats of user ${p.userId} ${p.start.toISOString()}..${p.end.toISOString()}${p.dryRun ? ' (dry run)' : ''}: deleted ${r.deleted}, rebuilt ${r.success} hour(s)`,
+        );
         return r;
       }
       default:

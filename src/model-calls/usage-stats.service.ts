@@ -82,7 +82,9 @@ export class UsageStatsService {
     const c = await this.prisma.pool.connect();
     try {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const wm = await c.query<{ h: Date | null; r: Date | null }>('SELECT hour_watermark AS h, recorded_watermark AS r FROM model_call_stats_state WHERE id = 1');
+      const wm = await c.query<{ h: Date | null; r: Date | null }>(
+        'SELECT hour_watermark AS h, recorded_watermark AS r FROM model_call_stats_state WHERE id = 1',
+      );
       const watermark = wm.rows[0]?.h && wm.rows[0]?.r ? { hour: wm.rows[0].h.getTime(), recorded: wm.rows[0].r } : null;
       const current = await groups(c, userId, start, end, watermark);
       const previous = await groups(c, userId, start - (end - start), start, watermark);
@@ -97,7 +99,13 @@ export class UsageStatsService {
   }
 }
 
-async function groups(c: PoolClient, userId: string | null, start: number, end: number, wm: { hour: number; recorded: Date } | null): Promise<Group[]> {
+async function groups(
+  c: PoolClient,
+  userId: string | null,
+  start: number,
+  end: number,
+  wm: { hour: number; recorded: Date } | null,
+): Promise<Group[]> {
   // Whole aggregated hours [a, z); raw head [start, a) and tail [z, end).
   let a = Math.ceil(start / HOUR_MS) * HOUR_MS;
   let z = Math.min(Math.floor(end / HOUR_MS) * HOUR_MS, wm?.hour ?? -Infinity);
@@ -135,7 +143,9 @@ function shape(current: Group[], previous: Group[]): UsageStats {
   }
   return {
     summary: { byType, totalCalls, totalCredits: totalCredits.toNumber(), modelCount: models.size, totalUsage },
-    dailyStats: [...daily.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([date, d]) => ({ date, credits: d.credits.toNumber(), calls: d.calls })),
+    dailyStats: [...daily.entries()]
+      .sort(([x], [y]) => x.localeCompare(y))
+      .map(([date, d]) => ({ date, credits: d.credits.toNumber(), calls: d.calls })),
     modelStats: [...models.entries()]
       .map(([model, m]) => ({ model, totalCalls: m.calls, totalCredits: m.credits }))
       .sort((x, y) => y.totalCredits.cmp(x.totalCredits) || y.totalCalls - x.totalCalls || x.model.localeCompare(y.model))

@@ -9,9 +9,12 @@ describe('isConnectionError', () => {
     expect(isConnectionError(err)).toBe(true);
   });
 
-  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])('recognises socket error %s', (code) => {
-    expect(isConnectionError(withCode(code))).toBe(true);
-  });
+  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])(
+    'recognises socket error %s',
+    (code) => {
+      expect(isConnectionError(withCode(code))).toBe(true);
+    },
+  );
 
   it.each([
     ['08006', 'connection failure'],
@@ -53,7 +56,17 @@ describe('isConnectionError', () => {
   });
 
   it('is false for non-errors and odd shapes', () => {
-    for (const v of [null, undefined, 0, 'ECONNREFUSED', {}, { code: 8006 }, { code: null }, { message: 42 }, new Error('syntax error at or near "SELEC"')]) {
+    for (const v of [
+      null,
+      undefined,
+      0,
+      'ECONNREFUSED',
+      {},
+      { code: 8006 },
+      { code: null },
+      { message: 42 },
+      new Error('syntax error at or near "SELEC"'),
+    ]) {
       expect(isConnectionError(v)).toBe(false);
     }
     // a plain object with a socket code counts (errors cross realms and libraries)
@@ -67,9 +80,12 @@ describe('isDataError', () => {
     expect(isDataError(withCode(code))).toBe(true);
   });
 
-  it.each(['08006', '53300', '57P01', '42P01', '40001', '21000', '24000', 'ECONNREFUSED', 'P2002', '', '2', '122000'])('does not take %s for a data error', (code) => {
-    expect(isDataError(withCode(code))).toBe(false);
-  });
+  it.each(['08006', '53300', '57P01', '42P01', '40001', '21000', '24000', 'ECONNREFUSED', 'P2002', '', '2', '122000'])(
+    'does not take %s for a data error',
+    (code) => {
+      expect(isDataError(withCode(code))).toBe(false);
+    },
+  );
 
   it('needs a string code', () => {
     expect(isDataError(null)).toBe(false);

@@ -45,7 +45,10 @@ async function attempt<R extends QueryResultRow>(pool: Pool, config: QueryConfig
   } catch (err) {
     clearTimeout(timer);
     // A connection that arrives after the deadline goes straight back to the pool.
-    connecting.then((c) => c.release(), () => undefined);
+    connecting.then(
+      (c) => c.release(),
+      () => undefined,
+    );
     throw err;
   }
   let broken = false;
@@ -72,9 +75,12 @@ export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';
   if (/^(08|53|57)/.test(code)) return true;
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code)) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code))
+    return true;
   const message = typeof e?.message === 'string' ? e.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|not queryable|Query read timeout/i.test(message);
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|not queryable|Query read timeout/i.test(
+    message,
+  );
 }
 
 /**

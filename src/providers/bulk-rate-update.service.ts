@@ -98,10 +98,25 @@ export class BulkRateUpdateService {
             changes.map((c) => ({
               rate: { id: c.r.id, providerId: c.r.provider_id, model: c.r.model, type: c.r.type },
               providerName: c.r.provider_name,
-              before: { inputRate: new Decimal(c.r.input_rate), outputRate: new Decimal(c.r.output_rate), inputUnitCost: new Decimal(c.r.input_unit_cost!), outputUnitCost: new Decimal(c.r.output_unit_cost!) },
-              after: { inputRate: c.input, outputRate: c.output, inputUnitCost: new Decimal(c.r.input_unit_cost!), outputUnitCost: new Decimal(c.r.output_unit_cost!) },
+              before: {
+                inputRate: new Decimal(c.r.input_rate),
+                outputRate: new Decimal(c.r.output_rate),
+                inputUnitCost: new Decimal(c.r.input_unit_cost!),
+                outputUnitCost: new Decimal(c.r.output_unit_cost!),
+              },
+              after: {
+                inputRate: c.input,
+                outputRate: c.output,
+                inputUnitCost: new Decimal(c.r.input_unit_cost!),
+                outputUnitCost: new Decimal(c.r.output_unit_cost!),
+              },
             })),
-            { action: 'bulk-rate-update', reason: dto.reason, actor, parameters: { profitMargin: margin.toFixed(), creditPrice: creditPrice.toFixed() } },
+            {
+              action: 'bulk-rate-update',
+              reason: dto.reason,
+              actor,
+              parameters: { profitMargin: margin.toFixed(), creditPrice: creditPrice.toFixed() },
+            },
           );
         }
         return { changes, skipped: rates.length - priced.length };

@@ -140,7 +140,12 @@ export class CatalogService implements OnModuleInit {
       const credentials: RouteCredential[] = [];
       for (const cred of p.credentials) {
         try {
-          credentials.push({ id: cred.id, name: cred.name, secret: this.secretBox.decrypt(cred.encryptedValue), weight: Math.max(0, cred.weight) });
+          credentials.push({
+            id: cred.id,
+            name: cred.name,
+            secret: this.secretBox.decrypt(cred.encryptedValue),
+            weight: Math.max(0, cred.weight),
+          });
         } catch (err) {
           this.log.error(`credential ${cred.id} of provider ${p.name} cannot be decrypted: ${(err as Error).message}`);
         }

@@ -35,7 +35,10 @@ export class CredentialsController {
   /** DELETE …/credentials/:credentialId → 204. 404 credential_not_found. */
   @Delete(':credentialId')
   @HttpCode(204)
-  remove(@Param('providerId', uuidParam('providerId')) providerId: string, @Param('credentialId', uuidParam('credentialId')) credentialId: string): Promise<void> {
+  remove(
+    @Param('providerId', uuidParam('providerId')) providerId: string,
+    @Param('credentialId', uuidParam('credentialId')) credentialId: string,
+  ): Promise<void> {
     return this.credentials.remove(providerId, credentialId);
   }
 
@@ -45,7 +48,10 @@ export class CredentialsController {
    * is recorded in the credential's health. 404 provider_not_found / credential_not_found.
    */
   @Get(':credentialId/check')
-  check(@Param('providerId', uuidParam('providerId')) providerId: string, @Param('credentialId', uuidParam('credentialId')) credentialId: string): Promise<CredentialCheck> {
+  check(
+    @Param('providerId', uuidParam('providerId')) providerId: string,
+    @Param('credentialId', uuidParam('credentialId')) credentialId: string,
+  ): Promise<CredentialCheck> {
     return this.credentials.check(providerId, credentialId);
   }
 }

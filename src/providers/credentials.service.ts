@@ -107,7 +107,8 @@ export class CredentialsService {
     const result = await this.probe.listModels(provider.baseUrl, this.secretBox.decrypt(cred.encryptedValue));
     let healthy: boolean | null = true;
     if (result.outcome === 'ok') await this.recorder.recordSuccess(cred.id);
-    else if (result.outcome === 'rejected') await this.recorder.recordSuccess(cred.id); // authenticated; the listing itself failed
+    else if (result.outcome === 'rejected')
+      await this.recorder.recordSuccess(cred.id); // authenticated; the listing itself failed
     else healthy = await this.recorder.recordFailure(cred.id, result.error ?? 'error');
     await this.health.invalidate();
     const status = result.outcome === 'ok' ? 'valid' : result.outcome === 'unauthorized' ? 'invalid' : result.outcome;
@@ -127,9 +128,15 @@ export class CredentialsService {
     const r: ProbeResult = await this.probe.listModels(baseUrl, secret);
     if (r.outcome === 'ok') return;
     if (r.outcome === 'unavailable') {
-      throw DomainError.badGateway('provider_unavailable', `The provider could not validate the credential (${r.error}); nothing was stored`, { upstreamStatus: r.status });
+      throw DomainError.badGateway(
+        'provider_unavailable',
+        `The provider could not validate the credential (${r.error}); nothing was stored`,
+        { upstreamStatus: r.status },
+      );
     }
-    throw DomainError.badRequest('invalid_credential', `The provider refused the credential (${r.error}); nothing was stored`, { upstreamStatus: r.status });
+    throw DomainError.badRequest('invalid_credential', `The provider refused the credential (${r.error}); nothing was stored`, {
+      upstreamStatus: r.status,
+    });
   }
 
   private async provider(id: string) {

@@ -40,7 +40,9 @@ export class ModelDiscoveryService {
       input_credits_per_token: decimalToNumber(r.inputRate) as number,
       output_credits_per_token: decimalToNumber(r.outputRate) as number,
       modelMetadata: (r.metadata ?? {}) as Record<string, unknown>,
-      status: r.status ? { id: r.status.id, lastChecked: r.status.lastChecked.toISOString(), latency: r.status.latencyMs, status: r.status.status } : null,
+      status: r.status
+        ? { id: r.status.id, lastChecked: r.status.lastChecked.toISOString(), latency: r.status.latencyMs, status: r.status.status }
+        : null,
       providerDisplayName: r.provider.displayName,
     }));
   }

@@ -54,7 +54,8 @@ export class ModelHealthProcessor extends WorkerHost {
       },
     });
     if (!rate || !rate.enabled || !rate.provider.enabled) return { rateId, status: 'skipped', latencyMs: null, credentialId: null };
-    const lastChecked = (c: (typeof rate.provider.credentials)[number]) => Math.max(c.health?.lastSuccessAt?.getTime() ?? 0, c.health?.lastFailureAt?.getTime() ?? 0);
+    const lastChecked = (c: (typeof rate.provider.credentials)[number]) =>
+      Math.max(c.health?.lastSuccessAt?.getTime() ?? 0, c.health?.lastFailureAt?.getTime() ?? 0);
     const cred = [...rate.provider.credentials].sort((a, b) => lastChecked(a) - lastChecked(b) || a.name.localeCompare(b.name))[0];
     const now = new Date();
     let result: ProbeResult;
@@ -67,7 +68,9 @@ export class ModelHealthProcessor extends WorkerHost {
       } catch {
         secret = '';
       }
-      result = secret ? await this.probe.pingModel(rate.provider.baseUrl, secret, rate.model, rate.type) : { outcome: 'unauthorized', status: null, latencyMs: 0, error: 'cannot decrypt' };
+      result = secret
+        ? await this.probe.pingModel(rate.provider.baseUrl, secret, rate.model, rate.type)
+        : { outcome: 'unauthorized', status: null, latencyMs: 0, error: 'cannot decrypt' };
       if (result.outcome === 'ok' || result.outcome === 'rejected') await this.recorder.recordSuccess(cred.id);
       else await this.recorder.recordFailure(cred.id, result.error ?? 'error');
     }
@@ -75,7 +78,15 @@ export class ModelHealthProcessor extends WorkerHost {
     const latencyMs = result.status === null ? null : result.latencyMs;
     await this.prisma.modelStatus.upsert({
       where: { rateId },
-      create: { rateId, status, latencyMs, upstreamStatus: result.status, error: result.error, credentialId: cred?.id ?? null, lastChecked: now },
+      create: {
+        rateId,
+        status,
+        latencyMs,
+        upstreamStatus: result.status,
+        error: result.error,
+        credentialId: cred?.id ?? null,
+        lastChecked: now,
+      },
       update: { status, latencyMs, upstreamStatus: result.status, error: result.error, credentialId: cred?.id ?? null, lastChecked: now },
     });
     if (status === 'down') this.log.warn(`model ${rate.provider.name}/${rate.model} is down: ${result.error}`);

@@ -43,7 +43,11 @@ export class ModelHealthProducer {
     const fresh = rates.filter((_, i) => !existing[i]);
     const requestId = randomUUID();
     await this.queue.addBulk(
-      fresh.map((r) => ({ name: JOB.MODEL_HEALTH_CHECK, data: { rateId: r.id, requestId }, opts: jobOptions(JOB.MODEL_HEALTH_CHECK, { rateId: r.id }) })),
+      fresh.map((r) => ({
+        name: JOB.MODEL_HEALTH_CHECK,
+        data: { rateId: r.id, requestId },
+        opts: jobOptions(JOB.MODEL_HEALTH_CHECK, { rateId: r.id }),
+      })),
     );
     const list = rates.map((r, i) => ({
       jobId: modelHealthJobId(r.id),

@@ -2,7 +2,14 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from
 import { AuthUser } from '../auth/auth-user';
 import { Auth, CurrentUser } from '../auth/auth.decorators';
 import { BulkRateUpdateResult, BulkRateUpdateService } from './bulk-rate-update.service';
-import { BulkCreateModelRateDto, BulkRateUpdateDto, CreateModelRateDto, ListModelRatesQuery, RateHistoryQuery, UpdateModelRateDto } from './dto/model-rate.dto';
+import {
+  BulkCreateModelRateDto,
+  BulkRateUpdateDto,
+  CreateModelRateDto,
+  ListModelRatesQuery,
+  RateHistoryQuery,
+  UpdateModelRateDto,
+} from './dto/model-rate.dto';
 import { ModelRatePage, ModelRatesService } from './model-rates.service';
 import { ModelRateView, uuidParam } from './provider-views';
 import { RateHistoryRepository } from './rate-history.repository';
@@ -79,7 +86,11 @@ export class ModelRatesController {
    */
   @Post(':providerId/model-rates')
   @Auth({ admin: true })
-  add(@Param('providerId', uuidParam('providerId')) providerId: string, @Body() dto: CreateModelRateDto, @CurrentUser() user: AuthUser): Promise<ModelRateView> {
+  add(
+    @Param('providerId', uuidParam('providerId')) providerId: string,
+    @Body() dto: CreateModelRateDto,
+    @CurrentUser() user: AuthUser,
+  ): Promise<ModelRateView> {
     return this.rates.add(providerId, dto, actor(user));
   }
 
@@ -99,7 +110,11 @@ export class ModelRatesController {
   @Delete(':providerId/model-rates/:rateId')
   @HttpCode(204)
   @Auth({ admin: true })
-  remove(@Param('providerId', uuidParam('providerId')) providerId: string, @Param('rateId', uuidParam('rateId')) rateId: string, @CurrentUser() user: AuthUser): Promise<void> {
+  remove(
+    @Param('providerId', uuidParam('providerId')) providerId: string,
+    @Param('rateId', uuidParam('rateId')) rateId: string,
+    @CurrentUser() user: AuthUser,
+  ): Promise<void> {
     return this.rates.remove(providerId, rateId, actor(user));
   }
 }

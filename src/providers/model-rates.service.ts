@@ -56,7 +56,10 @@ export class ModelRatesService {
   async listAll(q: ListModelRatesQuery): Promise<ModelRatePage> {
     const page = q.page;
     const pageSize = q.pageSize;
-    const ids = q.providerId?.split(',').map((s) => s.trim()).filter(Boolean);
+    const ids = q.providerId
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (ids?.some((id) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))) {
       throw DomainError.validationFailed('providerId', 'providerId must be a comma list of UUIDs');
     }
@@ -82,7 +85,9 @@ export class ModelRatesService {
     const provider = await this.provider(providerId);
     try {
       const updated = await this.prisma.$transaction(async (tx) => {
-        const [before] = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM model_rates WHERE id = ${rateId}::uuid AND provider_id = ${providerId}::uuid FOR UPDATE`;
+        const [before] = await tx.$queryRaw<
+          { id: string }[]
+        >`SELECT id FROM model_rates WHERE id = ${rateId}::uuid AND provider_id = ${providerId}::uuid FOR UPDATE`;
         if (!before) throw rateNotFound(rateId);
         const old = await tx.modelRate.findUniqueOrThrow({ where: { id: rateId } });
         const next = await tx.modelRate.update({
@@ -94,12 +99,19 @@ export class ModelRatesService {
             outputRate: dto.outputRate === undefined ? undefined : toDecimal(dto.outputRate),
             ...(dto.unitCosts === undefined
               ? {}
-              : { inputUnitCost: dto.unitCosts === null ? null : toDecimal(dto.unitCosts.input), outputUnitCost: dto.unitCosts === null ? null : toDecimal(dto.unitCosts.output) }),
+              : {
+                  inputUnitCost: dto.unitCosts === null ? null : toDecimal(dto.unitCosts.input),
+                  outputUnitCost: dto.unitCosts === null ? null : toDecimal(dto.unitCosts.output),
+                }),
             metadata: dto.modelMetadata as Prisma.InputJsonValue | undefined,
             enabled: dto.enabled,
           },
         });
-        await this.history.record(tx, [{ rate: next, providerName: provider.name, before: old, after: next }], { action: 'update', reason: dto.reason, actor });
+        await this.history.record(tx, [{ rate: next, providerName: provider.name, before: old, after: next }], {
+          action: 'update',
+          reason: dto.reason,
+          actor,
+        });
         return next;
       });
       await this.catalog.invalidate();
@@ -129,8 +141,14 @@ export class ModelRatesService {
         const providers = await tx.aiProvider.findMany({ where: { id: { in: providerIds } }, select: { id: true, name: true } });
         const missing = providerIds.filter((id) => !providers.some((p) => p.id === id));
         if (missing.length === 1 && providerIds.length === 1) throw providerNotFound(missing[0]);
-        if (missing.length) throw DomainError.notFound('provider_not_found', `No provider ${missing.join(', ')}; nothing was added`, { providerIds: missing });
-        const taken = await tx.modelRate.findMany({ where: { providerId: { in: providerIds }, model: dto.model, type }, select: { providerId: true } });
+        if (missing.length)
+          throw DomainError.notFound('provider_not_found', `No provider ${missing.join(', ')}; nothing was added`, {
+            providerIds: missing,
+          });
+        const taken = await tx.modelRate.findMany({
+          where: { providerId: { in: providerIds }, model: dto.model, type },
+          select: { providerId: true },
+        });
         if (taken.length) throw this.exists(taken.map((t) => t.providerId));
         const rows = [];
         for (const id of providerIds) {
@@ -147,7 +165,10 @@ export class ModelRatesService {
               enabled: dto.enabled ?? true,
             },
           });
-          await this.history.record(tx, [{ rate, providerName: providers.find((p) => p.id === id)!.name, before: null, after: rate }], { action: 'create', actor });
+          await this.history.record(tx, [{ rate, providerName: providers.find((p) => p.id === id)!.name, before: null, after: rate }], {
+            action: 'create',
+            actor,
+          });
           rows.push(rate);
         }
         return rows;
@@ -161,7 +182,9 @@ export class ModelRatesService {
   }
 
   private exists(providerIds: string[]) {
-    return DomainError.conflict('model_rate_exists', 'A rate for this model and type exists at the provider; nothing was added', { providerIds });
+    return DomainError.conflict('model_rate_exists', 'A rate for this model and type exists at the provider; nothing was added', {
+      providerIds,
+    });
   }
 
   private async provider(id: string) {

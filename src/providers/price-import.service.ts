@@ -25,7 +25,15 @@ export interface PriceImportReport {
   catalogProvider: string;
   dryRun: boolean;
   /** rates whose unit costs were (or, dry run, would be) set */
-  updated: { rateId: string; model: string; type: string; catalogModel: string; inputUnitCost: string; outputUnitCost: string; previous: { input: string | null; output: string | null } }[];
+  updated: {
+    rateId: string;
+    model: string;
+    type: string;
+    catalogModel: string;
+    inputUnitCost: string;
+    outputUnitCost: string;
+    previous: { input: string | null; output: string | null };
+  }[];
   /** rates that already had exactly the catalog's unit costs */
   unchanged: string[];
   /** rates the catalog has no price for (unit costs left as they were) */
@@ -51,14 +59,27 @@ export class PriceImportService {
 
   /** @throws PriceImportError when the provider is unknown here or in the catalog */
   async import(opts: PriceImportOptions): Promise<PriceImportReport> {
-    const provider = await this.prisma.aiProvider.findUnique({ where: { name: opts.provider }, include: { modelRates: { orderBy: [{ model: 'asc' }, { type: 'asc' }] } } });
+    const provider = await this.prisma.aiProvider.findUnique({
+      where: { name: opts.provider },
+      include: { modelRates: { orderBy: [{ model: 'asc' }, { type: 'asc' }] } },
+    });
     if (!provider) throw new PriceImportError(`no provider named "${opts.provider}"`);
     const catalogProvider: CatalogProvider | undefined = opts.catalogProvider
       ? findProvider({ providerId: opts.catalogProvider })
       : (findProvider({ providerId: provider.name }) ?? findProvider({ providerApiUrl: provider.baseUrl }));
-    if (!catalogProvider) throw new PriceImportError(`the price catalog has no provider "${opts.catalogProvider ?? provider.name}" (pass --catalog-provider <id>)`);
+    if (!catalogProvider)
+      throw new PriceImportError(
+        `the price catalog has no provider "${opts.catalogProvider ?? provider.name}" (pass --catalog-provider <id>)`,
+      );
 
-    const report: PriceImportReport = { provider: provider.name, catalogProvider: catalogProvider.id, dryRun: !!opts.dryRun, updated: [], unchanged: [], unmatched: [] };
+    const report: PriceImportReport = {
+      provider: provider.name,
+      catalogProvider: catalogProvider.id,
+      dryRun: !!opts.dryRun,
+      updated: [],
+      unchanged: [],
+      unmatched: [],
+    };
     const changes: { rate: (typeof provider.modelRates)[number]; input: Decimal; output: Decimal; catalogModel: string }[] = [];
     for (const rate of provider.modelRates) {
       const hit = calcPrice({ input_tokens: 1, output_tokens: 1 }, rate.model, { provider: catalogProvider });
@@ -98,7 +119,12 @@ export class PriceImportService {
           before: c.rate,
           after: { ...c.rate, inputUnitCost: c.input, outputUnitCost: c.output },
         })),
-        { action: 'price-import', reason: `@pydantic/genai-prices (${catalogProvider.id})`, actor: null, parameters: { catalog: '@pydantic/genai-prices', catalogProvider: catalogProvider.id } },
+        {
+          action: 'price-import',
+          reason: `@pydantic/genai-prices (${catalogProvider.id})`,
+          actor: null,
+          parameters: { catalog: '@pydantic/genai-prices', catalogProvider: catalogProvider.id },
+        },
       );
     });
     await this.catalog.invalidate();

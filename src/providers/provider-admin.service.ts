@@ -44,7 +44,10 @@ export class ProviderAdminService {
   async get(id: string): Promise<ProviderView> {
     const p = await this.prisma.aiProvider.findUnique({
       where: { id },
-      include: { modelRates: { orderBy: [{ model: 'asc' }, { type: 'asc' }] }, credentials: { orderBy: { name: 'asc' }, include: { health: { select: { healthy: true } } } } },
+      include: {
+        modelRates: { orderBy: [{ model: 'asc' }, { type: 'asc' }] },
+        credentials: { orderBy: { name: 'asc' }, include: { health: { select: { healthy: true } } } },
+      },
     });
     if (!p) throw providerNotFound(id);
     return this.view(p);

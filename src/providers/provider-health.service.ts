@@ -56,7 +56,9 @@ export class ProviderHealthService {
     }
     const summary = { providers, timestamp: new Date().toISOString() };
     if (this.config.healthCacheTtlMs > 0) {
-      await this.redis.set(this.key, JSON.stringify(summary), 'PX', this.config.healthCacheTtlMs).catch((err: Error) => this.log.warn(`health cache not written: ${err.message}`));
+      await this.redis
+        .set(this.key, JSON.stringify(summary), 'PX', this.config.healthCacheTtlMs)
+        .catch((err: Error) => this.log.warn(`health cache not written: ${err.message}`));
     }
     return summary;
   }

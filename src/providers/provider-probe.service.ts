@@ -24,7 +24,11 @@ export interface ProbeResult {
 function minimalRequest(model: string, type: ModelType): { method: 'GET' | 'POST'; path: string; body?: string } {
   switch (type) {
     case 'chatCompletion':
-      return { method: 'POST', path: '/chat/completions', body: JSON.stringify({ model, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }) };
+      return {
+        method: 'POST',
+        path: '/chat/completions',
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }),
+      };
     case 'embedding':
       return { method: 'POST', path: '/embeddings', body: JSON.stringify({ model, input: 'ping' }) };
     case 'imageGeneration':
@@ -69,11 +73,18 @@ export class ProviderProbe {
       await res.body.dump({ limit: 1 << 20 }).catch(() => undefined);
       const status = res.statusCode;
       const outcome: ProbeOutcome =
-        status >= 200 && status < 300 ? 'ok' : status === 401 || status === 403 ? 'unauthorized' : status >= 500 || status === 429 ? 'unavailable' : 'rejected';
+        status >= 200 && status < 300
+          ? 'ok'
+          : status === 401 || status === 403
+            ? 'unauthorized'
+            : status >= 500 || status === 429
+              ? 'unavailable'
+              : 'rejected';
       return { outcome, status, latencyMs: elapsed(), error: outcome === 'ok' ? null : `HTTP ${status}` };
     } catch (err) {
       const e = err as { code?: string; name?: string };
-      const reason = e.name === 'TimeoutError' || e.name === 'AbortError' || /TIMEOUT/.test(e.code ?? '') ? 'timeout' : (e.code ?? e.name ?? 'error');
+      const reason =
+        e.name === 'TimeoutError' || e.name === 'AbortError' || /TIMEOUT/.test(e.code ?? '') ? 'timeout' : (e.code ?? e.name ?? 'error');
       return { outcome: 'unavailable', status: null, latencyMs: elapsed(), error: reason };
     }
   }

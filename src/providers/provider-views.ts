@@ -28,7 +28,10 @@ export function toRateView(r: ModelRate): ModelRateView {
     type: r.type,
     inputRate: decimalToNumber(r.inputRate) as number,
     outputRate: decimalToNumber(r.outputRate) as number,
-    unitCosts: r.inputUnitCost == null && r.outputUnitCost == null ? null : { input: decimalToNumber(r.inputUnitCost), output: decimalToNumber(r.outputUnitCost) },
+    unitCosts:
+      r.inputUnitCost == null && r.outputUnitCost == null
+        ? null
+        : { input: decimalToNumber(r.inputUnitCost), output: decimalToNumber(r.outputUnitCost) },
     modelMetadata: (r.metadata ?? {}) as Record<string, unknown>,
     enabled: r.enabled,
     createdAt: r.createdAt.toISOString(),

@@ -43,7 +43,10 @@ export class ProvidersService {
   }
 
   /** Stores a credential encrypted (AES-256-GCM); returns it masked. The one place credentials are created. */
-  async addCredential(providerId: string, input: { name: string; value: string; credentialType?: string; weight?: number; active?: boolean }): Promise<MaskedCredential> {
+  async addCredential(
+    providerId: string,
+    input: { name: string; value: string; credentialType?: string; weight?: number; active?: boolean },
+  ): Promise<MaskedCredential> {
     const c = await this.prisma.aiCredential.create({
       data: {
         providerId,
@@ -61,7 +64,17 @@ export class ProvidersService {
   /**
    * Adds a model rate. Rates are credits per token; unit costs USD per token.
    */
-  async addModelRate(providerId: string, input: { model: string; type?: ModelType; inputRate: Decimal | string; outputRate: Decimal | string; inputUnitCost?: Decimal | string | null; outputUnitCost?: Decimal | string | null }) {
+  async addModelRate(
+    providerId: string,
+    input: {
+      model: string;
+      type?: ModelType;
+      inputRate: Decimal | string;
+      outputRate: Decimal | string;
+      inputUnitCost?: Decimal | string | null;
+      outputUnitCost?: Decimal | string | null;
+    },
+  ) {
     const r = await this.prisma.modelRate.create({
       data: {
         providerId,
@@ -78,7 +91,14 @@ export class ProvidersService {
   }
 }
 
-export function toMasked(c: { id: string; name: string; credentialType: string; active: boolean; weight: number; maskedValue: string }): MaskedCredential {
+export function toMasked(c: {
+  id: string;
+  name: string;
+  credentialType: string;
+  active: boolean;
+  weight: number;
+  maskedValue: string;
+}): MaskedCredential {
   return {
     id: c.id,
     name: c.name,

@@ -29,7 +29,12 @@ const same = (a: Decimal | null | undefined, b: Decimal | null | undefined) => (
 /** True when rates or unit costs differ (only such changes are kept in the history). */
 export function rateValuesChanged(a: RateValues | null, b: RateValues | null): boolean {
   if (!a || !b) return true;
-  return !(same(a.inputRate, b.inputRate) && same(a.outputRate, b.outputRate) && same(a.inputUnitCost, b.inputUnitCost) && same(a.outputUnitCost, b.outputUnitCost));
+  return !(
+    same(a.inputRate, b.inputRate) &&
+    same(a.outputRate, b.outputRate) &&
+    same(a.inputUnitCost, b.inputUnitCost) &&
+    same(a.outputUnitCost, b.outputUnitCost)
+  );
 }
 
 /**
@@ -40,7 +45,11 @@ export function rateValuesChanged(a: RateValues | null, b: RateValues | null): b
 export class RateHistoryRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  async record(tx: Tx, changes: RateChange[], meta: { action: RateChangeAction; reason?: string; actor: Actor | null; parameters?: Prisma.InputJsonValue }): Promise<number> {
+  async record(
+    tx: Tx,
+    changes: RateChange[],
+    meta: { action: RateChangeAction; reason?: string; actor: Actor | null; parameters?: Prisma.InputJsonValue },
+  ): Promise<number> {
     const rows = changes
       .filter((c) => rateValuesChanged(c.before, c.after))
       .map((c) => ({
@@ -72,7 +81,12 @@ export class RateHistoryRepository {
     const where: Prisma.ModelRateHistoryWhereInput = { rateId: q.rateId, providerId: q.providerId, model: q.model };
     const [count, rows] = await Promise.all([
       this.prisma.modelRateHistory.count({ where }),
-      this.prisma.modelRateHistory.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }], skip: (q.page - 1) * q.pageSize, take: q.pageSize }),
+      this.prisma.modelRateHistory.findMany({
+        where,
+        orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+        skip: (q.page - 1) * q.pageSize,
+        take: q.pageSize,
+      }),
     ]);
     return {
       count,
@@ -89,8 +103,14 @@ export class RateHistoryRepository {
         newInputRate: decimalToNumber(h.newInputRate),
         oldOutputRate: decimalToNumber(h.oldOutputRate),
         newOutputRate: decimalToNumber(h.newOutputRate),
-        oldUnitCosts: h.oldInputUnitCost == null && h.oldOutputUnitCost == null ? null : { input: decimalToNumber(h.oldInputUnitCost), output: decimalToNumber(h.oldOutputUnitCost) },
-        newUnitCosts: h.newInputUnitCost == null && h.newOutputUnitCost == null ? null : { input: decimalToNumber(h.newInputUnitCost), output: decimalToNumber(h.newOutputUnitCost) },
+        oldUnitCosts:
+          h.oldInputUnitCost == null && h.oldOutputUnitCost == null
+            ? null
+            : { input: decimalToNumber(h.oldInputUnitCost), output: decimalToNumber(h.oldOutputUnitCost) },
+        newUnitCosts:
+          h.newInputUnitCost == null && h.newOutputUnitCost == null
+            ? null
+            : { input: decimalToNumber(h.newInputUnitCost), output: decimalToNumber(h.newOutputUnitCost) },
         parameters: h.parameters,
         changedBy: h.changedById ? { id: h.changedById, email: h.changedByEmail } : null,
         createdAt: h.createdAt.toISOString(),

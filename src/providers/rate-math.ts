@@ -25,7 +25,10 @@ export function rateFromUnitCost(unitCost: Decimal, profitMargin: Decimal, credi
   // range-checked before it is ever formatted: toFixed of a huge value would expand every digit
   const rounded = raw.toDecimalPlaces(RATE_SCALE, Decimal.ROUND_HALF_UP);
   if (rounded.isNegative()) throw new RangeError('the profit margin makes the rate negative');
-  if (rounded.gte(RATE_LIMIT)) throw new RangeError(`the rate (${rounded.toSignificantDigits(6).toExponential()}) does not fit numeric(38,18): at most ${RATE_MAX_INTEGER_DIGITS} integer digits`);
+  if (rounded.gte(RATE_LIMIT))
+    throw new RangeError(
+      `the rate (${rounded.toSignificantDigits(6).toExponential()}) does not fit numeric(38,18): at most ${RATE_MAX_INTEGER_DIGITS} integer digits`,
+    );
   return new Decimal(rounded.toFixed());
 }
 

@@ -47,7 +47,8 @@ export class InvalidationBus implements OnModuleDestroy {
     this.epoch++;
     const was = this.isConnected;
     this.isConnected = false;
-    if (was && !this.destroyed) this.log.warn('Redis subscriber connection lost: caches are trusted for at most ' + DISCONNECTED_TRUST_MS + ' ms until it is back');
+    if (was && !this.destroyed)
+      this.log.warn('Redis subscriber connection lost: caches are trusted for at most ' + DISCONNECTED_TRUST_MS + ' ms until it is back');
     this.reset();
   };
 

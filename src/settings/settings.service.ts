@@ -46,8 +46,14 @@ const isUrlOrNull = (v: unknown): v is string | null => {
 const isCurrency = (v: unknown): v is CurrencySettings => {
   const c = v as CurrencySettings;
   return (
-    typeof c === 'object' && c !== null && typeof c.name === 'string' && c.name.length > 0 && typeof c.symbol === 'string' &&
-    Number.isInteger(c.decimal) && c.decimal >= 0 && c.decimal <= 10
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.name === 'string' &&
+    c.name.length > 0 &&
+    typeof c.symbol === 'string' &&
+    Number.isInteger(c.decimal) &&
+    c.decimal >= 0 &&
+    c.decimal <= 10
   );
 };
 

@@ -37,7 +37,11 @@ describe('api killed mid-call', () => {
       const res = await fetch(`${api!.baseUrl}/v1/chat/completions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'mock-model', stream: true, messages: [{ role: 'user', content: `crash ${i} #mock:words=200 #mock:chunk-delay=100` }] }),
+        body: JSON.stringify({
+          model: 'mock-model',
+          stream: true,
+          messages: [{ role: 'user', content: `crash ${i} #mock:words=200 #mock:chunk-delay=100` }],
+        }),
       });
       let text = '';
       try {

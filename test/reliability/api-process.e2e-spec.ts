@@ -81,6 +81,8 @@ describe('api as a child process', () => {
   });
 
   it('reports a process that exits before it is ready, with its output', async () => {
-    await expect(startApiProcess({ databaseUrl: db.url, queuePrefix, env: { JWT_SECRET: 'short' } })).rejects.toThrow(/exited \(code 1\).*JWT_SECRET/s);
+    await expect(startApiProcess({ databaseUrl: db.url, queuePrefix, env: { JWT_SECRET: 'short' } })).rejects.toThrow(
+      /exited \(code 1\).*JWT_SECRET/s,
+    );
   });
 });

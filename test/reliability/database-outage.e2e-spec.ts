@@ -25,7 +25,17 @@ describe('PostgreSQL outage during calls', () => {
 
   beforeAll(async () => {
     proxy = await startFaultProxy({ targetHost: '127.0.0.1', targetPort: 5432 });
-    h = await startHarness('pgoutage', { CALL_RECORD_DB_TIMEOUT_MS: '1000', CREDIT_HOLD_TIMEOUT_MS: '1000', DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_QUERY_TIMEOUT_MS: '1500', CREDIT_HOLD_TTL_SECONDS: '6' }, { databaseUrlFor: (url) => proxy.url(url) });
+    h = await startHarness(
+      'pgoutage',
+      {
+        CALL_RECORD_DB_TIMEOUT_MS: '1000',
+        CREDIT_HOLD_TIMEOUT_MS: '1000',
+        DATABASE_CONNECT_TIMEOUT_MS: '1000',
+        DATABASE_QUERY_TIMEOUT_MS: '1500',
+        CREDIT_HOLD_TTL_SECONDS: '6',
+      },
+      { databaseUrlFor: (url) => proxy.url(url) },
+    );
     await createDevProvider(h, { inputRate: '0.5', outputRate: '1.5' });
     worker = await startTestWorker(h.db.url, h.app.get<AppConfig>(APP_CONFIG).queuePrefix);
   });
@@ -114,7 +124,10 @@ describe('PostgreSQL outage during calls', () => {
         expect(debit.amount.toFixed()).toBe(call.credits.neg().toFixed());
         // The books: the balance is the grant minus every call's credits, each debited once.
         const all = await h.prisma.modelCall.aggregate({ where: { userId: tenants[i].userId }, _sum: { credits: true } });
-        const debits = await h.prisma.creditTransaction.aggregate({ where: { userId: tenants[i].userId, type: 'debit' }, _sum: { amount: true } });
+        const debits = await h.prisma.creditTransaction.aggregate({
+          where: { userId: tenants[i].userId, type: 'debit' },
+          _sum: { amount: true },
+        });
         expect(debits._sum.amount!.neg().toFixed()).toBe(all._sum.credits!.toFixed());
         expect((await h.ledger.balance(tenants[i].userId)).toFixed()).toBe(new Decimal(100000).sub(all._sum.credits!).toFixed());
       }
@@ -124,8 +137,12 @@ describe('PostgreSQL outage during calls', () => {
       expect((await recovery.recover()).interrupted).toBe(0);
       // The refused call, if it got as far as admission, is recorded (failed, not billed); nothing
       // stays held or pending.
-      expect(await h.prisma.modelCall.count({ where: { userId: tenants[0].userId, errorCode: 'service_unavailable' } })).toBeLessThanOrEqual(1);
-      expect(await h.prisma.modelCall.count({ where: { userId: tenants[0].userId, credits: { gt: 0 }, status: { not: 'success' } } })).toBe(0);
+      expect(
+        await h.prisma.modelCall.count({ where: { userId: tenants[0].userId, errorCode: 'service_unavailable' } }),
+      ).toBeLessThanOrEqual(1);
+      expect(await h.prisma.modelCall.count({ where: { userId: tenants[0].userId, credits: { gt: 0 }, status: { not: 'success' } } })).toBe(
+        0,
+      );
       expect(await h.prisma.pendingDebit.count()).toBe(0);
       const held = await h.prisma.creditAccount.aggregate({ _sum: { held: true } });
       expect((held._sum.held ?? new Decimal(0)).toFixed()).toBe('0');

@@ -19,7 +19,8 @@ describe('edge input', () => {
   let user: { id: string; did: string; token: string; key: string };
   let providerId: string;
 
-  const login = async (l: string) => (await request(h.baseUrl).post('/auth/login').send({ login: l, password: PASSWORD }).expect(200)).body.accessToken as string;
+  const login = async (l: string) =>
+    (await request(h.baseUrl).post('/auth/login').send({ login: l, password: PASSWORD }).expect(200)).body.accessToken as string;
   const auth = (t: string) => ({ authorization: `Bearer ${t}` });
   /** A raw request: the body is sent byte for byte, the URL as written (no re-encoding). */
   const raw = (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) =>
@@ -30,7 +31,9 @@ describe('edge input', () => {
 
   beforeAll(async () => {
     h = await startHarness('edge_input');
-    ({ provider: { id: providerId } } = await createDevProvider(h));
+    ({
+      provider: { id: providerId },
+    } = await createDevProvider(h));
     await h.users.create({ email: 'admin@example.com', role: 'admin', password: PASSWORD });
     const u = await h.users.create({ email: 'user@example.com', password: PASSWORD });
     await h.ledger.grant({ userId: u.id, amount: new Decimal('100000'), reason: 'test grant' });
@@ -52,7 +55,10 @@ describe('edge input', () => {
   describe('NUL and invalid text', () => {
     const expectInvalidText = async (res: Response) => {
       const body = await json(res);
-      expect({ status: res.status, body }).toEqual({ status: 400, body: { statusCode: 400, code: 'invalid_text', message: expect.any(String) } });
+      expect({ status: res.status, body }).toEqual({
+        status: 400,
+        body: { statusCode: 400, code: 'invalid_text', message: expect.any(String) },
+      });
     };
 
     it('refuses a \\u0000 escape in a JSON body on every route family, before authentication', async () => {
@@ -66,15 +72,27 @@ describe('edge input', () => {
 
     it('refuses NUL in admin bodies (credit grant userDid/reason, recalculate-stats userDid); nothing is written', async () => {
       const before = await h.prisma.creditGrant.count();
-      await expectInvalidText(await raw('POST', '/admin/credits/grants', JSON.stringify({ userDid: `${user.did}\u0000`, amount: 1, reason: 'r' }), auth(admin)));
-      await expectInvalidText(await raw('POST', '/admin/credits/grants', JSON.stringify({ userDid: user.did, amount: 1, reason: 'bonus\u0000' }), auth(admin)));
-      await expectInvalidText(await raw('POST', '/user/recalculate-stats', JSON.stringify({ userDid: `x\u0000`, startTime: 0, endTime: 3600 }), auth(admin)));
+      await expectInvalidText(
+        await raw('POST', '/admin/credits/grants', JSON.stringify({ userDid: `${user.did}\u0000`, amount: 1, reason: 'r' }), auth(admin)),
+      );
+      await expectInvalidText(
+        await raw('POST', '/admin/credits/grants', JSON.stringify({ userDid: user.did, amount: 1, reason: 'bonus\u0000' }), auth(admin)),
+      );
+      await expectInvalidText(
+        await raw('POST', '/user/recalculate-stats', JSON.stringify({ userDid: `x\u0000`, startTime: 0, endTime: 3600 }), auth(admin)),
+      );
       expect(await h.prisma.creditGrant.count()).toBe(before);
     });
 
     it('refuses a raw NUL byte and invalid UTF-8 in a JSON body', async () => {
       await expectInvalidText(await raw('POST', '/auth/login', Buffer.from('{"login":"a\u0000","password":"x"}', 'utf8')));
-      await expectInvalidText(await raw('POST', '/auth/login', Buffer.concat([Buffer.from('{"login":"a'), Buffer.from([0xc3, 0x28]), Buffer.from('","password":"x"}')])));
+      await expectInvalidText(
+        await raw(
+          'POST',
+          '/auth/login',
+          Buffer.concat([Buffer.from('{"login":"a'), Buffer.from([0xc3, 0x28]), Buffer.from('","password":"x"}')]),
+        ),
+      );
     });
 
     it('accepts an escaped backslash followed by "u0000" (no NUL there)', async () => {
@@ -117,10 +135,22 @@ describe('edge input', () => {
 
     it('POST /v1/chat/completions with model "x\\u0000": 400 in OpenAI shape, not recorded in model_calls', async () => {
       const before = await callCount();
-      const res = await raw('POST', '/v1/chat/completions', JSON.stringify({ model: 'x\u0000', messages: [{ role: 'user', content: 'hi' }] }), auth(user.key));
+      const res = await raw(
+        'POST',
+        '/v1/chat/completions',
+        JSON.stringify({ model: 'x\u0000', messages: [{ role: 'user', content: 'hi' }] }),
+        auth(user.key),
+      );
       expect(res.status).toBe(400);
-      expect(await json(res)).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'invalid_text' } });
-      const inContent = await raw('POST', '/v1/chat/completions', JSON.stringify({ model: 'mock-model', messages: [{ role: 'user', content: 'a\u0000b' }] }), auth(user.key));
+      expect(await json(res)).toEqual({
+        error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'invalid_text' },
+      });
+      const inContent = await raw(
+        'POST',
+        '/v1/chat/completions',
+        JSON.stringify({ model: 'mock-model', messages: [{ role: 'user', content: 'a\u0000b' }] }),
+        auth(user.key),
+      );
       expect(inContent.status).toBe(400);
       expect((await json(inContent)).error.code).toBe('invalid_text');
       const query = await raw('GET', '/v1/models?x=%00', undefined, auth(user.key));
@@ -135,10 +165,19 @@ describe('edge input', () => {
     const nested = (depth: number, open = '[', close = ']') => open.repeat(depth) + close.repeat(depth);
 
     it(`refuses a body nested deeper than ${MAX_JSON_DEPTH} levels with 400 json_too_deep`, async () => {
-      for (const body of [nested(10_000), nested(MAX_JSON_DEPTH + 1), `{"login":${nested(10_000)},"password":"x"}`, `{"a":`.repeat(5000) + '1' + '}'.repeat(5000)]) {
+      for (const body of [
+        nested(10_000),
+        nested(MAX_JSON_DEPTH + 1),
+        `{"login":${nested(10_000)},"password":"x"}`,
+        `{"a":`.repeat(5000) + '1' + '}'.repeat(5000),
+      ]) {
         const res = await raw('POST', '/auth/login', body);
         expect(res.status).toBe(400);
-        expect(await json(res)).toEqual({ statusCode: 400, code: 'json_too_deep', message: expect.stringContaining(String(MAX_JSON_DEPTH)) });
+        expect(await json(res)).toEqual({
+          statusCode: 400,
+          code: 'json_too_deep',
+          message: expect.stringContaining(String(MAX_JSON_DEPTH)),
+        });
       }
       const v1 = await raw('POST', '/v1/chat/completions', `{"model":"mock-model","messages":${nested(10_000)}}`, auth(user.key));
       expect(v1.status).toBe(400);
@@ -184,7 +223,11 @@ describe('edge input', () => {
     });
 
     it('model-rates list, rate history, credit transactions', async () => {
-      await request(h.baseUrl).post(`/ai-providers/${providerId}/model-rates`).set(auth(admin)).send({ model: 'hist-model', inputRate: 1, outputRate: 2 }).expect(201);
+      await request(h.baseUrl)
+        .post(`/ai-providers/${providerId}/model-rates`)
+        .set(auth(admin))
+        .send({ model: 'hist-model', inputRate: 1, outputRate: 2 })
+        .expect(201);
       const rates = await raw('GET', '/ai-providers/model-rates?model=&providerId=&page=&pageSize=', undefined, auth(user.token));
       expect(rates.status).toBe(200);
       expect((await json(rates)).count).toBe(3);
@@ -202,7 +245,11 @@ describe('edge input', () => {
 
   describe('empty JSON body', () => {
     it('a DELETE with Content-Type: application/json and no body is accepted', async () => {
-      const p = await h.providers.createProvider({ name: `gone-${randomUUID().slice(0, 8)}`, displayName: 'Gone', baseUrl: 'http://127.0.0.1:9/v1' });
+      const p = await h.providers.createProvider({
+        name: `gone-${randomUUID().slice(0, 8)}`,
+        displayName: 'Gone',
+        baseUrl: 'http://127.0.0.1:9/v1',
+      });
       // unauthenticated: 401, so the body was not what stopped it
       const anon = await raw('DELETE', `/ai-providers/${p.id}`, '', {});
       expect(anon.status).toBe(401);

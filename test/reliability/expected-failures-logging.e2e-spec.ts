@@ -21,12 +21,19 @@ describe('expected failures are logged at warn without a stack', () => {
   let h: Harness;
   let admin: string;
   const as = (t: string) => ({ authorization: `Bearer ${t}` });
-  const linesSince = (n: number): LogLine[] => h.logs.slice(n).flatMap((l) => l.split('\n').filter(Boolean).map((x) => JSON.parse(x) as LogLine));
+  const linesSince = (n: number): LogLine[] =>
+    h.logs.slice(n).flatMap((l) =>
+      l
+        .split('\n')
+        .filter(Boolean)
+        .map((x) => JSON.parse(x) as LogLine),
+    );
 
   beforeAll(async () => {
     h = await startHarness('expected_failures');
     await h.users.create({ email: 'admin@example.com', role: 'admin', password: PASSWORD });
-    admin = (await request(h.baseUrl).post('/auth/login').send({ login: 'admin@example.com', password: PASSWORD }).expect(200)).body.accessToken;
+    admin = (await request(h.baseUrl).post('/auth/login').send({ login: 'admin@example.com', password: PASSWORD }).expect(200)).body
+      .accessToken;
   });
 
   afterAll(async () => {
@@ -38,9 +45,17 @@ describe('expected failures are logged at warn without a stack', () => {
     const dead = await h.providers.createProvider({ name: 'dead', displayName: 'Dead', baseUrl: 'http://127.0.0.1:9/v1' });
     const start = h.logs.length;
 
-    const refused = await request(h.baseUrl).post(`/ai-providers/${live.id}/credentials`).set(as(admin)).send({ name: 'bad', value: 'sk-not-the-right-one' }).expect(400);
+    const refused = await request(h.baseUrl)
+      .post(`/ai-providers/${live.id}/credentials`)
+      .set(as(admin))
+      .send({ name: 'bad', value: 'sk-not-the-right-one' })
+      .expect(400);
     expect(refused.body.code).toBe('invalid_credential');
-    const unavailable = await request(h.baseUrl).post(`/ai-providers/${dead.id}/credentials`).set(as(admin)).send({ name: 'any', value: UPSTREAM_SECRET }).expect(502);
+    const unavailable = await request(h.baseUrl)
+      .post(`/ai-providers/${dead.id}/credentials`)
+      .set(as(admin))
+      .send({ name: 'any', value: UPSTREAM_SECRET })
+      .expect(502);
     expect(unavailable.body.code).toBe('provider_unavailable');
     const stored = await h.providers.addCredential(live.id, { name: 'stored-bad', value: 'sk-not-the-right-one' });
     const check = await request(h.baseUrl).get(`/ai-providers/${live.id}/credentials/${stored.id}/check`).set(as(admin)).expect(200);

@@ -9,7 +9,11 @@ describe('per-user concurrency limit', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness('fairshare', { UPSTREAM_CONNECTIONS: '8', GATEWAY_MAX_CONCURRENT_PER_USER: '4', GATEWAY_MAX_CONCURRENT_PER_KEY: '4' });
+    h = await startHarness('fairshare', {
+      UPSTREAM_CONNECTIONS: '8',
+      GATEWAY_MAX_CONCURRENT_PER_USER: '4',
+      GATEWAY_MAX_CONCURRENT_PER_KEY: '4',
+    });
     await createDevProvider(h);
   });
 

@@ -60,7 +60,7 @@ describe('fault proxy: PostgreSQL', () => {
     expect(proxy.state).toBe('open');
   });
 
-  it("refuse: the open connection breaks, a new one fails fast; after restore a new client works", async () => {
+  it('refuse: the open connection breaks, a new one fails fast; after restore a new client works', async () => {
     const c = pgClient();
     await c.connect();
     await proxy.cut('refuse');

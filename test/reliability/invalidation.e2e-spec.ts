@@ -58,7 +58,9 @@ describe('cache invalidation', () => {
     it('the keys and catalog channels carry the prefix', async () => {
       const channels = (await raw.pubsub('CHANNELS', '*')) as string[];
       for (const prefix of [prefixA, prefixB]) {
-        expect(channels).toEqual(expect.arrayContaining([`${prefix}:keys:invalidate`, `${prefix}:catalog:invalidate`, `${prefix}:test:probe`]));
+        expect(channels).toEqual(
+          expect.arrayContaining([`${prefix}:keys:invalidate`, `${prefix}:catalog:invalidate`, `${prefix}:test:probe`]),
+        );
       }
       expect(a.app.get(InvalidationBus).channel('keys:invalidate')).toBe(`${prefixA}:keys:invalidate`);
     });
@@ -135,7 +137,12 @@ describe('cache invalidation', () => {
 
     it(`the routing catalog is trusted for at most ~${DISCONNECTED_TRUST_MS} ms while disconnected (not CATALOG_CACHE_TTL_MS)`, async () => {
       const t = await createTenant(h, { credits: '0' });
-      const modelIds = async () => ((await (await fetch(`${h.baseUrl}/v1/models`, { headers: { authorization: `Bearer ${t.key}` } })).json()) as { data: { id: string }[] }).data.map((m) => m.id);
+      const modelIds = async () =>
+        (
+          (await (await fetch(`${h.baseUrl}/v1/models`, { headers: { authorization: `Bearer ${t.key}` } })).json()) as {
+            data: { id: string }[];
+          }
+        ).data.map((m) => m.id);
       subscriber.disconnect();
       try {
         expect(await within(2000, async () => !bus.connected())).not.toBeNull();

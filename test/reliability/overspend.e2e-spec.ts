@@ -30,7 +30,12 @@ describe('overspend under parallel calls', () => {
     const tenant = await createTenant(h, { credits: '10000' });
     // Each call would write 3,000 words (far more than the balance pays for) if not bounded.
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => chat(tenant.key, { messages: [{ role: 'user', content: `call ${i} #mock:words=3000` }] }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }))),
+      Array.from({ length: 50 }, (_, i) =>
+        chat(tenant.key, { messages: [{ role: 'user', content: `call ${i} #mock:words=3000` }] }).then(async (r) => ({
+          status: r.status,
+          body: (await r.json()) as Record<string, unknown>,
+        })),
+      ),
     );
     await h.recorder.drain();
     const balance = await h.ledger.balance(tenant.userId);
@@ -51,7 +56,10 @@ describe('overspend under parallel calls', () => {
     const tenant = await createTenant(h, { credits: '300' });
     const res = await chat(tenant.key, { messages: [{ role: 'user', content: '#mock:words=3000' }] });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { choices: { finish_reason: string }[]; usage: { prompt_tokens: number; completion_tokens: number } };
+    const body = (await res.json()) as {
+      choices: { finish_reason: string }[];
+      usage: { prompt_tokens: number; completion_tokens: number };
+    };
     expect(body.choices[0].finish_reason).toBe('length');
     expect(body.usage.completion_tokens).toBeLessThan(300);
     await h.recorder.drain();
@@ -68,7 +76,10 @@ describe('overspend under parallel calls', () => {
     expect(body.error.affordable_completion_tokens).toBeLessThan(300);
     expect(body.error.message).toContain(`affords ${body.error.affordable_completion_tokens} completion tokens`);
     // Retrying with what it affords is admitted.
-    const retry = await chat(tenant.key, { max_tokens: body.error.affordable_completion_tokens, messages: [{ role: 'user', content: 'hello' }] });
+    const retry = await chat(tenant.key, {
+      max_tokens: body.error.affordable_completion_tokens,
+      messages: [{ role: 'user', content: 'hello' }],
+    });
     expect(retry.status).toBe(200);
   });
 });

@@ -31,7 +31,12 @@ describe('readiness', () => {
       const res = await fetch(`${h.baseUrl}/readyz`);
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ statusCode: 503, code: 'not_ready', message: expect.stringContaining('redis'), checks: { database: 'up', redis: 'down' } });
+      expect(await res.json()).toEqual({
+        statusCode: 503,
+        code: 'not_ready',
+        message: expect.stringContaining('redis'),
+        checks: { database: 'up', redis: 'down' },
+      });
     } finally {
       await redis.connect();
     }
@@ -43,7 +48,12 @@ describe('readiness', () => {
     try {
       const res = await fetch(`${down.baseUrl}/readyz`);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ statusCode: 503, code: 'not_ready', message: expect.stringContaining('database'), checks: { database: 'down', redis: 'up' } });
+      expect(await res.json()).toEqual({
+        statusCode: 503,
+        code: 'not_ready',
+        message: expect.stringContaining('database'),
+        checks: { database: 'down', redis: 'up' },
+      });
       // expected: not logged as an unhandled error
       expect(down.logs.join('')).not.toContain('unhandled error');
     } finally {

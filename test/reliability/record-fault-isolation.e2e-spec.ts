@@ -20,7 +20,11 @@ describe('call record fault isolation', () => {
     // A provider whose errors echo the request, NUL included.
     stub = await startStubUpstream((_req, res, body) => {
       res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: `cannot parse \u0000 in ${body.slice(0, 50)}`, type: 'invalid_request_error', code: 'bad_input' } }));
+      res.end(
+        JSON.stringify({
+          error: { message: `cannot parse \u0000 in ${body.slice(0, 50)}`, type: 'invalid_request_error', code: 'bad_input' },
+        }),
+      );
     });
     await createDevProvider(h, { name: 'echoer', baseUrl: stub.url });
   });
@@ -33,10 +37,29 @@ describe('call record fault isolation', () => {
   function record(userId: string, overrides: Partial<CallRecord> = {}): CallRecord {
     const id = randomUUID();
     return {
-      id, userId, apiKeyId: null, providerId: null, credentialId: null, model: 'mock-model', type: 'chatCompletion',
-      status: 'success', stream: false, promptTokens: 3, completionTokens: 2, usageSource: 'upstream',
-      credits: new Decimal('0.5'), durationMs: 1, appDid: null, requestId: id, upstreamStatus: 200,
-      errorCode: null, errorMessage: null, createdAt: new Date(), billable: true, hasHold: false, ...overrides,
+      id,
+      userId,
+      apiKeyId: null,
+      providerId: null,
+      credentialId: null,
+      model: 'mock-model',
+      type: 'chatCompletion',
+      status: 'success',
+      stream: false,
+      promptTokens: 3,
+      completionTokens: 2,
+      usageSource: 'upstream',
+      credits: new Decimal('0.5'),
+      durationMs: 1,
+      appDid: null,
+      requestId: id,
+      upstreamStatus: 200,
+      errorCode: null,
+      errorMessage: null,
+      createdAt: new Date(),
+      billable: true,
+      hasHold: false,
+      ...overrides,
     };
   }
 
@@ -54,7 +77,12 @@ describe('call record fault isolation', () => {
         record(tenant.userId, { errorMessage: 'poison', status: 'failed', billable: false, credits: new Decimal(0) }),
         record(tenant.userId),
         record(tenant.userId, { apiKeyId: randomUUID() }), // a key deleted meanwhile: foreign key violation
-        record(tenant.userId, { errorMessage: `nul \u0000 inside ${'x'.repeat(5000)}`, status: 'failed', billable: false, credits: new Decimal(0) }),
+        record(tenant.userId, {
+          errorMessage: `nul \u0000 inside ${'x'.repeat(5000)}`,
+          status: 'failed',
+          billable: false,
+          credits: new Decimal(0),
+        }),
         record(tenant.userId),
       ];
       const outcomes = await Promise.all(records.map((r) => h.recorder.record(r)));
@@ -85,7 +113,10 @@ describe('call record fault isolation', () => {
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
       });
-    const [bad, ...good] = await Promise.all([send(victim.key, 'echoer/mock-model'), ...others.map((o) => send(o.key, 'devup/mock-model'))]);
+    const [bad, ...good] = await Promise.all([
+      send(victim.key, 'echoer/mock-model'),
+      ...others.map((o) => send(o.key, 'devup/mock-model')),
+    ]);
     expect(bad.status).toBe(400);
     expect(good.map((r) => r.status)).toEqual(others.map(() => 200));
     await h.recorder.drain();

@@ -21,11 +21,22 @@ describe('slow streaming readers', () => {
   it('stops reading the provider while the client does not read, then drops the client and bills what it was sent', async () => {
     const tenant = await createTenant(h, { credits: '100000' });
     const words = Number(process.env.SR_WORDS ?? 100_000);
-    const body = JSON.stringify({ model: 'mock-model', stream: true, max_tokens: 1_000_000, messages: [{ role: 'user', content: `#mock:words=${words}` }] });
+    const body = JSON.stringify({
+      model: 'mock-model',
+      stream: true,
+      max_tokens: 1_000_000,
+      messages: [{ role: 'user', content: `#mock:words=${words}` }],
+    });
     const url = new URL(`${h.baseUrl}/v1/chat/completions`);
     let received = 0;
     const req = httpRequest(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
+      },
       (res) => {
         res.once('data', (c: Buffer) => {
           received += c.length;
@@ -47,7 +58,11 @@ describe('slow streaming readers', () => {
       req.destroy();
     }
     expect(received).toBeGreaterThan(0);
-    expect({ status: call!.status, code: call!.errorCode, message: call!.errorMessage }).toEqual({ status: 'aborted', code: 'client_stalled', message: expect.any(String) });
+    expect({ status: call!.status, code: call!.errorCode, message: call!.errorMessage }).toEqual({
+      status: 'aborted',
+      code: 'client_stalled',
+      message: expect.any(String),
+    });
     // Billed for what was relayed before the stall: a part of the completion, not all of it.
     expect(call!.completionTokens).toBeGreaterThan(0);
     expect(call!.completionTokens).toBeLessThan(words); // the whole completion is over 2 tokens a word

@@ -58,7 +58,9 @@ describe('tokenizer on a pathological prompt', () => {
     const worst = Math.max(...latencies);
     // Before counting moved off the event loop, /healthz froze for minutes here. The bound is
     // loose on purpose (a shared, noisy machine); the figure is printed for the record.
-    console.log(`healthz while counting: ${latencies.length} probes, worst ${worst.toFixed(1)} ms: ${latencies.map((l) => l.toFixed(0)).join(" ")}`);
+    console.log(
+      `healthz while counting: ${latencies.length} probes, worst ${worst.toFixed(1)} ms: ${latencies.map((l) => l.toFixed(0)).join(' ')}`,
+    );
     expect(worst).toBeLessThan(1_000);
   });
 });

@@ -182,9 +182,14 @@ export function spawnNode(opts: SpawnOptions): NodeProcess {
         const watch = (line: string) => {
           if (pattern.test(line)) done(() => resolve(line));
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`${label}: no line matching ${pattern} within ${timeoutMs} ms${tail(lines)}`))), timeoutMs);
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`${label}: no line matching ${pattern} within ${timeoutMs} ms${tail(lines)}`))),
+          timeoutMs,
+        );
         watchers.add(watch);
-        void exited.then((info) => done(() => reject(new Error(`${label} exited (${describeExit(info)}) before printing ${pattern}${tail(lines)}`))));
+        void exited.then((info) =>
+          done(() => reject(new Error(`${label} exited (${describeExit(info)}) before printing ${pattern}${tail(lines)}`))),
+        );
       });
     },
   };
@@ -244,7 +249,8 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
   const timeoutMs = opts.readyTimeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (proc.exitInfo) throw new Error(`${proc.label} exited (${describeExit(proc.exitInfo)}) before answering ${baseUrl}/healthz${tail(proc.lines)}`);
+    if (proc.exitInfo)
+      throw new Error(`${proc.label} exited (${describeExit(proc.exitInfo)}) before answering ${baseUrl}/healthz${tail(proc.lines)}`);
     if ((await httpStatus(`${baseUrl}/healthz`, 1000)) === 200) break;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
@@ -257,8 +263,22 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
 }
 
 /** Starts `node <dist>/src/worker.js` and resolves once it reports it started. */
-export async function startWorkerProcess(opts: { databaseUrl: string; queuePrefix: string; redisUrl?: string; env?: Record<string, string | undefined>; distDir?: string; readyTimeoutMs?: number; echo?: boolean }): Promise<NodeProcess> {
-  const proc = spawnNode({ entry: 'src/worker.js', label: 'worker', distDir: opts.distDir, echo: opts.echo, env: { ...baseEnv(opts), ...opts.env } });
+export async function startWorkerProcess(opts: {
+  databaseUrl: string;
+  queuePrefix: string;
+  redisUrl?: string;
+  env?: Record<string, string | undefined>;
+  distDir?: string;
+  readyTimeoutMs?: number;
+  echo?: boolean;
+}): Promise<NodeProcess> {
+  const proc = spawnNode({
+    entry: 'src/worker.js',
+    label: 'worker',
+    distDir: opts.distDir,
+    echo: opts.echo,
+    env: { ...baseEnv(opts), ...opts.env },
+  });
   try {
     await proc.waitForLine(/tollgate worker started/, opts.readyTimeoutMs ?? 30_000);
   } catch (err) {
@@ -275,7 +295,9 @@ export interface DevUpstreamProcess extends NodeProcess {
 }
 
 /** Starts `node <dist>/src/dev-upstream/main.js` on a random port (see its README for env). */
-export async function startDevUpstreamProcess(opts: { apiKey?: string; env?: Record<string, string | undefined>; distDir?: string; echo?: boolean } = {}): Promise<DevUpstreamProcess> {
+export async function startDevUpstreamProcess(
+  opts: { apiKey?: string; env?: Record<string, string | undefined>; distDir?: string; echo?: boolean } = {},
+): Promise<DevUpstreamProcess> {
   const proc = spawnNode({
     entry: 'src/dev-upstream/main.js',
     label: 'dev-upstream',

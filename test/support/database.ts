@@ -48,7 +48,12 @@ async function withAdmin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
  * is dropped and the error rethrown.
  */
 export async function createTestDatabase(label: string, opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
-  const safe = label.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 30) || 'db';
+  const safe =
+    label
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, 30) || 'db';
   const name = `tollgate_test_${safe}_${randomBytes(4).toString('hex')}`;
   await withAdmin((c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
   const url = withDatabase(adminUrl(), name);

@@ -168,7 +168,9 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
 
   const destroyAll = async (): Promise<number> => {
     const open = [...links];
-    const closed = open.map((l) => new Promise<void>((resolve) => (l.client.destroyed ? resolve() : l.client.once('close', () => resolve()))));
+    const closed = open.map(
+      (l) => new Promise<void>((resolve) => (l.client.destroyed ? resolve() : l.client.once('close', () => resolve()))),
+    );
     for (const l of open) finish(l, true);
     await Promise.race([Promise.all(closed), delay(2000)]);
     return open.length;
@@ -187,7 +189,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       return u.toString();
     },
     async cut(arg?: FaultMode | CutOptions): Promise<void> {
-      const o: CutOptions = typeof arg === 'string' ? { mode: arg } : arg ?? {};
+      const o: CutOptions = typeof arg === 'string' ? { mode: arg } : (arg ?? {});
       const mode = o.mode ?? 'refuse';
       if (o.existing === 'freeze' && mode !== 'blackhole') throw new Error("fault proxy: existing: 'freeze' needs mode 'blackhole'");
       counters.cuts++;

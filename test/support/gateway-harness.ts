@@ -43,7 +43,11 @@ export interface Harness {
  * Boots everything. `env` overrides configuration variables for this app; `opts.databaseUrlFor`
  * rewrites the URL the app uses for its database (e.g. through a fault proxy).
  */
-export async function startHarness(label: string, env: Record<string, string> = {}, opts: { databaseUrlFor?: (url: string) => string } = {}): Promise<Harness> {
+export async function startHarness(
+  label: string,
+  env: Record<string, string> = {},
+  opts: { databaseUrlFor?: (url: string) => string } = {},
+): Promise<Harness> {
   const db = await createTestDatabase(label);
   const upstream = await startDevUpstream({ apiKey: UPSTREAM_SECRET, models: ['mock-model'] });
   const saved = { ...process.env };
@@ -87,7 +91,11 @@ export async function startHarness(label: string, env: Record<string, string> = 
     recorder: app.get(CallRecorder),
     async close() {
       // Queues were created under this harness's own prefix: leave nothing behind in Redis.
-      for (const name of ALL_QUEUES) await app.get<Queue>(getQueueToken(name)).obliterate({ force: true }).catch(() => undefined);
+      for (const name of ALL_QUEUES)
+        await app
+          .get<Queue>(getQueueToken(name))
+          .obliterate({ force: true })
+          .catch(() => undefined);
       await app.close();
       await upstream.close();
       await db.drop();
@@ -111,13 +119,35 @@ export async function createTenant(h: Harness, opts: { credits: string; allowedM
 }
 
 /** Provider "devup" → the harness upstream, one credential, rates for chat and embeddings. */
-export async function createDevProvider(h: Harness, opts: { name?: string; inputRate?: string; outputRate?: string; baseUrl?: string; credentials?: { name: string; value: string; weight?: number }[] } = {}) {
-  const provider = await h.providers.createProvider({ name: opts.name ?? 'devup', displayName: 'Dev Upstream', baseUrl: opts.baseUrl ?? h.upstream.url });
+export async function createDevProvider(
+  h: Harness,
+  opts: {
+    name?: string;
+    inputRate?: string;
+    outputRate?: string;
+    baseUrl?: string;
+    credentials?: { name: string; value: string; weight?: number }[];
+  } = {},
+) {
+  const provider = await h.providers.createProvider({
+    name: opts.name ?? 'devup',
+    displayName: 'Dev Upstream',
+    baseUrl: opts.baseUrl ?? h.upstream.url,
+  });
   for (const c of opts.credentials ?? [{ name: 'Default Key', value: UPSTREAM_SECRET }]) {
     await h.providers.addCredential(provider.id, { name: c.name, value: c.value, weight: c.weight });
   }
-  const chat = await h.providers.addModelRate(provider.id, { model: 'mock-model', inputRate: opts.inputRate ?? '0.5', outputRate: opts.outputRate ?? '1.5' });
-  const embed = await h.providers.addModelRate(provider.id, { model: 'mock-embed', type: 'embedding', inputRate: opts.inputRate ?? '0.5', outputRate: '0' });
+  const chat = await h.providers.addModelRate(provider.id, {
+    model: 'mock-model',
+    inputRate: opts.inputRate ?? '0.5',
+    outputRate: opts.outputRate ?? '1.5',
+  });
+  const embed = await h.providers.addModelRate(provider.id, {
+    model: 'mock-embed',
+    type: 'embedding',
+    inputRate: opts.inputRate ?? '0.5',
+    outputRate: '0',
+  });
   return { provider, chat, embed };
 }
 

@@ -14,7 +14,11 @@ const Redis = require('ioredis');
 const IDLE_SECONDS = 600;
 
 module.exports = async function globalTeardown() {
-  const redis = new Redis(process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const redis = new Redis(process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => undefined); // reported below, once
   try {
     await redis.connect();

@@ -41,7 +41,10 @@ export async function startTestWorker(databaseUrl: string, queuePrefix: string, 
     app,
     queue,
     async close() {
-      for (const name of ALL_QUEUES) await queue(name).obliterate({ force: true }).catch(() => undefined);
+      for (const name of ALL_QUEUES)
+        await queue(name)
+          .obliterate({ force: true })
+          .catch(() => undefined);
       await app.close();
     },
   };

@@ -12,7 +12,9 @@ export class CreateCreditGrantDto {
   /** Credits, > 0, up to 10 decimal places; a JSON number or a decimal string ("12.5"). */
   @Transform(({ value }: { value: unknown }) => (typeof value === 'number' && Number.isFinite(value) ? String(value) : value))
   @IsString({ message: 'amount must be a positive decimal number of credits' })
-  @Matches(/^(?!0+(\.0+)?$)\d{1,18}(\.\d{1,10})?$/, { message: 'amount must be a positive decimal number of credits (at most 18 integer and 10 fractional digits)' })
+  @Matches(/^(?!0+(\.0+)?$)\d{1,18}(\.\d{1,10})?$/, {
+    message: 'amount must be a positive decimal number of credits (at most 18 integer and 10 fractional digits)',
+  })
   amount: string;
 
   /** Why (shown in the user's grant list and transaction description). */

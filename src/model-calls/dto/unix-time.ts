@@ -15,8 +15,7 @@ export const ToUnixSeconds = () =>
   });
 
 /** Parses "true"/"false" (query strings) to booleans; anything else is left for @IsBoolean. */
-export const ToBoolean = () =>
-  Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
+export const ToBoolean = () => Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
 
 /** The property must be greater than the property `other` of the same object, when both are numbers. */
 export function IsAfter(other: string, options?: ValidationOptions): PropertyDecorator {

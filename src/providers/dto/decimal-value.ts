@@ -86,7 +86,10 @@ export function IsDecimalInRange(range: { greaterThan: number; max: number }, va
       name: 'isDecimalInRange',
       target: object.constructor,
       propertyName,
-      options: { message: `${propertyName} must be a decimal number (a JSON number or a numeric string) greater than ${range.greaterThan} and at most ${range.max}`, ...validationOptions },
+      options: {
+        message: `${propertyName} must be a decimal number (a JSON number or a numeric string) greater than ${range.greaterThan} and at most ${range.max}`,
+        ...validationOptions,
+      },
       validator: {
         validate(value: unknown): boolean {
           const d = parseDecimalInput(value);

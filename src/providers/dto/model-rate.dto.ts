@@ -106,7 +106,6 @@ export class UpdateModelRateDto {
 
 /** GET /ai-providers/model-rates query. */
 export class ListModelRatesQuery extends PageQueryDto {
-
   /** comma-separated provider ids */
   @IsOptional()
   @IsString()
