@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { Decimal, roundCredits } from '../common/decimal';
+import { Decimal, exact, roundCredits } from '../common/decimal';
 import { DomainError } from '../common/domain-error';
 import { CreditLedgerService, HoldResult } from '../credits/credit-ledger.service';
 import { HoldLeases } from '../credits/hold-leases.service';
@@ -196,7 +196,7 @@ export class CallAdmissionService {
   }
 
   private holdAmount(route: ModelRoute, promptTokens: number, completionTokens: number): Decimal {
-    return roundCredits(route.inputRate.mul(promptTokens).add(route.outputRate.mul(completionTokens)));
+    return roundCredits(exact(route.inputRate).mul(promptTokens).add(exact(route.outputRate).mul(completionTokens)));
   }
 
   private remember(userId: string, free: Decimal): void {
@@ -220,7 +220,7 @@ export class CallAdmissionService {
  * (Number.MAX_SAFE_INTEGER) once the prompt fits.
  */
 export function affordableCompletionTokens(route: ModelRoute, promptTokens: number, free: Decimal): number {
-  const left = free.sub(route.inputRate.mul(promptTokens));
+  const left = exact(free).sub(exact(route.inputRate).mul(promptTokens));
   if (left.lte(0)) return 0;
   if (route.outputRate.lte(0)) return Number.MAX_SAFE_INTEGER;
   // Rounding of the hold amount (half up, 10 places) may add < 1e-10: leave room for it.

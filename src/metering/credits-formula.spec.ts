@@ -54,12 +54,9 @@ describe('creditsFor', () => {
     expect(credits(5, 1_000_000, '0.2', '0')).toBe('1');
   });
 
-  // Known defect, kept visible: Decimal (decimal.js as Prisma ships it) rounds every product and
-  // sum to 20 significant digits before creditsFor rounds to 10 places, so when the exact result
-  // needs more than 20 digits it is rounded twice and can end 1e-10 too high. PostgreSQL numeric
-  // is exact, so the same formula in SQL answers the correctly rounded value. `it.failing` passes
-  // while the defect is there; once creditsFor computes exactly, turn it into a plain `it`.
-  it.failing('rounds the exact value once, however many digits the product has', () => {
+  // Decimal.js rounds to 20 significant digits by default; creditsFor computes with more, so a
+  // product that needs more digits is rounded once, as PostgreSQL numeric would.
+  it('rounds the exact value once, however many digits the product has', () => {
     // exact: 0.971394666473253629 × 166574 = 161809.095173115749997046 → …1157
     expect(credits(166_574, 0, '0.971394666473253629', '0')).toBe('161809.0951731157');
     // exact: 0.155897133227294109 × 1891377 = 294860.252152039849998093 → …0398
