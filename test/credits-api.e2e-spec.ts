@@ -7,6 +7,7 @@ import request from 'supertest';
 import { Decimal } from '../src/common/decimal';
 import { CallSettlementRepository } from '../src/credits/call-settlement.repository';
 import { ModelCallRepository } from '../src/model-calls/model-call.repository';
+import { testCallRecord } from './support/call-records';
 import { Harness, startHarness, testHold } from './support/gateway-harness';
 
 const PASSWORD = 'credits api password 123';
@@ -22,32 +23,9 @@ async function newUser(h: Harness, role: 'admin' | 'user' = 'user') {
 async function debit(h: Harness, userId: string, credits: string): Promise<string> {
   const settlement = h.app.get(CallSettlementRepository);
   const id = randomUUID();
-  await h.app.get(ModelCallRepository).insert([
-    {
-      id,
-      userId,
-      apiKeyId: null,
-      providerId: null,
-      credentialId: null,
-      model: 'mock-model',
-      type: 'chatCompletion',
-      status: 'success',
-      stream: false,
-      promptTokens: 10,
-      completionTokens: 5,
-      usageSource: 'upstream',
-      credits: new Decimal(credits),
-      durationMs: 1,
-      appDid: null,
-      requestId: id,
-      upstreamStatus: 200,
-      errorCode: null,
-      errorMessage: null,
-      createdAt: new Date(),
-      billable: true,
-      hasHold: false,
-    },
-  ]);
+  await h.app
+    .get(ModelCallRepository)
+    .insert([testCallRecord(userId, { id, promptTokens: 10, completionTokens: 5, credits: new Decimal(credits) })]);
   expect((await settlement.applyDebits([id])).debited).toBe(1);
   return id;
 }

@@ -14,6 +14,7 @@ import { ModelCallRepository } from '../src/model-calls/model-call.repository';
 import { GrantExpiryRepository } from '../src/credits/grant-expiry.repository';
 import { GrantExpiryService } from '../src/credits/grant-expiry.service';
 import { CREDIT_EXPIRY_QUEUE, JOB } from '../src/jobs/queues';
+import { testCallRecord } from './support/call-records';
 import { Harness, startHarness } from './support/gateway-harness';
 import { startTestWorker, TestWorker } from './support/worker-harness';
 
@@ -46,32 +47,9 @@ describe('credit grant expiry', () => {
   async function debit(userId: string, credits: string): Promise<void> {
     const settlement = h.app.get(CallSettlementRepository);
     const id = randomUUID();
-    await h.app.get(ModelCallRepository).insert([
-      {
-        id,
-        userId,
-        apiKeyId: null,
-        providerId: null,
-        credentialId: null,
-        model: 'mock-model',
-        type: 'chatCompletion',
-        status: 'success',
-        stream: false,
-        promptTokens: 1,
-        completionTokens: 1,
-        usageSource: 'upstream',
-        credits: new Decimal(credits),
-        durationMs: 1,
-        appDid: null,
-        requestId: id,
-        upstreamStatus: 200,
-        errorCode: null,
-        errorMessage: null,
-        createdAt: new Date(),
-        billable: true,
-        hasHold: false,
-      },
-    ]);
+    await h.app
+      .get(ModelCallRepository)
+      .insert([testCallRecord(userId, { id, promptTokens: 1, completionTokens: 1, credits: new Decimal(credits) })]);
     expect((await settlement.applyDebits([id])).debited).toBe(1);
   }
 

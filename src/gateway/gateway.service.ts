@@ -82,12 +82,7 @@ export class GatewayService {
         ...(requested === null ? { max_completion_tokens: completionTokens } : {}),
         ...(stream ? { stream_options: { ...(body.stream_options ?? {}), include_usage: true } } : {}),
       });
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!ctx.res.writableFinished) abort.abort();
-    };
-    ctx.res.on('close', onClose);
-    const progress = { upstreamStarted: false };
+    const { abort, progress, stop } = watchClient(ctx);
     try {
       const answer = await this.admitAndForward(ctx, call, estimate, '/chat/completions', upstreamBody, abort, progress);
       if (stream) {
@@ -139,7 +134,7 @@ export class GatewayService {
       );
       throw err;
     } finally {
-      ctx.res.off('close', onClose);
+      stop();
       release();
     }
   }
@@ -159,12 +154,7 @@ export class GatewayService {
     };
     const call = await this.admission.route(ctx, body.model, 'embedding', false);
     const release = await this.admission.limit(ctx, call);
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!ctx.res.writableFinished) abort.abort();
-    };
-    ctx.res.on('close', onClose);
-    const progress = { upstreamStarted: false };
+    const { abort, progress, stop } = watchClient(ctx);
     try {
       const answer = await this.admitAndForward(
         ctx,
@@ -197,7 +187,7 @@ export class GatewayService {
       );
       throw err;
     } finally {
-      ctx.res.off('close', onClose);
+      stop();
       release();
     }
   }
@@ -354,6 +344,20 @@ export class GatewayService {
       source: 'tokenizer',
     };
   }
+}
+
+/**
+ * Follows the client of one call: `abort` fires when it goes away before its response is finished
+ * (the upstream request and relay stop); `progress.upstreamStarted` says whether the request had
+ * gone to the provider by then (the prompt is billed); `stop` ends the watch.
+ */
+function watchClient(ctx: CallContext): { abort: AbortController; progress: { upstreamStarted: boolean }; stop: () => void } {
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!ctx.res.writableFinished) abort.abort();
+  };
+  ctx.res.on('close', onClose);
+  return { abort, progress: { upstreamStarted: false }, stop: () => ctx.res.off('close', onClose) };
 }
 
 function validateChatBody(raw: unknown): ChatBody {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { Decimal } from '../../src/common/decimal';
-import { CallRecord } from '../../src/model-calls/call-record';
+import { testCallRecord } from '../support/call-records';
 import { createDevProvider, createTenant, Harness, startHarness } from '../support/gateway-harness';
 import { startStubUpstream, StubUpstream } from '../support/stub-upstream';
 
@@ -34,34 +34,7 @@ describe('call record fault isolation', () => {
     await h?.close();
   });
 
-  function record(userId: string, overrides: Partial<CallRecord> = {}): CallRecord {
-    const id = randomUUID();
-    return {
-      id,
-      userId,
-      apiKeyId: null,
-      providerId: null,
-      credentialId: null,
-      model: 'mock-model',
-      type: 'chatCompletion',
-      status: 'success',
-      stream: false,
-      promptTokens: 3,
-      completionTokens: 2,
-      usageSource: 'upstream',
-      credits: new Decimal('0.5'),
-      durationMs: 1,
-      appDid: null,
-      requestId: id,
-      upstreamStatus: 200,
-      errorCode: null,
-      errorMessage: null,
-      createdAt: new Date(),
-      billable: true,
-      hasHold: false,
-      ...overrides,
-    };
-  }
+  const record = testCallRecord;
 
   it('writes every record of a batch in which some rows are refused: the refused ones scrubbed', async () => {
     const tenant = await createTenant(h, { credits: '100' });
