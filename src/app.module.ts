@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import type { DestinationStream } from 'pino';
 import { ConfigModule } from './config/config.module';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CreditsModule } from './credits/credits.module';
 import { CryptoModule } from './crypto/crypto.module';
@@ -34,6 +35,7 @@ export class AppModule {
         loggingModule(options.logStream),
         PrismaModule,
         RedisModule,
+        AuditModule,
         JobsModule,
         CryptoModule,
         SettingsModule,

@@ -12,7 +12,7 @@ import { Harness, startHarness, testHold } from './support/gateway-harness';
 
 const PASSWORD = 'credits api password 123';
 
-async function newUser(h: Harness, role: 'admin' | 'user' = 'user') {
+async function newUser(h: Harness, role: 'admin' | 'member' = 'member') {
   const email = `ca-${randomUUID().slice(0, 8)}@example.com`;
   const user = await h.users.create({ email, fullName: 'Credit User', password: PASSWORD, role });
   const res = await request(h.baseUrl).post('/auth/login').send({ login: email, password: PASSWORD }).expect(200);

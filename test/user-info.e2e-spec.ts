@@ -15,7 +15,7 @@ async function login(h: Harness, email: string): Promise<string> {
   return res.body.accessToken as string;
 }
 
-async function newUser(h: Harness, opts: { fullName?: string; role?: 'admin' | 'user' } = {}) {
+async function newUser(h: Harness, opts: { fullName?: string; role?: 'admin' | 'member' } = {}) {
   const email = `ui-${randomUUID().slice(0, 8)}@example.com`;
   const user = await h.users.create({ email, fullName: opts.fullName ?? 'John Doe', password: PASSWORD, role: opts.role });
   return { user, token: await login(h, email) };

@@ -33,6 +33,6 @@ export class ApiKeyStrategy extends PassportStrategy(Strategy, 'api-key') {
       select: { id: true, did: true, email: true, role: true },
     });
     if (!user) return null;
-    return { ...user, via: 'api_key', scopes: check.principal.scopes, keyId: check.principal.keyId };
+    return { ...user, via: 'api_key', scopes: check.principal.scopes, keyId: check.principal.keyId, mustChangePassword: false };
   }
 }

@@ -12,8 +12,29 @@ export interface AuthUser {
   scopes: string[];
   /** the API key's id when via = api_key */
   keyId: string | null;
+  /** a JWT caller whose password must be changed first (generated or bootstrap password) */
+  mustChangePassword: boolean;
 }
 
-/** Scopes an API key can carry. `admin` covers every admin endpoint (the key's user must be an admin). */
-export const SCOPES = ['usage:read', 'credits:read', 'providers:read', 'admin'] as const;
+/**
+ * Scopes an API key can carry (docs/roles.md "Service keys"). A scope never lifts a key above its
+ * user's role: an `admin`-scoped key of a member can do nothing an admin can.
+ * - `usage:read`, `credits:read`, `providers:read`: the caller's own usage, credits, providers
+ * - `users:read`, `users:write`: user and team management (and the external user API)
+ * - `keys:reveal`: fetch a key's secret (every reveal is audited)
+ * - `audit:read`: the audit log
+ * - `llm-config:read`: per-user LLM configurations for coding agents
+ * - `admin`: every admin endpoint the key's user may call
+ */
+export const SCOPES = [
+  'usage:read',
+  'credits:read',
+  'providers:read',
+  'users:read',
+  'users:write',
+  'keys:reveal',
+  'audit:read',
+  'llm-config:read',
+  'admin',
+] as const;
 export type Scope = (typeof SCOPES)[number];

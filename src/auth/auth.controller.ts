@@ -21,7 +21,7 @@ export class AuthController {
 
   /** GET /auth/me: who the caller is `{did, email, role, via, scopes}` (JWT, or API key with any scope). */
   @Get('me')
-  @Auth()
+  @Auth({ ownAccount: true })
   me(@CurrentUser() user: AuthUser): Pick<AuthUser, 'did' | 'email' | 'role' | 'via' | 'scopes'> {
     return { did: user.did, email: user.email, role: user.role, via: user.via, scopes: user.scopes };
   }

@@ -109,6 +109,36 @@ export interface AppConfig {
     /** Timeout of one upstream probe: credential validation, /check, model health check (ms). */
     probeTimeoutMs: number;
   };
+  accounts: {
+    /** Email of the super admin created at first boot (docs/api/auth.md "First boot"). */
+    bootstrapEmail: string;
+    /** Its password; null = generated and printed once to the log. Must be changed at first login either way. */
+    bootstrapPassword: string | null;
+    /** Email domains users may have (lower case); empty = any domain. Others answer 400 INVALID_EMAIL. */
+    allowedEmailDomains: string[];
+    /** Failed logins of one account within the window before it is throttled (429). */
+    loginMaxFailuresPerAccount: number;
+    /** Failed logins from one IP within the window before it is throttled (429). */
+    loginMaxFailuresPerIp: number;
+    /** Window and lockout length of login throttling (seconds). */
+    loginThrottleWindowSeconds: number;
+    /** Lifetime of a login JWT (seconds). */
+    accessTokenTtlSeconds: number;
+  };
+  audit: {
+    /** Audit entries older than this are deleted by the worker (days; 0 = keep forever). */
+    retentionDays: number;
+    /** Request-only entries buffered in memory before a flush is forced. */
+    bufferMaxEntries: number;
+    /** Longest time a request-only entry waits in the buffer (ms). */
+    flushIntervalMs: number;
+  };
+  userImport: {
+    /** Largest CSV upload for POST /admin/users/import (bytes); larger answers 413. */
+    maxBytes: number;
+    /** Most data rows in one import; more answers 400 `too_many_rows`. */
+    maxRows: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -285,7 +315,32 @@ export function loadConfig(env: Env): AppConfig {
       healthCacheTtlMs: r.int('PROVIDER_HEALTH_CACHE_TTL_MS', 5000, 0, 3_600_000),
       probeTimeoutMs: r.int('PROVIDER_PROBE_TIMEOUT_MS', 15_000, 100, 600_000),
     },
+    accounts: {
+      bootstrapEmail: r.str('BOOTSTRAP_ADMIN_EMAIL', 'admin@tollgate.local').toLowerCase(),
+      bootstrapPassword: r.str('BOOTSTRAP_ADMIN_PASSWORD', '') || null,
+      allowedEmailDomains: r
+        .str('ALLOWED_EMAIL_DOMAINS', '')
+        .split(',')
+        .map((d) => d.trim().toLowerCase().replace(/^@/, ''))
+        .filter(Boolean),
+      loginMaxFailuresPerAccount: r.int('LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, 1, 10_000),
+      loginMaxFailuresPerIp: r.int('LOGIN_MAX_FAILURES_PER_IP', 30, 1, 1_000_000),
+      loginThrottleWindowSeconds: r.int('LOGIN_THROTTLE_WINDOW_SECONDS', 900, 1, 86_400),
+      accessTokenTtlSeconds: r.int('ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 30 * 86_400),
+    },
+    audit: {
+      retentionDays: r.int('AUDIT_RETENTION_DAYS', 365, 0, 36_500),
+      bufferMaxEntries: r.int('AUDIT_BUFFER_MAX_ENTRIES', 500, 1, 100_000),
+      flushIntervalMs: r.int('AUDIT_FLUSH_INTERVAL_MS', 1_000, 10, 60_000),
+    },
+    userImport: {
+      maxBytes: r.int('USER_IMPORT_MAX_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxRows: r.int('USER_IMPORT_MAX_ROWS', 200_000, 1, 10_000_000),
+    },
   };
+  const bootstrapPassword = config.accounts.bootstrapPassword;
+  if (bootstrapPassword !== null && bootstrapPassword.length < 12)
+    r.problems.push('BOOTSTRAP_ADMIN_PASSWORD must be at least 12 characters');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     r.problems.push('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent');
   }

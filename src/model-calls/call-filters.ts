@@ -1,15 +1,16 @@
 import { DomainError } from '../common/domain-error';
 import { AuthUser } from '../auth/auth-user';
+import { canReadAdmin } from '../auth/roles';
 import { ModelCallFiltersDto } from './dto/model-call-filters.dto';
 
 /**
  * Whose calls a request may read: the caller's own (their user id), or everyone's (null) when
- * `allUsers` is set, which needs the admin role (and, for an API key, the `admin` scope).
+ * `allUsers` is set, which needs an admin role, viewers included (and, for an API key, the `admin` scope).
  * @throws DomainError 403 `forbidden` for allUsers without admin rights.
  */
 export function callerScope(user: AuthUser, allUsers: boolean | undefined): string | null {
   if (!allUsers) return user.id;
-  const admin = user.role === 'admin' && (user.via === 'jwt' || user.scopes.includes('admin'));
+  const admin = canReadAdmin(user.role) && (user.via === 'jwt' || user.scopes.includes('admin'));
   if (!admin) throw DomainError.forbidden('forbidden', 'allUsers=true needs the admin role');
   return null;
 }

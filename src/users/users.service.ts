@@ -21,7 +21,7 @@ export class UsersService {
         email: input.email.toLowerCase(),
         username: input.username ?? null,
         fullName: input.fullName ?? '',
-        role: input.role ?? 'user',
+        role: input.role ?? 'member',
         passwordHash,
         creditAccount: { create: {} },
       },
