@@ -17,6 +17,9 @@ import { PrismaModule } from './prisma/prisma.module';
 import { ProvidersModule } from './providers/providers.module';
 import { RedisModule } from './redis/redis.module';
 import { SettingsModule } from './settings/settings.module';
+import { TeamsModule } from './teams/teams.module';
+import { ToieeModule } from './toiee/toiee.module';
+import { UserImportModule } from './user-import/user-import.module';
 import { UsersModule } from './users/users.module';
 
 export interface AppModuleOptions {
@@ -40,6 +43,9 @@ export class AppModule {
         CryptoModule,
         SettingsModule,
         UsersModule,
+        TeamsModule,
+        ToieeModule,
+        UserImportModule,
         KeysModule,
         AuthModule,
         ProvidersModule,

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-custom';
-import { KeysService } from '../keys/keys.service';
+import { KeyCheckService } from '../keys/key-check.service';
 import { PrismaService } from '../prisma/prisma.service';
 import { looksLikeVirtualKey } from '../keys/virtual-key';
 import { AuthUser } from './auth-user';
@@ -14,7 +14,7 @@ import { AuthUser } from './auth-user';
 @Injectable()
 export class ApiKeyStrategy extends PassportStrategy(Strategy, 'api-key') {
   constructor(
-    private readonly keys: KeysService,
+    private readonly keys: KeyCheckService,
     private readonly prisma: PrismaService,
   ) {
     super();

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { KeyPrincipal } from '../keys/keys.service';
+import { KeyPrincipal } from '../keys/key-check.service';
 
 /** What the gateway knows about one incoming /v1 call before it is routed. */
 export interface CallContext {

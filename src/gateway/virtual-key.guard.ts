@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { KeyPrincipal, KeysService } from '../keys/keys.service';
+import { KeyPrincipal, KeyCheckService } from '../keys/key-check.service';
 import { GatewayErrors } from './openai-error';
 
 export type GatewayRequest = FastifyRequest & { principal?: KeyPrincipal };
@@ -20,7 +20,7 @@ const MESSAGES: Record<string, string> = {
  */
 @Injectable()
 export class VirtualKeyGuard implements CanActivate {
-  constructor(private readonly keys: KeysService) {}
+  constructor(private readonly keys: KeyCheckService) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<GatewayRequest>();

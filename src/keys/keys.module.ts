@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { KeysRepository } from './keys.repository';
-import { KeysService } from './keys.service';
+import { KeyCheckService } from './key-check.service';
 
-@Module({ providers: [KeysService, KeysRepository], exports: [KeysService] })
+@Module({ providers: [KeyCheckService, KeysRepository], exports: [KeyCheckService] })
 export class KeysModule {}

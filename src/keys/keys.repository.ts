@@ -51,7 +51,7 @@ export interface NewKey {
 
 /**
  * SQL of `api_keys`; the rules (secret generation, caching, what makes a key usable) are in
- * KeysService. Raw statements take an optional `PoolClient`, Prisma CRUD an optional
+ * KeyCheckService. Raw statements take an optional `PoolClient`, Prisma CRUD an optional
  * `Prisma.TransactionClient`: pass the transaction's client to make a call part of that
  * transaction (docs/data-access.md); without one the statement runs on its own.
  */
@@ -83,6 +83,14 @@ export class KeysRepository {
       revokedAt: r.revoked_at,
       userStatus: r.user_status,
     };
+  }
+
+  /** The secret hashes of every key of these users (revoked ones too: a cache may still hold them). */
+  async secretHashesOfUsers(userIds: string[], c?: PoolClient): Promise<string[]> {
+    const res = await this.db(c).query<{ secret_hash: string }>('SELECT "secret_hash" FROM "api_keys" WHERE "user_id" = ANY($1::uuid[])', [
+      userIds,
+    ]);
+    return res.rows.map((r) => r.secret_hash);
   }
 
   /** Sets the key's lastUsedAt to the database's now. */

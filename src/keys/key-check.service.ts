@@ -48,8 +48,8 @@ const LAST_USED_WRITE_INTERVAL_MS = 60_000;
  * replica within 1 s even when its invalidation message is missed.
  */
 @Injectable()
-export class KeysService implements OnModuleInit {
-  private readonly log = new Logger(KeysService.name);
+export class KeyCheckService implements OnModuleInit {
+  private readonly log = new Logger(KeyCheckService.name);
   private readonly cache = new Map<string, { value: KeyPrincipal | null; loadedAt: number }>();
   /** bumped by every invalidation and reset: a lookup that raced one is not cached */
   private generation = 0;
@@ -107,6 +107,15 @@ export class KeysService implements OnModuleInit {
     const hashes = await this.keys.revoke(keyId, new Date());
     for (const hash of hashes) await this.invalidate(hash);
     return hashes.length > 0;
+  }
+
+  /**
+   * Drops every cached key of these users on every replica: after a disable, a role, team or
+   * allowed-models change of the user or their team. Takes effect within a second everywhere.
+   */
+  async invalidateUsers(userIds: string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    for (const hash of await this.keys.secretHashesOfUsers(userIds)) await this.invalidate(hash);
   }
 
   /** Drops a cached key on every replica (after revoke, expiry change, allowed-models change). */
