@@ -21,9 +21,8 @@
  *
  * At the end: the api is stopped (SIGTERM) and the worker is given time for its sweeps (pending
  * debits, holds of calls the killed api never finished) until nothing is pending or held, at most
- * SOAK_SETTLE_SECONDS; holds still there and expired are then released with the hold sweep's SQL
- * function where the schema has one (tollgate_release_expired_holds: its schedule, every 5
- * minutes, has no setting). Then the books: every call a client got a complete answer for (and
+ * SOAK_SETTLE_SECONDS (the worker's recovery job turns expired holds into interrupted calls every
+ * 10 s, docs/call-recording.md). Then the books: every call a client got a complete answer for (and
  * every error answer the gateway records) must be a row of model_calls; per user Σ debits =
  * Σ call credits = the balance change and the ledger adds up; nothing stays held or pending.
  * Also printed: RSS and /healthz latency every 10 s, outcomes and error counts by phase, the
@@ -984,7 +983,7 @@ async function books(db, clientCalls, settle) {
   say(
     `held total (credit_accounts.held): ${heldTotal.error ?? heldTotal[0].held}; credit_holds rows: ${holds.error ?? `${holds[0].n} (${holds[0].amount} credits)`}; pending_debits: ${pending.error ?? `${pending[0].n}`}`,
   );
-  say(`sweeps: ${settle.note}; expired holds released by the soak with tollgate_release_expired_holds(): ${settle.released}`);
+  say(`sweeps: ${settle.note}`);
   if (!heldTotal.error && Number(heldTotal[0].held) !== 0 && !failures.some((f) => f.includes('still held')))
     failures.push(`held total ${heldTotal[0].held} ≠ 0 after the sweeps`);
   return { failures, warnings, out };
@@ -1285,7 +1284,7 @@ async function run() {
 
   const direct = new pg.Client({ connectionString: dbUrl });
   await direct.connect();
-  const settle = { note: '', released: 'not needed', pendingWaitS: 0 };
+  const settle = { note: '', pendingWaitS: 0 };
   try {
     const counts = async () => {
       const one = async (sql) => {
@@ -1316,16 +1315,6 @@ async function run() {
     settle.pendingWaitS = Math.round((Date.now() - t) / 1000);
     settle.note = `pending debits ${before.pending ?? 'n/a'} → ${now.pending ?? 'n/a'}, holds ${before.holds ?? 'n/a'} → ${now.holds ?? 'n/a'} after ${settle.pendingWaitS} s`;
     event(`worker sweeps: ${settle.note}`);
-    if (now.holds) {
-      // The old schema's hold sweep runs every 5 minutes with no setting: run its SQL for holds that expired.
-      const fn = (
-        await direct.query(`SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'tollgate_release_expired_holds' AND pronargs = 0`)
-      ).rows[0].n;
-      if (fn) {
-        settle.released = `${(await direct.query('SELECT "tollgate_release_expired_holds"() AS n')).rows[0].n} (run by the soak)`;
-        event(`tollgate_release_expired_holds(): released ${settle.released}`);
-      } else settle.released = 'no such function in this schema; left to the worker';
-    }
     const jobs = await queueReport();
     procs.worker.expectedExit = true;
     upstream.expectedExit = true;
