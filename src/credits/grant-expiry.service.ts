@@ -11,6 +11,16 @@ export interface ExpiryRunResult {
   credits: Decimal;
 }
 
+/**
+ * The part of a grant that leaves the balance at its expiry (the rule in GrantExpiryService's
+ * comment): max(0, min(grantAmount, balance − later − permanent)), all in credits.
+ * @param input.later Σ amounts of unexpired grants expiring after this one (or never)
+ * @param input.permanent Σ positive refund and adjustment transactions of the user
+ */
+export function expiringRemainder(input: { grantAmount: Decimal; balance: Decimal; later: Decimal; permanent: Decimal }): Decimal {
+  return Decimal.max(0, Decimal.min(input.grantAmount, input.balance.minus(input.later).minus(input.permanent)));
+}
+
 /** Users handled per batch query of the job. */
 const USER_BATCH = 200;
 
@@ -91,7 +101,7 @@ export class GrantExpiryService {
       const now = new Date();
       for (const g of due) {
         const later = await this.grants.laterGrants(g.id, c);
-        const remainder = Decimal.max(0, Decimal.min(g.amount, balance.minus(later).minus(permanent)));
+        const remainder = expiringRemainder({ grantAmount: g.amount, balance, later, permanent });
         if (remainder.gt(0)) {
           balance = balance.minus(remainder);
           await this.grants.setBalance(userId, balance, now, c);
