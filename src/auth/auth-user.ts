@@ -14,6 +14,8 @@ export interface AuthUser {
   keyId: string | null;
   /** a JWT caller whose password must be changed first (generated or bootstrap password) */
   mustChangePassword: boolean;
+  /** the login token's id and expiry (Unix seconds), when via = jwt: POST /auth/logout ends it */
+  session?: { jti: string; expiresAt: number };
 }
 
 /**

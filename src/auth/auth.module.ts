@@ -9,9 +9,15 @@ import { ApiKeyStrategy } from './api-key.strategy';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
+import { BootstrapAdminService } from './bootstrap-admin.service';
 import { JwtStrategy } from './jwt.strategy';
+import { LoginThrottleService } from './login-throttle.service';
+import { SessionDenyList } from './session-deny-list.service';
 
-/** Login (JWT), API-key authentication, and the global deny-by-default guard. */
+/**
+ * Login (JWT) with throttling, password change and logout, API-key authentication, the global
+ * deny-by-default guard, and the first boot's super admin (docs/api/auth.md, docs/roles.md).
+ */
 @Module({
   imports: [
     PassportModule,
@@ -22,7 +28,15 @@ import { JwtStrategy } from './jwt.strategy';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, JwtStrategy, ApiKeyStrategy, { provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [
+    AuthService,
+    JwtStrategy,
+    ApiKeyStrategy,
+    LoginThrottleService,
+    SessionDenyList,
+    BootstrapAdminService,
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
   exports: [AuthService],
 })
 export class AuthModule {}

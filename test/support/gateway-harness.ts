@@ -23,6 +23,8 @@ import { createTestDatabase, TestDatabase } from './database';
 export const TEST_ENCRYPTION_KEYS = 'test1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=';
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789';
 export const UPSTREAM_SECRET = 'sk-upstream-secret-for-tests-7f3a9c';
+/** Password of the super admin every harness creates at boot (docs/api/auth.md "First boot"); set so boots print nothing. */
+export const TEST_BOOTSTRAP_ADMIN_PASSWORD = 'test-bootstrap-admin-password-4d9e';
 
 export interface Harness {
   db: TestDatabase;
@@ -60,6 +62,7 @@ export async function startHarness(
     LOG_LEVEL: 'info',
     DATABASE_POOL_SIZE: '20',
     QUEUE_PREFIX: `tollgate-test-${label}-${Math.random().toString(36).slice(2, 8)}`,
+    BOOTSTRAP_ADMIN_PASSWORD: TEST_BOOTSTRAP_ADMIN_PASSWORD,
     ...env,
   });
   const logs: string[] = [];
