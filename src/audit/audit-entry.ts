@@ -20,6 +20,12 @@ export interface AuditContext {
   path: string | null;
   /** set once an entry for this request is written or queued; the response hook then adds none */
   recorded: boolean;
+  /**
+   * How the entry was recorded: 'transaction' (inTransaction or record: a write's entry) or 'queue'
+   * (enqueue). A request that answers ≥ 400 after a 'transaction' entry gets its failure entry
+   * from the response hook too, since the write's transaction (and its entry) most likely rolled back.
+   */
+  recordedBy?: 'transaction' | 'queue';
 }
 
 /** What happened (one row of audit_logs with the context). */

@@ -48,7 +48,9 @@ export class AuditResponseHook implements OnModuleInit {
 
   private afterResponse(req: FastifyRequest, status: number): void {
     const existing = existingAuditContext(req);
-    if (existing?.recorded) return;
+    // A write's entry (recordedBy 'transaction') is rolled back with its write when the request
+    // fails; the refusal is then recorded here. A queued entry is the request's only entry.
+    if (existing?.recorded && (status < 400 || existing.recordedBy !== 'transaction')) return;
     const path = req.routeOptions?.url ?? req.url.split('?')[0];
     const user = (req as FastifyRequest & { user?: AuthUser }).user;
     const write = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { AuditContext } from '../audit/audit-entry';
+import { AuditService } from '../audit/audit.service';
 import { AuthUser } from '../auth/auth-user';
 import { Decimal } from '../common/decimal';
 import { DomainError } from '../common/domain-error';
@@ -22,16 +24,24 @@ export class AdminCreditGrantsService {
   constructor(
     private readonly prisma: PrismaService,
     private readonly ledger: CreditLedgerService,
+    private readonly audit: AuditService,
   ) {}
 
   /**
    * Grants `dto.amount` credits to the user `dto.userDid`. With an idempotency key, the same key
-   * grants once; a repeat returns the first grant (`created: false`).
+   * grants once; a repeat returns the first grant (`created: false`). One audit entry
+   * `credits.grant` (a replay: `credits.grant-replay`) in the grant's transaction: amount
+   * (credits), userId, reason, expiresAt and the idempotency key (docs/audit-log.md).
    * @throws 400 validation_failed (expiresAt not in the future; bad Idempotency-Key header),
    *   404 user_not_found; from the ledger, 409 idempotency_key_reused (key used for another
    *   user/amount/expiry) and 400 invalid_amount
    */
-  async grant(actor: AuthUser, dto: CreateCreditGrantDto, idempotencyKey: string | undefined): Promise<AdminGrantResult> {
+  async grant(
+    actor: AuthUser,
+    dto: CreateCreditGrantDto,
+    idempotencyKey: string | undefined,
+    auditCtx: AuditContext,
+  ): Promise<AdminGrantResult> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw DomainError.validationFailed('Idempotency-Key', 'Idempotency-Key must be 1-200 visible ASCII characters');
     }
@@ -49,6 +59,21 @@ export class AdminCreditGrantsService {
       expiresAt,
       idempotencyKey: idempotencyKey ?? null,
       createdById: actor.id,
+      inTransaction: (tx, r) =>
+        this.audit.inTransaction(tx, auditCtx, {
+          action: r.created ? 'credits.grant' : 'credits.grant-replay',
+          targetType: 'credit_grant',
+          targetId: r.grantId,
+          status: r.created ? 201 : 200,
+          changes: {
+            userId: user.id,
+            userDid: user.did,
+            amount: r.grant.amount.toFixed(),
+            reason: r.grant.reason,
+            expiresAt: r.grant.expiresAt?.toISOString() ?? null,
+            idempotencyKey: idempotencyKey ?? null,
+          },
+        }),
     });
     return { created: r.created, grant: { ...grantToJson(r.grant, user.did), balanceAfter: creditsToJson(r.balanceAfter) } };
   }

@@ -1,5 +1,7 @@
 import { Body, Controller, Headers, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { Audit } from '../audit/audit-context.decorator';
+import { AuditContext } from '../audit/audit-entry';
 import { AuthUser } from '../auth/auth-user';
 import { Auth, CurrentUser } from '../auth/auth.decorators';
 import { AdminCreditGrantsService } from './admin-credit-grants.service';
@@ -19,6 +21,8 @@ export class AdminCreditsController {
    * Idempotency-Key was used before (nothing granted again).
    * Errors: 400 validation_failed (field), 401, 403 forbidden / insufficient_scope (API key
    * needs `admin`), 404 user_not_found, 409 idempotency_key_reused.
+   * Audited: one `credits.grant` entry (`credits.grant-replay` for a repeated key) in the grant's
+   * transaction (docs/audit-log.md).
    */
   @Post('grants')
   @Auth({ admin: true })
@@ -27,8 +31,9 @@ export class AdminCreditsController {
     @Body() dto: CreateCreditGrantDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Audit() audit: AuditContext,
   ): Promise<CreditGrantJson & { balanceAfter: number }> {
-    const r = await this.grants.grant(actor, dto, idempotencyKey);
+    const r = await this.grants.grant(actor, dto, idempotencyKey, audit);
     void reply.status(r.created ? 201 : 200);
     return r.grant;
   }

@@ -50,6 +50,8 @@ export interface GrantInput {
   /** the same key applied twice grants once */
   idempotencyKey?: string | null;
   createdById?: string | null;
+  /** runs inside the grant's transaction with its result (a replay too), e.g. to write the audit entry */
+  inTransaction?: (tx: Prisma.TransactionClient, result: GrantResult) => Promise<void>;
 }
 
 export interface GrantResult {
@@ -178,7 +180,9 @@ export class CreditLedgerService {
             (existing.expiresAt?.getTime() ?? null) === (input.expiresAt?.getTime() ?? null);
           if (!same) throw DomainError.conflict('idempotency_key_reused', 'This idempotency key was used for a different grant');
           const { transactions, ...grant } = existing;
-          return { grantId: existing.id, created: false, balanceAfter: transactions[0]?.balanceAfter ?? new Decimal(0), grant };
+          const replay = { grantId: existing.id, created: false, balanceAfter: transactions[0]?.balanceAfter ?? new Decimal(0), grant };
+          await input.inTransaction?.(tx, replay);
+          return replay;
         }
       }
       await this.ensureAccount(input.userId, tx);
@@ -207,7 +211,9 @@ export class CreditLedgerService {
           description: input.reason ?? 'credit grant',
         },
       });
-      return { grantId: grant.id, created: true, balanceAfter: account.balance, grant };
+      const result = { grantId: grant.id, created: true, balanceAfter: account.balance, grant };
+      await input.inTransaction?.(tx, result);
+      return result;
     });
   }
 }

@@ -1,5 +1,9 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Audit } from '../audit/audit-context.decorator';
+import { AuditContext } from '../audit/audit-entry';
+import { AuditService } from '../audit/audit.service';
 import { AuthUser } from '../auth/auth-user';
+import { DomainError } from '../common/domain-error';
 import { Auth, CurrentUser } from '../auth/auth.decorators';
 import { RecalculateStatsDto } from './dto/recalculate-stats.dto';
 import { UsageStatsQueryDto } from './dto/usage-stats-query.dto';
@@ -12,6 +16,7 @@ export class UsageStatsController {
   constructor(
     private readonly stats: UsageStatsService,
     private readonly recalculation: StatsRecalculationService,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -43,11 +48,36 @@ export class UsageStatsController {
    * success = hourly buckets rebuilt, failed = 0 (the rebuild is one transaction). dryRun: counts
    * only. Admin. Errors: 403 `forbidden`; 400 `validation_failed`; 404 `user_not_found`;
    * 504 `stats_recalculation_timeout`; 500 `stats_recalculation_failed`.
+   * Audited: one `stats.recalculate` entry (user, range, dryRun, counts; a failure with its status).
+   * The rebuild commits in the worker's transaction, so the entry is written by
+   * AuditService.record once the job has answered (docs/audit-log.md "Transaction guarantee").
    */
   @Post('recalculate-stats')
   @HttpCode(200)
   @Auth({ admin: true })
-  recalculate(@Body() dto: RecalculateStatsDto): Promise<RecalculationResponse> {
-    return this.recalculation.recalculate(dto);
+  async recalculate(@Body() dto: RecalculateStatsDto, @Audit() audit: AuditContext): Promise<RecalculationResponse> {
+    const request = { userDid: dto.userDid, startTime: dto.startTime, endTime: dto.endTime, dryRun: dto.dryRun ?? false };
+    try {
+      const result = await this.recalculation.recalculate(dto);
+      await this.audit.record(audit, {
+        action: 'stats.recalculate',
+        targetType: 'user',
+        targetId: dto.userDid,
+        changes: { ...request, deleted: result.deleted, rebuilt: result.success, failed: result.failed },
+      });
+      return result;
+    } catch (err) {
+      if (err instanceof DomainError) {
+        await this.audit.record(audit, {
+          action: 'stats.recalculate',
+          targetType: 'user',
+          targetId: dto.userDid,
+          result: 'failure',
+          status: err.status,
+          changes: { ...request, error: err.code },
+        });
+      }
+      throw err;
+    }
   }
 }

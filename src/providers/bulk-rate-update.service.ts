@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { AuditContext } from '../audit/audit-entry';
+import { AuditService } from '../audit/audit.service';
 import { Decimal } from '../common/decimal';
 import { DomainError } from '../common/domain-error';
 import { PrismaService } from '../prisma/prisma.service';
@@ -52,13 +54,16 @@ export class BulkRateUpdateService {
     private readonly prisma: PrismaService,
     private readonly catalog: CatalogService,
     private readonly history: RateHistoryRepository,
+    private readonly audit: AuditService,
   ) {}
 
   /**
    * @throws 400 rate_out_of_range `{rateId, field: inputRate|outputRate}` when a new rate does not
    *   fit numeric(38,18) (checked for every rate before any is written; nothing is changed)
+   * One audit entry `model-rates.bulk-update` in the same transaction: parameters, reason, counts and
+   * each changed rate's old and new rates (docs/audit-log.md).
    */
-  async apply(dto: BulkRateUpdateDto, actor: Actor | null): Promise<BulkRateUpdateResult> {
+  async apply(dto: BulkRateUpdateDto, actor: Actor | null, auditCtx: AuditContext): Promise<BulkRateUpdateResult> {
     const margin = toDecimal(dto.profitMargin);
     const creditPrice = toDecimal(dto.creditPrice);
     const parameters = { profitMargin: margin.toNumber(), creditPrice: creditPrice.toNumber() };
@@ -119,6 +124,23 @@ export class BulkRateUpdateService {
             },
           );
         }
+        await this.audit.inTransaction(tx, auditCtx, {
+          action: 'model-rates.bulk-update',
+          targetType: 'model_rate',
+          changes: {
+            parameters: { profitMargin: margin.toFixed(), creditPrice: creditPrice.toFixed() },
+            reason: dto.reason ?? null,
+            updated: changes.length,
+            skipped: rates.length - priced.length,
+            rates: changes.map((c) => ({
+              id: c.r.id,
+              provider: c.r.provider_name,
+              model: c.r.model,
+              before: { inputRate: new Decimal(c.r.input_rate).toFixed(), outputRate: new Decimal(c.r.output_rate).toFixed() },
+              after: { inputRate: c.input.toFixed(), outputRate: c.output.toFixed() },
+            })),
+          },
+        });
         return { changes, skipped: rates.length - priced.length };
       },
       { timeout: 120_000, maxWait: 10_000 },

@@ -1,4 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { Audit } from '../audit/audit-context.decorator';
+import { AuditContext } from '../audit/audit-entry';
 import { Auth } from '../auth/auth.decorators';
 import { CredentialCheck, CredentialsService } from './credentials.service';
 import { CreateCredentialDto, UpdateCredentialDto } from './dto/credential.dto';
@@ -15,11 +17,16 @@ export class CredentialsController {
    * POST …/credentials `{name, value, credentialType?: "api_key", weight?, active?}` → 201 the
    * credential masked. The value is checked first (GET {baseUrl}/models with it): refused →
    * 400 invalid_credential, provider unreachable/5xx → 502 provider_unavailable; nothing is stored
-   * then. 404 provider_not_found; 409 credential_exists.
+   * then. 404 provider_not_found; 409 credential_exists. Every write is audited (credentials.create,
+   * credentials.update, credentials.delete; docs/audit-log.md), never with the value.
    */
   @Post()
-  add(@Param('providerId', uuidParam('providerId')) providerId: string, @Body() dto: CreateCredentialDto): Promise<MaskedCredential> {
-    return this.credentials.add(providerId, dto);
+  add(
+    @Param('providerId', uuidParam('providerId')) providerId: string,
+    @Body() dto: CreateCredentialDto,
+    @Audit() audit: AuditContext,
+  ): Promise<MaskedCredential> {
+    return this.credentials.add(providerId, dto, audit);
   }
 
   /** PUT …/credentials/:credentialId, any subset; a new value is validated like POST. Errors as POST, plus 404 credential_not_found. */
@@ -28,8 +35,9 @@ export class CredentialsController {
     @Param('providerId', uuidParam('providerId')) providerId: string,
     @Param('credentialId', uuidParam('credentialId')) credentialId: string,
     @Body() dto: UpdateCredentialDto,
+    @Audit() audit: AuditContext,
   ): Promise<MaskedCredential> {
-    return this.credentials.update(providerId, credentialId, dto);
+    return this.credentials.update(providerId, credentialId, dto, audit);
   }
 
   /** DELETE …/credentials/:credentialId → 204. 404 credential_not_found. */
@@ -38,8 +46,9 @@ export class CredentialsController {
   remove(
     @Param('providerId', uuidParam('providerId')) providerId: string,
     @Param('credentialId', uuidParam('credentialId')) credentialId: string,
+    @Audit() audit: AuditContext,
   ): Promise<void> {
-    return this.credentials.remove(providerId, credentialId);
+    return this.credentials.remove(providerId, credentialId, audit);
   }
 
   /**

@@ -1,4 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { beforeAfter } from '../audit/audit-changes';
+import { AuditContext } from '../audit/audit-entry';
+import { AuditService } from '../audit/audit.service';
 import { isUniqueViolation } from '../common/database-errors';
 import { DomainError } from '../common/domain-error';
 import { SecretBoxService } from '../crypto/secret-box.service';
@@ -9,7 +12,7 @@ import { CreateCredentialDto, UpdateCredentialDto } from './dto/credential.dto';
 import { ProbeResult, ProviderProbe } from './provider-probe.service';
 import { ProviderHealthService } from './provider-health.service';
 import { credentialNotFound, providerNotFound } from './provider-views';
-import { MaskedCredential, ProvidersService, toMasked } from './providers.service';
+import { credentialSnapshot, MaskedCredential, ProvidersService, toMasked } from './providers.service';
 
 /** GET …/credentials/:id/check answer. */
 export interface CredentialCheck {
@@ -42,18 +45,19 @@ export class CredentialsService {
     private readonly recorder: CredentialHealthRecorder,
     private readonly health: ProviderHealthService,
     private readonly providers: ProvidersService,
+    private readonly audit: AuditService,
   ) {}
 
   /**
    * @throws 404 provider_not_found; 400 invalid_credential (the provider refused it: 401/403, or
    *   answered another 4xx); 502 provider_unavailable (no answer, 5xx, 429: nothing could be
-   *   validated); 409 credential_exists (name taken at this provider)
+   *   validated); 409 credential_exists (name taken at this provider). Audited (`credentials.create`).
    */
-  async add(providerId: string, dto: CreateCredentialDto): Promise<MaskedCredential> {
+  async add(providerId: string, dto: CreateCredentialDto, auditCtx: AuditContext): Promise<MaskedCredential> {
     const provider = await this.provider(providerId);
     await this.validate(provider.baseUrl, dto.value);
     try {
-      const masked = await this.providers.addCredential(providerId, dto);
+      const masked = await this.providers.addCredential(providerId, dto, auditCtx);
       await this.health.invalidate();
       return masked;
     } catch (err) {
@@ -62,10 +66,14 @@ export class CredentialsService {
     }
   }
 
-  /** A new `value` is validated first and resets the credential's health. Errors as add(), plus 404 credential_not_found. */
-  async update(providerId: string, credentialId: string, dto: UpdateCredentialDto): Promise<MaskedCredential> {
+  /**
+   * A new `value` is validated first and resets the credential's health. Audited
+   * (`credentials.update`: before/after of changed fields, `valueChanged: true` for a new value).
+   * Errors as add(), plus 404 credential_not_found.
+   */
+  async update(providerId: string, credentialId: string, dto: UpdateCredentialDto, auditCtx: AuditContext): Promise<MaskedCredential> {
     const provider = await this.provider(providerId);
-    await this.credential(providerId, credentialId);
+    const before = await this.credential(providerId, credentialId);
     if (dto.value !== undefined) await this.validate(provider.baseUrl, dto.value);
     try {
       const c = await this.prisma.$transaction(async (tx) => {
@@ -80,6 +88,12 @@ export class CredentialsService {
           },
         });
         if (dto.value !== undefined) await tx.credentialHealth.deleteMany({ where: { credentialId } });
+        await this.audit.inTransaction(tx, auditCtx, {
+          action: 'credentials.update',
+          targetType: 'credential',
+          targetId: credentialId,
+          changes: { ...beforeAfter(credentialSnapshot(before), credentialSnapshot(updated)), valueChanged: dto.value !== undefined },
+        });
         return updated;
       });
       await this.changed();
@@ -90,9 +104,20 @@ export class CredentialsService {
     }
   }
 
-  async remove(providerId: string, credentialId: string): Promise<void> {
-    const { count } = await this.prisma.aiCredential.deleteMany({ where: { id: credentialId, providerId } });
-    if (count === 0) throw credentialNotFound(credentialId);
+  /** Deletes the credential; audit entry `credentials.delete` with its snapshot (no value). @throws 404 credential_not_found */
+  async remove(providerId: string, credentialId: string, auditCtx: AuditContext): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      const before = await tx.aiCredential.findFirst({ where: { id: credentialId, providerId } });
+      if (!before) throw credentialNotFound(credentialId);
+      await tx.aiCredential.delete({ where: { id: credentialId } });
+      await this.audit.inTransaction(tx, auditCtx, {
+        action: 'credentials.delete',
+        targetType: 'credential',
+        targetId: credentialId,
+        status: 204,
+        changes: { deleted: credentialSnapshot(before) },
+      });
+    });
     await this.changed();
   }
 

@@ -1,4 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { Audit } from '../audit/audit-context.decorator';
+import { AuditContext } from '../audit/audit-entry';
 import { AuthUser } from '../auth/auth-user';
 import { Auth, CurrentUser } from '../auth/auth.decorators';
 import { BulkRateUpdateResult, BulkRateUpdateService } from './bulk-rate-update.service';
@@ -19,7 +21,9 @@ const actor = (u: AuthUser) => ({ id: u.id, email: u.email });
 /**
  * Model rates (docs/api/providers.md): credits per token (JSON numbers), unit costs in USD per token
  * (`unitCosts: {input, output}`, or null when unknown). Rate and unit-cost changes are kept in
- * the rate history (GET /ai-providers/rate-history).
+ * the rate history (GET /ai-providers/rate-history). Every write writes one audit entry in its
+ * transaction (model-rates.create, model-rates.update, model-rates.delete, model-rates.bulk-update;
+ * docs/audit-log.md).
  */
 @Controller('ai-providers')
 export class ModelRatesController {
@@ -45,8 +49,12 @@ export class ModelRatesController {
    */
   @Post('model-rates')
   @Auth({ admin: true })
-  addToProviders(@Body() dto: BulkCreateModelRateDto, @CurrentUser() user: AuthUser): Promise<ModelRateView[]> {
-    return this.rates.addToProviders(dto, actor(user));
+  addToProviders(
+    @Body() dto: BulkCreateModelRateDto,
+    @CurrentUser() user: AuthUser,
+    @Audit() audit: AuditContext,
+  ): Promise<ModelRateView[]> {
+    return this.rates.addToProviders(dto, actor(user), audit);
   }
 
   /**
@@ -58,8 +66,12 @@ export class ModelRatesController {
   @Post('bulk-rate-update')
   @HttpCode(200)
   @Auth({ admin: true })
-  bulkRateUpdate(@Body() dto: BulkRateUpdateDto, @CurrentUser() user: AuthUser): Promise<BulkRateUpdateResult> {
-    return this.bulk.apply(dto, actor(user));
+  bulkRateUpdate(
+    @Body() dto: BulkRateUpdateDto,
+    @CurrentUser() user: AuthUser,
+    @Audit() audit: AuditContext,
+  ): Promise<BulkRateUpdateResult> {
+    return this.bulk.apply(dto, actor(user), audit);
   }
 
   /**
@@ -90,8 +102,9 @@ export class ModelRatesController {
     @Param('providerId', uuidParam('providerId')) providerId: string,
     @Body() dto: CreateModelRateDto,
     @CurrentUser() user: AuthUser,
+    @Audit() audit: AuditContext,
   ): Promise<ModelRateView> {
-    return this.rates.add(providerId, dto, actor(user));
+    return this.rates.add(providerId, dto, actor(user), audit);
   }
 
   /** PUT /ai-providers/:providerId/model-rates/:rateId (admin), any subset plus `reason` → the rate. 404 model_rate_not_found; 409 model_rate_exists. */
@@ -102,8 +115,9 @@ export class ModelRatesController {
     @Param('rateId', uuidParam('rateId')) rateId: string,
     @Body() dto: UpdateModelRateDto,
     @CurrentUser() user: AuthUser,
+    @Audit() audit: AuditContext,
   ): Promise<ModelRateView> {
-    return this.rates.update(providerId, rateId, dto, actor(user));
+    return this.rates.update(providerId, rateId, dto, actor(user), audit);
   }
 
   /** DELETE /ai-providers/:providerId/model-rates/:rateId (admin) → 204. 404 model_rate_not_found. */
@@ -114,7 +128,8 @@ export class ModelRatesController {
     @Param('providerId', uuidParam('providerId')) providerId: string,
     @Param('rateId', uuidParam('rateId')) rateId: string,
     @CurrentUser() user: AuthUser,
+    @Audit() audit: AuditContext,
   ): Promise<void> {
-    return this.rates.remove(providerId, rateId, actor(user));
+    return this.rates.remove(providerId, rateId, actor(user), audit);
   }
 }

@@ -1,4 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { beforeAfter } from '../audit/audit-changes';
+import { AuditContext } from '../audit/audit-entry';
+import { AuditService } from '../audit/audit.service';
 import { isUniqueViolation } from '../common/database-errors';
 import { DomainError } from '../common/domain-error';
 import { Prisma } from '../generated/prisma/client';
@@ -29,21 +32,25 @@ export class ModelRatesService {
     private readonly prisma: PrismaService,
     private readonly catalog: CatalogService,
     private readonly history: RateHistoryRepository,
+    private readonly audit: AuditService,
   ) {}
 
-  /** @throws 404 provider_not_found, 409 model_rate_exists (same model and type at this provider) */
-  async add(providerId: string, dto: CreateModelRateDto, actor: Actor | null): Promise<ModelRateView> {
-    const [view] = await this.createMany([providerId], dto, actor);
+  /**
+   * Audited (`model-rates.create`, docs/audit-log.md).
+   * @throws 404 provider_not_found, 409 model_rate_exists (same model and type at this provider)
+   */
+  async add(providerId: string, dto: CreateModelRateDto, actor: Actor | null, auditCtx: AuditContext): Promise<ModelRateView> {
+    const [view] = await this.createMany([providerId], dto, actor, auditCtx);
     return view;
   }
 
   /**
-   * One rate at several providers, all or nothing.
+   * One rate at several providers, all or nothing; one audit entry `model-rates.create` listing them.
    * @throws 404 provider_not_found (with `providerIds` missing), 409 model_rate_exists (with `providerIds` that have it)
    */
-  async addToProviders(dto: BulkCreateModelRateDto, actor: Actor | null): Promise<ModelRateView[]> {
+  async addToProviders(dto: BulkCreateModelRateDto, actor: Actor | null, auditCtx: AuditContext): Promise<ModelRateView[]> {
     const { providers, ...rate } = dto;
-    return this.createMany(providers, rate, actor);
+    return this.createMany(providers, rate, actor, auditCtx);
   }
 
   async listForProvider(providerId: string): Promise<ModelRateView[]> {
@@ -80,8 +87,17 @@ export class ModelRatesService {
     return { count, list: rows.map((r) => ({ ...toRateView(r), provider: r.provider })), paging: { page, pageSize } };
   }
 
-  /** @throws 404 provider_not_found / model_rate_not_found, 409 model_rate_exists */
-  async update(providerId: string, rateId: string, dto: UpdateModelRateDto, actor: Actor | null): Promise<ModelRateView> {
+  /**
+   * Audited (`model-rates.update`: before/after of the changed fields).
+   * @throws 404 provider_not_found / model_rate_not_found, 409 model_rate_exists
+   */
+  async update(
+    providerId: string,
+    rateId: string,
+    dto: UpdateModelRateDto,
+    actor: Actor | null,
+    auditCtx: AuditContext,
+  ): Promise<ModelRateView> {
     const provider = await this.provider(providerId);
     try {
       const updated = await this.prisma.$transaction(async (tx) => {
@@ -112,6 +128,12 @@ export class ModelRatesService {
           reason: dto.reason,
           actor,
         });
+        await this.audit.inTransaction(tx, auditCtx, {
+          action: 'model-rates.update',
+          targetType: 'model_rate',
+          targetId: rateId,
+          changes: { ...beforeAfter(rateSnapshot(old), rateSnapshot(next)), reason: dto.reason ?? null },
+        });
         return next;
       });
       await this.catalog.invalidate();
@@ -122,19 +144,31 @@ export class ModelRatesService {
     }
   }
 
-  /** Deletes the rate (its history stays, with the rate id cleared). */
-  async remove(providerId: string, rateId: string, actor: Actor | null): Promise<void> {
+  /** Deletes the rate (its history stays, with the rate id cleared). Audited (`model-rates.delete` with the rate's snapshot). */
+  async remove(providerId: string, rateId: string, actor: Actor | null, auditCtx: AuditContext): Promise<void> {
     const provider = await this.provider(providerId);
     await this.prisma.$transaction(async (tx) => {
       const rate = await tx.modelRate.findFirst({ where: { id: rateId, providerId } });
       if (!rate) throw rateNotFound(rateId);
       await this.history.record(tx, [{ rate, providerName: provider.name, before: rate, after: null }], { action: 'delete', actor });
       await tx.modelRate.delete({ where: { id: rateId } });
+      await this.audit.inTransaction(tx, auditCtx, {
+        action: 'model-rates.delete',
+        targetType: 'model_rate',
+        targetId: rateId,
+        status: 204,
+        changes: { deleted: rateSnapshot(rate) },
+      });
     });
     await this.catalog.invalidate();
   }
 
-  private async createMany(providerIds: string[], dto: CreateModelRateDto, actor: Actor | null): Promise<ModelRateView[]> {
+  private async createMany(
+    providerIds: string[],
+    dto: CreateModelRateDto,
+    actor: Actor | null,
+    auditCtx: AuditContext,
+  ): Promise<ModelRateView[]> {
     const type = dto.type ?? 'chatCompletion';
     try {
       const created = await this.prisma.$transaction(async (tx) => {
@@ -171,6 +205,13 @@ export class ModelRatesService {
           });
           rows.push(rate);
         }
+        await this.audit.inTransaction(tx, auditCtx, {
+          action: 'model-rates.create',
+          targetType: 'model_rate',
+          targetId: rows.length === 1 ? rows[0].id : null,
+          status: 201,
+          changes: { created: rows.map((r) => ({ id: r.id, ...rateSnapshot(r) })) },
+        });
         return rows;
       });
       await this.catalog.invalidate();
@@ -192,4 +233,29 @@ export class ModelRatesService {
     if (!p) throw providerNotFound(id);
     return p;
   }
+}
+
+/** The audited fields of a model rate (credits per token, USD per token unit costs, as decimal strings). */
+function rateSnapshot(r: {
+  providerId: string;
+  model: string;
+  type: string;
+  inputRate: { toFixed(): string };
+  outputRate: { toFixed(): string };
+  inputUnitCost: { toFixed(): string } | null;
+  outputUnitCost: { toFixed(): string } | null;
+  enabled: boolean;
+  metadata: unknown;
+}) {
+  return {
+    providerId: r.providerId,
+    model: r.model,
+    type: r.type,
+    inputRate: r.inputRate.toFixed(),
+    outputRate: r.outputRate.toFixed(),
+    inputUnitCost: r.inputUnitCost?.toFixed() ?? null,
+    outputUnitCost: r.outputUnitCost?.toFixed() ?? null,
+    enabled: r.enabled,
+    modelMetadata: r.metadata,
+  };
 }

@@ -1,4 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { beforeAfter } from '../audit/audit-changes';
+import { AuditContext } from '../audit/audit-entry';
+import { AuditService } from '../audit/audit.service';
 import { isUniqueViolation } from '../common/database-errors';
 import { DomainError } from '../common/domain-error';
 import { PrismaService } from '../prisma/prisma.service';
@@ -28,6 +31,7 @@ export class ProviderAdminService {
     private readonly prisma: PrismaService,
     private readonly catalog: CatalogService,
     private readonly health: ProviderHealthService,
+    private readonly audit: AuditService,
   ) {}
 
   async list(): Promise<ProviderView[]> {
@@ -53,11 +57,24 @@ export class ProviderAdminService {
     return this.view(p);
   }
 
-  /** @throws 409 provider_exists when the name is taken */
-  async create(dto: CreateProviderDto): Promise<ProviderView> {
+  /**
+   * Creates a provider; writes the audit entry `providers.create` in the same transaction.
+   * @throws 409 provider_exists when the name is taken
+   */
+  async create(dto: CreateProviderDto, auditCtx: AuditContext): Promise<ProviderView> {
     try {
-      const p = await this.prisma.aiProvider.create({
-        data: { name: dto.name, displayName: dto.displayName, baseUrl: dto.baseUrl.replace(/\/+$/, ''), enabled: dto.enabled ?? true },
+      const p = await this.prisma.$transaction(async (tx) => {
+        const created = await tx.aiProvider.create({
+          data: { name: dto.name, displayName: dto.displayName, baseUrl: dto.baseUrl.replace(/\/+$/, ''), enabled: dto.enabled ?? true },
+        });
+        await this.audit.inTransaction(tx, auditCtx, {
+          action: 'providers.create',
+          targetType: 'provider',
+          targetId: created.id,
+          status: 201,
+          changes: { created: snapshot(created) },
+        });
+        return created;
       });
       await this.changed();
       return this.get(p.id);
@@ -67,14 +84,26 @@ export class ProviderAdminService {
     }
   }
 
-  /** @throws 404 provider_not_found, 409 provider_exists */
-  async update(id: string, dto: UpdateProviderDto): Promise<ProviderView> {
+  /**
+   * Updates a provider; audit entry `providers.update` with the changed fields before and after.
+   * @throws 404 provider_not_found, 409 provider_exists
+   */
+  async update(id: string, dto: UpdateProviderDto, auditCtx: AuditContext): Promise<ProviderView> {
     try {
-      const { count } = await this.prisma.aiProvider.updateMany({
-        where: { id },
-        data: { name: dto.name, displayName: dto.displayName, baseUrl: dto.baseUrl?.replace(/\/+$/, ''), enabled: dto.enabled },
+      await this.prisma.$transaction(async (tx) => {
+        const before = await tx.aiProvider.findUnique({ where: { id } });
+        if (!before) throw providerNotFound(id);
+        const after = await tx.aiProvider.update({
+          where: { id },
+          data: { name: dto.name, displayName: dto.displayName, baseUrl: dto.baseUrl?.replace(/\/+$/, ''), enabled: dto.enabled },
+        });
+        await this.audit.inTransaction(tx, auditCtx, {
+          action: 'providers.update',
+          targetType: 'provider',
+          targetId: id,
+          changes: beforeAfter(snapshot(before), snapshot(after)),
+        });
       });
-      if (count === 0) throw providerNotFound(id);
     } catch (err) {
       if (isUniqueViolation(err)) throw DomainError.conflict('provider_exists', `A provider named "${dto.name}" exists`);
       throw err;
@@ -83,10 +112,33 @@ export class ProviderAdminService {
     return this.get(id);
   }
 
-  /** Deletes the provider with its credentials and rates; past model calls keep their rows (provider set null). */
-  async remove(id: string): Promise<void> {
-    const { count } = await this.prisma.aiProvider.deleteMany({ where: { id } });
-    if (count === 0) throw providerNotFound(id);
+  /**
+   * Deletes the provider with its credentials and rates; past model calls keep their rows
+   * (provider set null). Audit entry `providers.delete` with the deleted provider's snapshot.
+   * @throws 404 provider_not_found
+   */
+  async remove(id: string, auditCtx: AuditContext): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      const before = await tx.aiProvider.findUnique({
+        where: { id },
+        include: { credentials: { select: { name: true } }, modelRates: { select: { model: true, type: true } } },
+      });
+      if (!before) throw providerNotFound(id);
+      await tx.aiProvider.delete({ where: { id } });
+      await this.audit.inTransaction(tx, auditCtx, {
+        action: 'providers.delete',
+        targetType: 'provider',
+        targetId: id,
+        status: 204,
+        changes: {
+          deleted: {
+            ...snapshot(before),
+            credentialNames: before.credentials.map((c) => c.name),
+            modelRates: before.modelRates.map((r) => `${r.model} (${r.type})`),
+          },
+        },
+      });
+    });
     await this.changed();
   }
 
@@ -118,4 +170,11 @@ export class ProviderAdminService {
       updatedAt: p.updatedAt.toISOString(),
     };
   }
+}
+
+type ProviderRow = { name: string; displayName: string; baseUrl: string; enabled: boolean };
+
+/** The audited fields of a provider (no secrets live on the provider row). */
+function snapshot(p: ProviderRow): ProviderRow {
+  return { name: p.name, displayName: p.displayName, baseUrl: p.baseUrl, enabled: p.enabled };
 }

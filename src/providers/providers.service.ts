@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { AuditContext } from '../audit/audit-entry';
+import { AuditService } from '../audit/audit.service';
 import { Decimal } from '../common/decimal';
 import { maskSecret, SecretBoxService } from '../crypto/secret-box.service';
 import { ModelType } from '../generated/prisma/enums';
@@ -29,6 +31,7 @@ export class ProvidersService {
     private readonly prisma: PrismaService,
     private readonly secretBox: SecretBoxService,
     private readonly catalog: CatalogService,
+    private readonly audit: AuditService,
   ) {}
 
   async createProvider(input: { name: string; displayName: string; baseUrl: string; enabled?: boolean }) {
@@ -42,20 +45,38 @@ export class ProvidersService {
     return { encryptedValue: this.secretBox.encrypt(value), maskedValue: maskSecret(value) };
   }
 
-  /** Stores a credential encrypted (AES-256-GCM); returns it masked. The one place credentials are created. */
+  /**
+   * Stores a credential encrypted (AES-256-GCM); returns it masked. The one place credentials are
+   * created. With `auditCtx` (an admin request), the audit entry `credentials.create` is written in
+   * the same transaction: name, type, weight, active and `valueSet: true`, never the value nor its
+   * masked form (docs/audit-log.md "Redaction").
+   */
   async addCredential(
     providerId: string,
     input: { name: string; value: string; credentialType?: string; weight?: number; active?: boolean },
+    auditCtx?: AuditContext,
   ): Promise<MaskedCredential> {
-    const c = await this.prisma.aiCredential.create({
-      data: {
-        providerId,
-        name: input.name,
-        credentialType: input.credentialType ?? 'api_key',
-        ...this.seal(input.value),
-        weight: input.weight ?? 100,
-        active: input.active ?? true,
-      },
+    const c = await this.prisma.$transaction(async (tx) => {
+      const created = await tx.aiCredential.create({
+        data: {
+          providerId,
+          name: input.name,
+          credentialType: input.credentialType ?? 'api_key',
+          ...this.seal(input.value),
+          weight: input.weight ?? 100,
+          active: input.active ?? true,
+        },
+      });
+      if (auditCtx) {
+        await this.audit.inTransaction(tx, auditCtx, {
+          action: 'credentials.create',
+          targetType: 'credential',
+          targetId: created.id,
+          status: 201,
+          changes: { created: { ...credentialSnapshot(created), valueSet: true } },
+        });
+      }
+      return created;
     });
     await this.catalog.invalidate();
     return toMasked(c);
@@ -108,4 +129,9 @@ export function toMasked(c: {
     displayText: `${c.name} (${c.maskedValue})`,
     maskedValue: { [c.credentialType]: c.maskedValue },
   };
+}
+
+/** The audited fields of a credential: never its value, its ciphertext or its masked form. */
+export function credentialSnapshot(c: { providerId: string; name: string; credentialType: string; weight: number; active: boolean }) {
+  return { providerId: c.providerId, name: c.name, credentialType: c.credentialType, weight: c.weight, active: c.active };
 }
