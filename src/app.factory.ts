@@ -3,9 +3,11 @@ import type { IncomingMessage } from 'node:http';
 import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifyMultipart from '@fastify/multipart';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { installEdgeInputChecks, MAX_JSON_DEPTH } from './common/edge-input';
+import { loadConfig } from './config/app-config';
 import { requestIdFor } from './logging/logging.module';
 
 /** Largest accepted request body (bytes): prompts with inline images can be large. */
@@ -61,6 +63,11 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
   });
   // The body parsers are ours (bodyParser: false below): JSON and urlencoded, with the edge checks.
   installEdgeInputChecks(adapter.getInstance(), BODY_LIMIT_BYTES);
+  // multipart/form-data (CSV uploads, docs/api/user-import.md): streamed, one file, at most USER_IMPORT_MAX_BYTES
+  const { userImport } = loadConfig(process.env);
+  await adapter
+    .getInstance()
+    .register(fastifyMultipart, { limits: { fileSize: userImport.maxBytes, files: 1, fields: 10, parts: 11, fieldSize: 1024 } });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     bufferLogs: true,
     bodyParser: false,
