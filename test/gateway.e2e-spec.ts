@@ -164,7 +164,7 @@ describe('gateway /v1', () => {
 
       const t = await createTenant(h, { credits: '100' });
       await chat(t.key); // now cached
-      expect(await h.keys.revoke(t.keyId)).toBe(true);
+      expect((await h.keys.revoke(t.userId, t.keyId)).status).toBe('revoked');
       await expect(chat(t.key)).rejects.toMatchObject({ status: 401, code: 'revoked_api_key' });
 
       const u = await h.users.create({ email: `exp-${Date.now()}@example.com` });

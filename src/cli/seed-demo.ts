@@ -14,7 +14,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module';
 import { Decimal } from '../common/decimal';
 import { CreditLedgerService } from '../credits/credit-ledger.service';
-import { KeyCheckService } from '../keys/key-check.service';
+import { KeyManagementService } from '../keys/key-management.service';
 import { PrismaService } from '../prisma/prisma.service';
 import { ProvidersService } from '../providers/providers.service';
 import { UsersService } from '../users/users.service';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     const users = app.get(UsersService);
     const providers = app.get(ProvidersService);
     const ledger = app.get(CreditLedgerService);
-    const keys = app.get(KeyCheckService);
+    const keys = app.get(KeyManagementService);
 
     let adminPassword: string | undefined;
     if (!(await prisma.user.findUnique({ where: { email: ADMIN_EMAIL } }))) {

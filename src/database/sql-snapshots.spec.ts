@@ -183,6 +183,10 @@ const SNAPSHOTS: readonly Snapshot[] = [
         by: 'KeysRepository.findBySecretHash (the key check on a cache miss)',
         query: keyQueries.findBySecretHash('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'),
       },
+      {
+        by: 'KeysRepository.budgetExhausted (each call of a key with a credit budget)',
+        query: keyQueries.budgetExhausted('44444444-4444-4444-8444-444444444444'),
+      },
       { by: 'KeysRepository.touchLastUsed', query: keyQueries.touchLastUsed('44444444-4444-4444-8444-444444444444') },
     ],
   },

@@ -6,6 +6,7 @@ import { Decimal, exact, roundCredits } from '../common/decimal';
 import { DomainError } from '../common/domain-error';
 import { CreditLedgerService, HoldResult } from '../credits/credit-ledger.service';
 import { HoldLeases } from '../credits/hold-leases.service';
+import { KeyCheckService } from '../keys/key-check.service';
 import { ModelType } from '../generated/prisma/enums';
 import { CatalogService, ModelRoute } from '../providers/catalog.service';
 import { SettingsService } from '../settings/settings.service';
@@ -59,6 +60,7 @@ export class CallAdmissionService {
     private readonly leases: HoldLeases,
     private readonly callLog: CallLog,
     private readonly settings: SettingsService,
+    private readonly keyCheck: KeyCheckService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.limiter = new ConcurrencyLimiter(config.gateway.maxConcurrentPerKey, config.gateway.maxConcurrentPerUser);
@@ -70,8 +72,10 @@ export class CallAdmissionService {
   }
 
   /**
-   * Routes a call: the first provider offering the model that the key may use.
-   * @throws DomainError 404 model_not_found, 403 model_not_allowed (after recording the call)
+   * Routes a call: the first provider offering the model that the key may use (every list of
+   * the key's effective allowed models, docs/api/keys.md), if the key's credit budget is not spent.
+   * @throws DomainError 404 model_not_found, 403 model_not_allowed, 402 budget_exceeded (after
+   *   recording the call)
    */
   async route(ctx: CallContext, requestedModel: string, type: ModelType, stream: boolean): Promise<GatewayCall> {
     const billing = await this.settings.billingForGateway();
@@ -90,12 +94,13 @@ export class CallAdmissionService {
     };
     const candidates = await this.catalog.candidates(requestedModel, type);
     if (candidates.length === 0) return this.refuse(ctx, call, GatewayErrors.modelNotFound(requestedModel));
-    const allowed = candidates.filter((r) => isModelAllowed(ctx.principal.allowedModels, r));
+    const allowed = candidates.filter((r) => isAllowedByEvery(ctx.principal.modelAllowLists, r));
     if (allowed.length === 0) {
       call.route = candidates[0];
       return this.refuse(ctx, call, GatewayErrors.modelNotAllowed(requestedModel));
     }
     call.route = allowed[0];
+    if (await this.keyCheck.budgetExhausted(ctx.principal)) return this.refuse(ctx, call, GatewayErrors.budgetExceeded());
     return call;
   }
 
@@ -236,4 +241,9 @@ export function isModelAllowed(allowed: readonly string[], route: ModelRoute): b
   if (allowed.length === 0) return true;
   const p = route.provider.name;
   return allowed.some((a) => a === '*' || a === route.model || a === `${p}/${route.model}` || a === `${p}/*`);
+}
+
+/** Whether every list allows the route (isModelAllowed each); no list at all allows every model. */
+export function isAllowedByEvery(lists: readonly (readonly string[])[], route: ModelRoute): boolean {
+  return lists.every((list) => isModelAllowed(list, route));
 }

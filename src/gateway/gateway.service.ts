@@ -7,7 +7,7 @@ import { ModelCallStatus } from '../generated/prisma/enums';
 import { ChatMessageLike } from '../metering/token-counter';
 import { TokenCounterService } from '../metering/token-counter.service';
 import { CatalogService } from '../providers/catalog.service';
-import { CallAdmissionService, HoldEstimate, isModelAllowed } from './call-admission.service';
+import { CallAdmissionService, HoldEstimate, isAllowedByEvery } from './call-admission.service';
 import { CallContext, MeteredUsage, readUsage } from './call-context';
 import { CallLog, GatewayCall } from './call-log.service';
 import { GatewayErrors } from './openai-error';
@@ -193,7 +193,8 @@ export class GatewayService {
   }
 
   /**
-   * GET /v1/models: the models this key may call, OpenAI's list shape
+   * GET /v1/models: the models this key may call (its effective allowed models, the same check as
+   * a call's; docs/api/keys.md), OpenAI's list shape
    * `{object:'list', data:[{id, object:'model', created, owned_by}]}`. A model offered by one
    * provider is listed by its name; where the key is limited to "provider/model", by that.
    */
@@ -203,11 +204,9 @@ export class GatewayService {
     const seen = new Set<string>();
     const data: { id: string; object: 'model'; created: number; owned_by: string }[] = [];
     for (const route of await this.catalog.routes()) {
-      if (!isModelAllowed(ctx.principal.allowedModels, route)) continue;
-      const bare =
-        ctx.principal.allowedModels.length === 0 ||
-        ctx.principal.allowedModels.includes(route.model) ||
-        ctx.principal.allowedModels.includes('*');
+      const lists = ctx.principal.modelAllowLists;
+      if (!isAllowedByEvery(lists, route)) continue;
+      const bare = lists.every((list) => list.includes(route.model) || list.includes('*'));
       const id = bare ? route.model : `${route.provider.name}/${route.model}`;
       if (seen.has(id)) continue;
       seen.add(id);

@@ -51,6 +51,15 @@ export const GatewayErrors = {
     });
   },
 
+  /** 402 `budget_exceeded`: the key has spent its credit budget (docs/api/keys.md "Credit budget"). */
+  budgetExceeded(): DomainError {
+    return new DomainError(
+      402,
+      'budget_exceeded',
+      "This API key has spent its credit budget; raise the key's creditBudget or use another key",
+    );
+  },
+
   /** 429: this key or user already has its maximum of calls in flight on this api process. */
   tooManyConcurrent(limit: 'key' | 'user', max: number): DomainError {
     return new DomainError(

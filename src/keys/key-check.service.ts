@@ -3,14 +3,21 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { InvalidationBus } from '../redis/invalidation-bus.service';
 import { KeysRepository } from './keys.repository';
-import { generateVirtualKeySecret, hashVirtualKeySecret, looksLikeVirtualKey, VIRTUAL_KEY_DISPLAY_LENGTH } from './virtual-key';
+import { hashVirtualKeySecret, looksLikeVirtualKey } from './virtual-key';
 
 /** Who is calling, once a virtual key is resolved. */
 export interface KeyPrincipal {
   keyId: string;
   userId: string;
   userDid: string;
-  allowedModels: string[];
+  /**
+   * The allowed-models lists a call must satisfy, every one of them: the key's, its user's and
+   * its team's, each only when it restricts something (docs/api/keys.md "Effective allowed
+   * models"). No list: every enabled model.
+   */
+  modelAllowLists: string[][];
+  /** the key has a credit budget: every call checks creditsSpent against it (budgetExhausted) */
+  hasBudget: boolean;
   /** management-API scopes (empty: gateway calls only) */
   scopes: string[];
   expiresAt: Date | null;
@@ -21,27 +28,17 @@ export interface KeyPrincipal {
 export type KeyCheck =
   { ok: true; principal: KeyPrincipal } | { ok: false; reason: 'missing' | 'invalid' | 'revoked' | 'expired' | 'user_disabled' };
 
-export interface CreatedVirtualKey {
-  id: string;
-  name: string;
-  prefix: string;
-  allowedModels: string[];
-  expiresAt: Date | null;
-  createdAt: Date;
-  /** The secret, shown once. Never stored, logged or returned again. */
-  secret: string;
-}
-
 /** Bus channel (the bus prefixes it with QUEUE_PREFIX). */
 const INVALIDATE_CHANNEL = 'keys:invalidate';
 const CACHE_MAX_ENTRIES = 50_000;
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 
 /**
- * Virtual keys (docs/api/gateway.md "Authentication"; docs/architecture.md "Caches and their
- * invalidation"): created with a secret shown once, stored as a SHA-256 hash, resolved on every
- * gateway call through a short-lived in-process cache; their SQL is in KeysRepository. Revoking
- * publishes an invalidation on Redis so every api replica drops the entry at once. Messages are
+ * The hot-path check of virtual keys (docs/api/gateway.md "Authentication", docs/api/keys.md
+ * "Propagation"; docs/architecture.md "Caches and their invalidation"): a secret is resolved on
+ * every gateway call through a short-lived in-process cache keyed by its SHA-256 hash; the SQL is
+ * in KeysRepository, creating and changing keys in KeyManagementService. A change publishes an
+ * invalidation on Redis so every api replica drops the entry at once. Messages are
  * lost only while a replica's subscriber connection is down; the bus then resets the cache (when
  * the connection drops and when it is back) and, meanwhile, an entry is trusted for at most
  * DISCONNECTED_TRUST_MS (1 s) instead of KEY_CACHE_TTL_MS. So a revoked key stops working on every
@@ -73,43 +70,6 @@ export class KeyCheckService implements OnModuleInit {
   }
 
   /**
-   * Creates a virtual key for a user.
-   * @param input.allowedModels "model" or "provider/model" or "provider/*"; empty = all models
-   * @returns the key with its secret (the only time the secret exists outside the caller)
-   */
-  async create(
-    userId: string,
-    input: { name: string; allowedModels?: string[]; scopes?: string[]; expiresAt?: Date | null },
-  ): Promise<CreatedVirtualKey> {
-    const secret = generateVirtualKeySecret();
-    const row = await this.keys.create({
-      userId,
-      name: input.name,
-      prefix: secret.slice(0, VIRTUAL_KEY_DISPLAY_LENGTH),
-      secretHash: hashVirtualKeySecret(secret),
-      allowedModels: input.allowedModels ?? [],
-      scopes: input.scopes ?? [],
-      expiresAt: input.expiresAt ?? null,
-    });
-    return {
-      id: row.id,
-      name: row.name,
-      prefix: row.prefix,
-      allowedModels: row.allowedModels,
-      expiresAt: row.expiresAt,
-      createdAt: row.createdAt,
-      secret,
-    };
-  }
-
-  /** Revokes a key; every replica stops accepting it immediately. @returns false if no such key */
-  async revoke(keyId: string): Promise<boolean> {
-    const hashes = await this.keys.revoke(keyId, new Date());
-    for (const hash of hashes) await this.invalidate(hash);
-    return hashes.length > 0;
-  }
-
-  /**
    * Drops every cached key of these users on every replica: after a disable, a role, team or
    * allowed-models change of the user or their team. Takes effect within a second everywhere.
    */
@@ -118,7 +78,7 @@ export class KeyCheckService implements OnModuleInit {
     for (const hash of await this.keys.secretHashesOfUsers(userIds)) await this.invalidate(hash);
   }
 
-  /** Drops a cached key on every replica (after revoke, expiry change, allowed-models change). */
+  /** Drops a cached key on every replica (after revoke, rotation, any change of the key). */
   async invalidate(secretHash: string): Promise<void> {
     this.generation++;
     this.cache.delete(secretHash);
@@ -154,6 +114,16 @@ export class KeyCheckService implements OnModuleInit {
     return { ok: true, principal: p };
   }
 
+  /**
+   * Whether the key's credit budget is spent (docs/api/keys.md "Credit budget"): false at once for
+   * a key without a budget; otherwise one primary-key read, uncached, so a budget reached by the
+   * debits of other replicas is seen by the next call.
+   */
+  async budgetExhausted(principal: KeyPrincipal): Promise<boolean> {
+    if (!principal.hasBudget) return false;
+    return this.keys.budgetExhausted(principal.keyId);
+  }
+
   private async load(hash: string): Promise<KeyPrincipal | null> {
     const row = await this.keys.findBySecretHash(hash);
     if (!row) return null;
@@ -161,7 +131,8 @@ export class KeyCheckService implements OnModuleInit {
       keyId: row.id,
       userId: row.userId,
       userDid: row.userDid,
-      allowedModels: row.allowedModels,
+      modelAllowLists: [row.keyModels, row.userModels, row.teamModels].filter((list) => list.length > 0),
+      hasBudget: row.hasBudget,
       scopes: row.scopes,
       expiresAt: row.expiresAt,
       revoked: row.revokedAt !== null,

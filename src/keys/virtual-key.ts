@@ -22,3 +22,19 @@ export function hashVirtualKeySecret(secret: string): string {
 export function looksLikeVirtualKey(secret: string): boolean {
   return secret.startsWith(VIRTUAL_KEY_PREFIX) && secret.length === VIRTUAL_KEY_PREFIX.length + 43;
 }
+
+/** A freshly generated secret with what is stored of it. */
+export interface MintedSecret {
+  /** the secret itself: shown once, stored only sealed (SecretBoxService) */
+  secret: string;
+  /** its first VIRTUAL_KEY_DISPLAY_LENGTH characters, kept in clear for lists */
+  prefix: string;
+  /** SHA-256 hex, the lookup key */
+  secretHash: string;
+}
+
+/** Generates a new secret with its display prefix and lookup hash. */
+export function mintVirtualKeySecret(): MintedSecret {
+  const secret = generateVirtualKeySecret();
+  return { secret, prefix: secret.slice(0, VIRTUAL_KEY_DISPLAY_LENGTH), secretHash: hashVirtualKeySecret(secret) };
+}

@@ -74,10 +74,10 @@ describe('cache invalidation', () => {
       // revoke in the database of b behind its back, then publish the key's hash from a: b must not drop it
       const { secretHash } = await b.prisma.apiKey.findUniqueOrThrow({ where: { id: tenantB.keyId }, select: { secretHash: true } });
       await b.prisma.apiKey.update({ where: { id: tenantB.keyId }, data: { revokedAt: new Date() } });
-      await a.keys.invalidate(secretHash);
+      await a.keyCheck.invalidate(secretHash);
       await sleep(300);
       expect(await models()).toBe(200); // still cached in b (KEY_CACHE_TTL_MS 10 s, subscriber connected)
-      await b.keys.invalidate(secretHash);
+      await b.keyCheck.invalidate(secretHash);
       expect(await models()).toBe(401);
     });
   });

@@ -13,7 +13,8 @@ import { Decimal } from '../../src/common/decimal';
 import { CallHold, CreditLedgerService } from '../../src/credits/credit-ledger.service';
 import { DevUpstream, startDevUpstream } from '../../src/dev-upstream/dev-upstream';
 import { ALL_QUEUES } from '../../src/jobs/queues';
-import { KeysService } from '../../src/keys/keys.service';
+import { KeyCheckService } from '../../src/keys/key-check.service';
+import { KeyManagementService } from '../../src/keys/key-management.service';
 import { CallRecorder } from '../../src/model-calls/call-recorder.service';
 import { PrismaService } from '../../src/prisma/prisma.service';
 import { ProvidersService } from '../../src/providers/providers.service';
@@ -34,7 +35,8 @@ export interface Harness {
   logs: string[];
   prisma: PrismaService;
   users: UsersService;
-  keys: KeysService;
+  keys: KeyManagementService;
+  keyCheck: KeyCheckService;
   providers: ProvidersService;
   ledger: CreditLedgerService;
   recorder: CallRecorder;
@@ -88,7 +90,8 @@ export async function startHarness(
     logs,
     prisma: app.get(PrismaService),
     users: app.get(UsersService),
-    keys: app.get(KeysService),
+    keys: app.get(KeyManagementService),
+    keyCheck: app.get(KeyCheckService),
     providers: app.get(ProvidersService),
     ledger: app.get(CreditLedgerService),
     recorder: app.get(CallRecorder),

@@ -5,10 +5,18 @@
 -- KeysRepository.findBySecretHash (the key check on a cache miss)
 -- prepared statement: tollgate_key_lookup
 -- $1 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-SELECT k."id", k."user_id", u."did" AS "user_did", coalesce(k."allowed_models", '{}') AS "allowed_models",
-  coalesce(k."scopes", '{}') AS "scopes", k."expires_at", k."revoked_at", u."status"::text AS "user_status"
-FROM "api_keys" k JOIN "users" u ON u."id" = k."user_id"
+SELECT k."id", k."user_id", u."did" AS "user_did",
+  CASE WHEN 'all-team-models' = ANY(k."allowed_models") THEN '{}'::text[] ELSE coalesce(k."allowed_models", '{}') END AS "key_models",
+  coalesce(u."allowed_models", '{}') AS "user_models", coalesce(t."allowed_models", '{}') AS "team_models",
+  coalesce(k."scopes", '{}') AS "scopes", k."expires_at", k."revoked_at", u."status"::text AS "user_status",
+  k."credit_budget" IS NOT NULL AS "has_budget"
+FROM "api_keys" k JOIN "users" u ON u."id" = k."user_id" LEFT JOIN "teams" t ON t."id" = u."team_id"
 WHERE k."secret_hash" = $1;
+
+-- KeysRepository.budgetExhausted (each call of a key with a credit budget)
+-- prepared statement: tollgate_key_budget
+-- $1 = "44444444-4444-4444-8444-444444444444"
+SELECT coalesce(k."credits_spent" >= k."credit_budget", false) AS "exhausted" FROM "api_keys" k WHERE k."id" = $1;
 
 -- KeysRepository.touchLastUsed
 -- prepared statement: tollgate_key_touch
