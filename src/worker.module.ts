@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditJobsModule } from './audit/audit-jobs.module';
 import { ConfigModule } from './config/config.module';
 import { CreditsJobsModule } from './credits/credits-jobs.module';
 import { JobsModule } from './jobs/jobs.module';
@@ -23,6 +24,7 @@ import { RedisModule } from './redis/redis.module';
     CreditsJobsModule,
     ModelCallsJobsModule,
     ProvidersJobsModule,
+    AuditJobsModule,
   ],
 })
 export class WorkerModule {}

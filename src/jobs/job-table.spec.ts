@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { AuditRetentionProcessor } from '../audit/audit-retention.processor';
 import { BullRegistrar, getQueueToken, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { DiscoveryService, ModuleRef } from '@nestjs/core';
@@ -10,9 +11,25 @@ import { ModelHealthProcessor } from '../providers/model-health.processor';
 import { JobScheduler } from './job-scheduler.service';
 import { assertJobTable, describeProcessor, jobTableProblems, ProcessorInfo } from './job-table-check';
 import { DEFAULT_JOB_OPTIONS, JOB_TABLE, jobOptions, JobTable, scheduledJobs } from './job-table';
-import { ALL_QUEUES, CALL_RECOVERY_QUEUE, CREDIT_EXPIRY_QUEUE, JOB, MAINTENANCE_QUEUE, MODEL_HEALTH_QUEUE, STATS_QUEUE } from './queues';
+import {
+  ALL_QUEUES,
+  AUDIT_QUEUE,
+  CALL_RECOVERY_QUEUE,
+  CREDIT_EXPIRY_QUEUE,
+  JOB,
+  MAINTENANCE_QUEUE,
+  MODEL_HEALTH_QUEUE,
+  STATS_QUEUE,
+} from './queues';
 
-const REAL = [CreditsMaintenanceProcessor, GrantExpiryProcessor, CallRecoveryProcessor, StatsProcessor, ModelHealthProcessor];
+const REAL = [
+  CreditsMaintenanceProcessor,
+  GrantExpiryProcessor,
+  CallRecoveryProcessor,
+  StatsProcessor,
+  ModelHealthProcessor,
+  AuditRetentionProcessor,
+];
 const real = (): ProcessorInfo[] => REAL.map((p) => describeProcessor(p)!);
 
 /** The table without `name`. */
@@ -58,6 +75,7 @@ describe('job table', () => {
         [JOB.APPLY_PENDING_DEBITS, MAINTENANCE_QUEUE, 30_000],
         [JOB.EXPIRE_CREDIT_GRANTS, CREDIT_EXPIRY_QUEUE, 60_000],
         [JOB.AGGREGATE_HOURLY_STATS, STATS_QUEUE, 300_000],
+        [JOB.AUDIT_RETENTION, AUDIT_QUEUE, 86_400_000],
       ].sort(),
     );
   });

@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import {
+  AUDIT_QUEUE,
   CALL_RECOVERY_QUEUE,
   CREDIT_EXPIRY_QUEUE,
   JOB,
@@ -91,6 +92,12 @@ export const JOB_TABLE = {
     // One attempt: the admin who asked waits for the result and can ask again.
     options: { attempts: 1, removeOnComplete: 1000, removeOnFail: 5000 },
     everyMs: null, // POST /user/recalculate-stats
+  },
+  /** Deletes audit entries older than AUDIT_RETENTION_DAYS (0 = keep forever), 10,000 rows per statement. */
+  [JOB.AUDIT_RETENTION]: {
+    queue: AUDIT_QUEUE,
+    options: DEFAULT_JOB_OPTIONS,
+    everyMs: 24 * 60 * 60_000,
   },
 } satisfies Record<JobName, JobSpec>;
 

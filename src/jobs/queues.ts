@@ -16,8 +16,18 @@ export const CREDIT_EXPIRY_QUEUE = 'tollgate-credit-expiry';
 /** Call recording's recovery (model-calls module): fallback drain, interrupted calls. */
 export const CALL_RECOVERY_QUEUE = 'tollgate-call-recovery';
 
+/** The audit log's retention (audit module). */
+export const AUDIT_QUEUE = 'tollgate-audit';
+
 /** Every queue; the api registers them as producers, the worker as consumers. */
-export const ALL_QUEUES = [MAINTENANCE_QUEUE, MODEL_HEALTH_QUEUE, STATS_QUEUE, CREDIT_EXPIRY_QUEUE, CALL_RECOVERY_QUEUE] as const;
+export const ALL_QUEUES = [
+  MAINTENANCE_QUEUE,
+  MODEL_HEALTH_QUEUE,
+  STATS_QUEUE,
+  CREDIT_EXPIRY_QUEUE,
+  CALL_RECOVERY_QUEUE,
+  AUDIT_QUEUE,
+] as const;
 
 export type QueueName = (typeof ALL_QUEUES)[number];
 
@@ -29,6 +39,7 @@ export const JOB = {
   MODEL_HEALTH_CHECK: 'model-health.check',
   AGGREGATE_HOURLY_STATS: 'model-call-stats.aggregate-hourly',
   RECALCULATE_USER_STATS: 'model-call-stats.recalculate-user',
+  AUDIT_RETENTION: 'audit.retention',
 } as const;
 
 export type JobName = (typeof JOB)[keyof typeof JOB];
