@@ -155,7 +155,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
         return;
       }
     }
-    await this.drainSpill();
+    await this.drainSpill().catch((err: Error) => this.log.warn(`audit spill not drained yet: ${err.message}`));
   }
 
   /** Inserts rows in one statement; an entry already stored (same id, from the spill) is skipped. */
