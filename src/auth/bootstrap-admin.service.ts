@@ -57,7 +57,7 @@ export class BootstrapAdminService implements OnApplicationBootstrap {
     const password = configured ?? generatePassword();
     const passwordHash = await hashPassword(password);
     const outcome = await this.prisma.$transaction(async (tx): Promise<BootstrapOutcome> => {
-      await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtext(${BOOTSTRAP_LOCK_KEY}))`;
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${BOOTSTRAP_LOCK_KEY}))`;
       if ((await tx.user.count({ where: { role: 'super_admin' } })) > 0) return { created: false, reason: 'super_admin_exists' };
       if (await tx.user.findUnique({ where: { email }, select: { id: true } })) return { created: false, reason: 'email_taken' };
       const user = await tx.user.create({
@@ -75,7 +75,7 @@ export class BootstrapAdminService implements OnApplicationBootstrap {
         action: 'auth.bootstrap',
         targetType: 'user',
         targetId: user.id,
-        changes: { created: { email, role: 'super_admin', generatedSecret: configured === null } },
+        changes: { created: { email, role: 'super_admin', initialLogin: configured === null ? 'generated' : 'configured' } },
       });
       return { created: true, userId: user.id, email, generatedPassword: configured === null };
     });
