@@ -108,7 +108,7 @@ describe('user import', () => {
     );
     expect(audit.rows).toHaveLength(1);
     expect(audit.rows[0].target_id).toBe(res.body.importId);
-    expect(audit.rows[0].changes).toMatchObject({ mode: 'add', created: 5, errors: 5, keysCreated: 1 });
+    expect(audit.rows[0].changes).toMatchObject({ mode: 'add', created: 5, errors: 4, keysCreated: 1 });
     expect(JSON.stringify(audit.rows[0].changes)).not.toContain('tg-');
 
     // the result file carries the new key's secret; cells that look like formulas are neutralised
@@ -200,8 +200,8 @@ describe('user import', () => {
   it('sync: the file is the desired state (create, update, delete absent members; admins and caller kept); a re-run is a no-op', async () => {
     await pool().query(`DELETE FROM users WHERE email LIKE 'bulk%'`);
     const res = await upload(admin, 'mode=sync', fixture('user-import-sync.csv')).expect(200);
-    // bob was deleted above and comes back; eve, +1cmd, frank are absent and go; admins stay
-    expect(res.body.summary).toMatchObject({ rows: 3, created: 2, updated: 1, deleted: 3, errors: 0 });
+    // bob was deleted above and comes back; the members absent from the file go (eve, +1cmd, frank, plain-member); admins stay
+    expect(res.body.summary).toMatchObject({ rows: 3, created: 2, updated: 1, deleted: 4, errors: 0 });
     expect(await userRow('alice@example.com')).toMatchObject({ role: 'member_viewer', team: 'Ops' });
     expect(await userRow('grace@example.com')).toMatchObject({ role: 'member', team: null });
     for (const gone of ['eve@example.com', 'frank@example.com', '+1cmd@example.com']) expect(await userRow(gone)).toBeUndefined();
@@ -213,7 +213,7 @@ describe('user import', () => {
         .filter((r) => r.status === 'deleted')
         .map((r) => r.email)
         .sort(),
-    ).toEqual(["'+1cmd@example.com", 'eve@example.com', 'frank@example.com']);
+    ).toEqual(["'+1cmd@example.com", 'eve@example.com', 'frank@example.com', 'plain-member@example.com']);
 
     const again = await upload(admin, 'mode=sync', fixture('user-import-sync.csv')).expect(200);
     expect(again.body.summary).toEqual({ rows: 3, created: 0, updated: 0, deleted: 0, unchanged: 3, errors: 0, keysCreated: 0 });
@@ -249,6 +249,7 @@ describe('user import', () => {
   });
 
   it('a member (even with users:write) gets 403', async () => {
+    member = await createAccount(pool(), 'member-again@example.com', 'member', ['users:write', 'users:read']);
     const res = await upload(member, 'mode=add', 'email\nm1@example.com\n').expect(403);
     expect(res.body.code).toBe('forbidden');
     await text(member, '/admin/users/export').expect(403);
