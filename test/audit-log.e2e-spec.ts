@@ -412,7 +412,7 @@ describe('audit buffer', () => {
     const proxy = await startFaultProxy({ targetHost: '127.0.0.1', targetPort: 5432 });
     const h = await startHarness(
       'audit_outage',
-      { AUDIT_FLUSH_INTERVAL_MS: '60000', DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_QUERY_TIMEOUT_MS: '1500' },
+      { AUDIT_FLUSH_INTERVAL_MS: '60000', DATABASE_CONNECT_TIMEOUT_MS: '3000', DATABASE_QUERY_TIMEOUT_MS: '5000' },
       { databaseUrlFor: (url) => proxy.url(url) },
     );
     try {
@@ -426,7 +426,9 @@ describe('audit buffer', () => {
       await audit.flush(); // still away: the spill keeps them
       expect(await redis.xlen(audit.spillKey)).toBe(12);
       await proxy.restore();
-      await audit.flush();
+      // the pool reconnects on demand; on a loaded machine the first attempt may still fail, and
+      // the entries then simply stay in the spill for the next flush
+      for (let i = 0; i < 10 && (await redis.xlen(audit.spillKey)) > 0; i++) await audit.flush();
       expect(await redis.xlen(audit.spillKey)).toBe(0);
       const c = new Client({ connectionString: h.db.url });
       await c.connect();
