@@ -112,7 +112,7 @@ export interface AppConfig {
   accounts: {
     /** Email of the super admin created at first boot (docs/api/auth.md "First boot"). */
     bootstrapEmail: string;
-    /** Its password; null = generated and printed once to the log. Must be changed at first login either way. */
+    /** Its password; null = generated and printed once on stdout (never logged). Must be changed at first login either way. */
     bootstrapPassword: string | null;
     /** Email domains users may have (lower case); empty = any domain. Others answer 400 INVALID_EMAIL. */
     allowedEmailDomains: string[];
