@@ -389,6 +389,7 @@ describe('virtual key management', () => {
     const team = await h.prisma.team.create({ data: { name: `models-team-${Date.now()}`, allowedModels: ['mock-embed'] } });
     const u = await account('member');
     await h.prisma.user.update({ where: { id: u.id }, data: { teamId: team.id } });
+    await h.ledger.grant({ userId: u.id, amount: new Decimal('100'), reason: 'models test' });
     const teamKey = await h.keys.create(u.id, { name: 'team', allowedModels: ['all-team-models'] });
     const client = new OpenAI({ apiKey: teamKey.secret, baseURL: `${h.baseUrl}/v1`, maxRetries: 0 });
     expect(await modelIds(teamKey.secret)).toEqual(['mock-embed']);
@@ -403,7 +404,10 @@ describe('virtual key management', () => {
     await h.prisma.team.update({ where: { id: team.id }, data: { allowedModels: ['devup/*'] } });
     await h.prisma.user.update({ where: { id: u.id }, data: { allowedModels: ['mock-model'] } });
     await h.keyCheck.invalidateUsers([u.id]);
-    expect(await modelIds(teamKey.secret)).toEqual(['mock-model']);
+    // listed as provider/model: the team allows it only through "devup/*"
+    expect(await modelIds(teamKey.secret)).toEqual(['devup/mock-model']);
+    await client.chat.completions.create({ model: 'mock-model', max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] });
+    await expect(client.embeddings.create({ model: 'mock-embed', input: 'hi' })).rejects.toMatchObject({ status: 403 });
 
     // a key list that does not meet the user's list allows nothing
     const disjoint = await h.keys.create(u.id, { name: 'disjoint', allowedModels: ['mock-embed'] });
