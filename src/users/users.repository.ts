@@ -4,14 +4,14 @@ import type { Prisma } from '../generated/prisma/client';
 import { UserRole, UserStatus } from '../generated/prisma/enums';
 import { PrismaService } from '../prisma/prisma.service';
 
-/** Columns a user list can be sorted by (the `sort` query parameter of GET /admin/users). */
+/** Columns a user list can be sorted by (the `sort` query parameter of GET /admin/users); text sorts ignore case. */
 export const USER_SORT_COLUMNS = {
   email: 'u.email',
-  username: 'u.username',
-  fullName: 'u.full_name',
+  username: 'lower(u.username)',
+  fullName: 'lower(u.full_name)',
   role: 'u.role',
   status: 'u.status',
-  team: 't.name',
+  team: 'lower(t.name)',
   createdAt: 'u.created_at',
   lastLoginAt: 'u.last_login_at',
   balance: 'coalesce(ca.balance, 0)',

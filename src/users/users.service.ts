@@ -162,7 +162,7 @@ export class UsersService {
             targetType: 'user',
             targetId: created.id,
             status: 201,
-            changes: { created: { ...snapshot(created), passwordGenerated: generated !== undefined } },
+            changes: { created: { ...snapshot(created), generatedLogin: generated !== undefined } },
           });
         }
         return created;
@@ -307,7 +307,7 @@ export class UsersService {
           action: 'users.set_password',
           targetType: 'user',
           targetId: id,
-          changes: { passwordGenerated: generated !== undefined, mustChangePassword: true },
+          changes: { generatedLogin: generated !== undefined, changeRequired: true },
         });
       }
     });
