@@ -15,7 +15,7 @@ import { PrismaService } from '../prisma/prisma.service';
 import { withPoolTransaction } from '../prisma/pool-transaction';
 import { generateDid } from '../users/did';
 import { csvLines } from './import-csv-out';
-import { countRows, readRows, spoolUpload } from './import-file';
+import { countRows, readRows, spoolUpload, SpooledFile } from './import-file';
 import { checkRow, ImportCaller, ImportMode, isRowError, RowError, ValidRow } from './import-row';
 import { ImportStatus, ImportStore } from './import-store';
 import { NewKey, NewUser, UserChange, UserImportRepository } from './user-import.repository';
@@ -123,89 +123,102 @@ export class UserImportService {
         finishedAt: null,
       };
       await this.store.begin(status);
-      const summary: ImportSummary = { rows: rowsTotal, created: 0, updated: 0, deleted: 0, unchanged: 0, errors: 0, keysCreated: 0 };
-      const firstErrors: RowError[] = [];
-      const seen = new Set<string>();
-      let batch: ValidRow[] = [];
-      let batchNo = 0;
-      const rowCtx = {
-        mode: req.mode,
-        caller: req.caller,
-        defaultRole: req.defaultRole,
-        allowedEmailDomains: this.config.accounts.allowedEmailDomains,
-      };
-
-      const record = async (outcome: BatchOutcome) => {
-        for (const r of outcome.results) summary[r.status === 'not_found' ? 'unchanged' : r.status]++;
-        summary.errors += outcome.errors.length;
-        summary.keysCreated += outcome.keysCreated;
-        for (const e of outcome.errors) if (firstErrors.length < ANSWER_MAX_ERRORS) firstErrors.push(e);
-        await this.store.append(importId, 'result', await csvLines(outcome.results.map(resultCells)));
-        await this.store.append(importId, 'error', await csvLines(outcome.errors.map((e) => [e.line, e.email, e.code, e.reason])));
-      };
-      const flush = async (preErrors: RowError[]) => {
-        batchNo++;
-        const rows = batch;
-        batch = [];
-        const outcome = await this.inBatch(req.dryRun, (c) => this.applyRows(rows, req, importId, batchNo, preErrors.length, c));
-        outcome.errors = [...preErrors, ...outcome.errors].sort((a, b) => a.line - b.line);
-        await record(outcome);
-        await this.afterCommit(req.dryRun, outcome);
-        status.rowsProcessed += rows.length + preErrors.length;
-        await this.store.update(status);
-        this.log.log(
-          `user import ${importId} (${req.mode}${req.dryRun ? ', dry run' : ''}): batch ${batchNo}, ` +
-            `${status.rowsProcessed}/${rowsTotal} rows, created ${summary.created}, updated ${summary.updated}, ` +
-            `deleted ${summary.deleted}, errors ${summary.errors}`,
-        );
-      };
-
-      let pending: RowError[] = [];
-      for await (const row of readRows(file, req.mode)) {
-        const checked = row.extraCells
-          ? ({
-              line: row.line,
-              email: (row.record.email ?? '').trim().slice(0, 320),
-              code: 'WRONG_COLUMN_COUNT',
-              reason: 'More cells than header columns',
-            } as RowError)
-          : checkRow(row.record, row.line, rowCtx);
-        if (isRowError(checked)) pending.push(checked);
-        else if (seen.has(checked.email)) {
-          pending.push({
-            line: checked.line,
-            email: checked.email,
-            code: 'DUPLICATE_EMAIL',
-            reason: 'The email appears on an earlier line of the file',
-          });
-        } else {
-          seen.add(checked.email);
-          batch.push(checked);
-        }
-        if (batch.length + pending.length >= IMPORT_BATCH_SIZE) {
-          await flush(pending);
-          pending = [];
-        }
+      try {
+        return await this.applyFile(file, req, status);
+      } catch (err) {
+        status.state = 'failed';
+        status.finishedAt = new Date().toISOString();
+        await this.store.update(status).catch(() => undefined);
+        throw err;
       }
-      if (batch.length || pending.length) await flush(pending);
-      if (req.mode === 'sync') await this.deleteAbsent(req, importId, seen, () => ++batchNo, record);
-
-      status.state = 'done';
-      status.finishedAt = new Date().toISOString();
-      await this.store.update(status);
-      const base = `/admin/users/import/${importId}`;
-      return {
-        importId,
-        mode: req.mode,
-        dryRun: req.dryRun,
-        summary,
-        resultCsvUrl: `${base}/result.csv`,
-        errorCsvUrl: `${base}/error.csv`,
-        errors: firstErrors,
-      };
     } finally {
       await file.remove();
     }
+  }
+
+  /** The second pass: every row, batch by batch, then (sync) the deletions. */
+  private async applyFile(file: SpooledFile, req: ImportRequest, status: ImportStatus): Promise<ImportReport> {
+    const { importId, rowsTotal } = status;
+    const summary: ImportSummary = { rows: rowsTotal, created: 0, updated: 0, deleted: 0, unchanged: 0, errors: 0, keysCreated: 0 };
+    const firstErrors: RowError[] = [];
+    const seen = new Set<string>();
+    let batch: ValidRow[] = [];
+    let batchNo = 0;
+    const rowCtx = {
+      mode: req.mode,
+      caller: req.caller,
+      defaultRole: req.defaultRole,
+      allowedEmailDomains: this.config.accounts.allowedEmailDomains,
+    };
+
+    const record = async (outcome: BatchOutcome) => {
+      for (const r of outcome.results) summary[r.status === 'not_found' ? 'unchanged' : r.status]++;
+      summary.errors += outcome.errors.length;
+      summary.keysCreated += outcome.keysCreated;
+      for (const e of outcome.errors) if (firstErrors.length < ANSWER_MAX_ERRORS) firstErrors.push(e);
+      await this.store.append(importId, 'result', await csvLines(outcome.results.map(resultCells)));
+      await this.store.append(importId, 'error', await csvLines(outcome.errors.map((e) => [e.line, e.email, e.code, e.reason])));
+    };
+    const flush = async (preErrors: RowError[]) => {
+      batchNo++;
+      const rows = batch;
+      batch = [];
+      const outcome = await this.inBatch(req.dryRun, (c) => this.applyRows(rows, req, importId, batchNo, preErrors.length, c));
+      outcome.errors = [...preErrors, ...outcome.errors].sort((a, b) => a.line - b.line);
+      await record(outcome);
+      await this.afterCommit(req.dryRun, outcome);
+      status.rowsProcessed += rows.length + preErrors.length;
+      await this.store.update(status);
+      this.log.log(
+        `user import ${importId} (${req.mode}${req.dryRun ? ', dry run' : ''}): batch ${batchNo}, ` +
+          `${status.rowsProcessed}/${rowsTotal} rows, created ${summary.created}, updated ${summary.updated}, ` +
+          `deleted ${summary.deleted}, errors ${summary.errors}`,
+      );
+    };
+
+    let pending: RowError[] = [];
+    for await (const row of readRows(file, req.mode)) {
+      const checked = row.extraCells
+        ? ({
+            line: row.line,
+            email: (row.record.email ?? '').trim().slice(0, 320),
+            code: 'WRONG_COLUMN_COUNT',
+            reason: 'More cells than header columns',
+          } as RowError)
+        : checkRow(row.record, row.line, rowCtx);
+      if (isRowError(checked)) pending.push(checked);
+      else if (seen.has(checked.email)) {
+        pending.push({
+          line: checked.line,
+          email: checked.email,
+          code: 'DUPLICATE_EMAIL',
+          reason: 'The email appears on an earlier line of the file',
+        });
+      } else {
+        seen.add(checked.email);
+        batch.push(checked);
+      }
+      if (batch.length + pending.length >= IMPORT_BATCH_SIZE) {
+        await flush(pending);
+        pending = [];
+      }
+    }
+    if (batch.length || pending.length) await flush(pending);
+    if (req.mode === 'sync') await this.deleteAbsent(req, importId, seen, () => ++batchNo, record);
+
+    status.state = 'done';
+    status.finishedAt = new Date().toISOString();
+    await this.store.update(status);
+    const base = `/admin/users/import/${importId}`;
+    return {
+      importId,
+      mode: req.mode,
+      dryRun: req.dryRun,
+      summary,
+      resultCsvUrl: `${base}/result.csv`,
+      errorCsvUrl: `${base}/error.csv`,
+      errors: firstErrors,
+    };
   }
 
   /** Runs a batch in one transaction; a dry run rolls it back whatever happened. */
