@@ -8,6 +8,7 @@ import { UserRole, UserStatus } from '../generated/prisma/enums';
 import { KeyCheckService } from '../keys/key-check.service';
 import { PrismaService } from '../prisma/prisma.service';
 import { actingRole, checkMayManage, isUuid, normalizeNameList } from '../users/user-rules';
+import { escapeLike } from '../users/users.repository';
 import { userNotFound, UsersService } from '../users/users.service';
 
 /** A team as the API shows it (docs/api/teams.md). */
@@ -82,7 +83,8 @@ export class TeamsService {
     pageSize: number;
     search?: string;
   }): Promise<{ count: number; list: TeamJson[]; paging: { page: number; pageSize: number } }> {
-    const where = q.search ? { name: { contains: q.search, mode: 'insensitive' as const } } : {};
+    // Prisma's `contains` does not escape LIKE wildcards: escape them so `_` and `%` match literally
+    const where = q.search ? { name: { contains: escapeLike(q.search), mode: 'insensitive' as const } } : {};
     const [count, teams] = await Promise.all([
       this.prisma.team.count({ where }),
       this.prisma.team.findMany({

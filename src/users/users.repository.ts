@@ -65,9 +65,14 @@ export interface UserRow {
   last_call_at: Date | null;
 }
 
-/** `%`, `_` and `\` taken literally in an ILIKE pattern (the default escape character is `\`). */
+/** `text` with `%`, `_` and `\` escaped for a LIKE pattern (PostgreSQL's default escape character is `\`). */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** A LIKE pattern matching `text` literally anywhere in a value. */
 export function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return `%${escapeLike(text)}%`;
 }
 
 /** WHERE clause and its values for a filter (parameters numbered from `first`). */
