@@ -401,8 +401,11 @@ describe('role matrix', () => {
         const ids = (list.body.list as { id: string; userDid: string }[]).map((c) => c.id);
         expect({ via, ids: ids.sort() }).toEqual({ via, ids: [...aCalls].sort() });
         expect((list.body.list as { userDid: string }[]).every((c) => c.userDid === a.userDid)).toBe(true);
+        // the search finds a call id of A's, never one of B's
+        const own = await request(h.baseUrl).get(`/user/model-calls?search=${aCalls[0]}`).set(headers).expect(200);
+        expect({ via, count: own.body.count }).toEqual({ via, count: 1 });
         const search = await request(h.baseUrl).get(`/user/model-calls?search=${bCalls[0]}`).set(headers).expect(200);
-        expect(search.body.count).toBe(0);
+        expect({ via, count: search.body.count }).toEqual({ via, count: 0 });
         const csv = await request(h.baseUrl).get('/user/model-calls/export').set(headers).expect(200);
         expect(csv.text).toContain(aCalls[0]);
         for (const id of bCalls) expect(csv.text).not.toContain(id);
@@ -446,7 +449,7 @@ describe('role matrix', () => {
       }
     });
 
-    it('A can neither read nor change B’s key: GET, PATCH and POST revoke on /user/keys/:keyId of B answer 404, B’s key still works', async () => {
+    it('A can neither read nor change B’s key: GET, PATCH and POST revoke on /user/keys/:keyId of B answer 404 key_not_found, B’s key still works', async () => {
       const before = await h.prisma.apiKey.findUniqueOrThrow({ where: { id: b.keyId } });
       const documented: { method: string; path: string; body?: object }[] = [
         { method: 'GET', path: `/user/keys/${b.keyId}` },
@@ -455,7 +458,12 @@ describe('role matrix', () => {
       ];
       for (const { method, path, body } of documented) {
         const res = await send(h.baseUrl, method, path, aJwt, body);
-        expect({ request: `${method} ${path}`, status: res.status }).toEqual({ request: `${method} ${path}`, status: 404 });
+        // docs/api/keys.md: another user's key is 404 `key_not_found`, as if it did not exist
+        expect({ request: `${method} ${path}`, status: res.status, code: res.code }).toEqual({
+          request: `${method} ${path}`,
+          status: 404,
+          code: 'key_not_found',
+        });
         expect(res.text).not.toContain(before.prefix);
       }
       // every other /user/keys/:keyId… route the app has (reveal, delete…): B's key is never A's
