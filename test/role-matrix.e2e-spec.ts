@@ -99,14 +99,12 @@ const ROLE_TABLE: Record<UserRole, Record<Column, boolean>> = {
   member_viewer: { userRead: true, userWrite: false, ownAccountWrite: true, adminRead: false, adminWrite: false, super: false },
 };
 
-/** Roles whose `admin`-scoped keys also stand for every other scope (docs/api/auth.md, scope `admin`). */
-const ADMIN_SCOPE_ROLES: ReadonlySet<UserRole> = new Set<UserRole>(['super_admin', 'admin', 'admin_viewer']);
-
 /** A request changes nothing: GET/HEAD, or a POST the rule marks `reads`. */
 function isRead(method: string, rule: AuthRule): boolean {
   return method === 'GET' || method === 'HEAD' || rule.reads === true;
 }
 
+/** The column of ROLE_TABLE an endpoint falls in. */
 function columnOf(rule: AuthRule, reads: boolean): Column {
   if (rule.admin === 'super') return 'super';
   if (rule.admin === true) return reads ? 'adminRead' : 'adminWrite';
@@ -143,7 +141,8 @@ function expectedOutcome(rule: AuthRule, method: string, caller: CallerSpec): Ex
     const has = (s: string) => (scopes as string[]).includes(s);
     let scopeOk: boolean;
     if (rule.admin) scopeOk = has('admin') || (rule.scope !== undefined && has(rule.scope));
-    else if (rule.scope) scopeOk = has(rule.scope) || (has('admin') && ADMIN_SCOPE_ROLES.has(role));
+    // `admin` stands for every scope when the key's user has an admin role (docs/roles.md "Service keys and scopes")
+    else if (rule.scope) scopeOk = has(rule.scope) || (has('admin') && ROLE_TABLE[role].adminRead);
     else scopeOk = scopes.length > 0;
     if (!scopeOk) codes.add('insufficient_scope');
   }
