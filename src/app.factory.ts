@@ -63,6 +63,11 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
   });
   // The body parsers are ours (bodyParser: false below): JSON and urlencoded, with the edge checks.
   installEdgeInputChecks(adapter.getInstance(), BODY_LIMIT_BYTES);
+  // Every answer names its request (docs/README.md "Request ids"); error answers set it again.
+  adapter.getInstance().addHook('onRequest', (req, reply, done) => {
+    void reply.header('x-request-id', req.id);
+    done();
+  });
   // multipart/form-data (CSV uploads, docs/api/user-import.md): streamed, one file, at most USER_IMPORT_MAX_BYTES
   const { userImport } = loadConfig(process.env);
   await adapter

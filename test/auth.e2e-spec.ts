@@ -23,6 +23,20 @@ describe('auth', () => {
     }
   });
 
+  it("names the request in every answer, success or error (x-request-id: the caller's, else a new one)", async () => {
+    const ok = await request(h.baseUrl)
+      .post('/auth/login')
+      .set('x-request-id', 'req-auth-1')
+      .send({ login: 'root', password: 'correct horse battery staple' });
+    expect(ok.status).toBe(200);
+    expect(ok.headers['x-request-id']).toBe('req-auth-1');
+    const refused = await request(h.baseUrl).get('/auth/me').set('x-request-id', 'req-auth-2');
+    expect(refused.status).toBe(401);
+    expect(refused.headers['x-request-id']).toBe('req-auth-2');
+    const generated = await request(h.baseUrl).get('/healthz');
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('refuses wrong passwords and unknown users alike, and never echoes the password', async () => {
     for (const body of [
       { login: 'admin@example.com', password: 'nope' },

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { escapeLike } from '../common/like-pattern';
 import { DomainError } from '../common/domain-error';
 import { PrismaService } from '../prisma/prisma.service';
 import { AuditLogFiltersDto } from './dto/audit-log-query.dto';
@@ -150,10 +151,6 @@ export function parseInstant(field: string, value: string): Date {
     throw DomainError.validationFailed(field, `${field} must be ISO-8601 or Unix seconds`);
   }
   return d;
-}
-
-function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function toView(r: Row): AuditLogView {

@@ -1,4 +1,5 @@
 import { DomainError } from '../common/domain-error';
+import { escapeLike } from '../common/like-pattern';
 import { AuthUser } from '../auth/auth-user';
 import { canReadAdmin } from '../auth/roles';
 import { ModelCallFiltersDto } from './dto/model-call-filters.dto';
@@ -21,11 +22,6 @@ export interface SqlWhere {
   params: unknown[];
   /** true when the clause refers to `u` (the users join is needed) */
   usesUsers: boolean;
-}
-
-/** Escapes LIKE wildcards so a search term matches literally. */
-function likeLiteral(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -66,7 +62,7 @@ export function buildCallWhere(f: ModelCallFiltersDto, userId: string | null, fi
   const term = f.search?.trim();
   if (term) {
     const exact = p(term);
-    const like = p(`%${likeLiteral(term)}%`);
+    const like = p(`%${escapeLike(term)}%`);
     const ors = [`mc.request_id = ${exact}`, `mc.model ILIKE ${like}`, `mc.app_did ILIKE ${like}`];
     if (UUID.test(term)) ors.push(`mc.id = ${exact}::uuid`);
     if (userId === null) {

@@ -4,6 +4,7 @@ import { AuditContext } from '../audit/audit-entry';
 import { AuditService } from '../audit/audit.service';
 import { isUniqueViolation } from '../common/database-errors';
 import { DomainError } from '../common/domain-error';
+import { escapeLike } from '../common/like-pattern';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { CatalogService } from './catalog.service';
@@ -72,7 +73,7 @@ export class ModelRatesService {
     }
     const where: Prisma.ModelRateWhereInput = {
       ...(ids?.length ? { providerId: { in: ids } } : {}),
-      ...(q.model ? { model: { contains: q.model, mode: 'insensitive' } } : {}),
+      ...(q.model ? { model: { contains: escapeLike(q.model), mode: 'insensitive' } } : {}),
     };
     const [count, rows] = await Promise.all([
       this.prisma.modelRate.count({ where }),

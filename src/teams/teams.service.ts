@@ -8,7 +8,7 @@ import { UserRole, UserStatus } from '../generated/prisma/enums';
 import { KeyCheckService } from '../keys/key-check.service';
 import { PrismaService } from '../prisma/prisma.service';
 import { actingRole, checkMayManage, isUuid, normalizeNameList } from '../users/user-rules';
-import { escapeLike } from '../users/users.repository';
+import { escapeLike } from '../common/like-pattern';
 import { userNotFound, UsersService } from '../users/users.service';
 
 /** A team as the API shows it (docs/api/teams.md). */

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { escapeLike } from '../common/like-pattern';
 import type { QueryConfig } from 'pg';
 import type { Prisma } from '../generated/prisma/client';
 import { UserRole, UserStatus } from '../generated/prisma/enums';
@@ -66,9 +67,6 @@ export interface UserRow {
 }
 
 /** `text` with `%`, `_` and `\` escaped for a LIKE pattern (PostgreSQL's default escape character is `\`). */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
 
 /** A LIKE pattern matching `text` literally anywhere in a value. */
 export function likePattern(text: string): string {
