@@ -37,15 +37,21 @@ BASE="http://${HOST}:${PORT}"
 for _ in $(seq 1 100); do curl -sf "$BASE/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -sf "$BASE/readyz" >/dev/null || { echo "api did not become ready at $BASE" >&2; exit 1; }
 
-KEY="$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).apiKey)' "$SEED_JSON")"
-ADMIN_PW="$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).adminPassword ?? "(set on first run)")' "$SEED_JSON")"
+field() { node -e 'process.stdout.write(String(JSON.parse(process.argv[1])[process.argv[2]] ?? process.argv[3] ?? ""))' "$SEED_JSON" "$@"; }
+KEY="$(field apiKey)"
+SERVICE_KEY="$(field serviceKey)"
+ADMIN_EMAIL="$(field adminEmail)"
+ADMIN_PW="$(field adminPassword '(printed on the first run; change it at first login)')"
+USER_EMAIL="$(field userEmail)"
+USER_PW="$(field userPassword)"
 cat <<MSG
 
 Tollgate is running.
   base URL      $BASE/v1
   demo key      $KEY
-  demo user     demo@tollgate.local (credits: $(node -e 'process.stdout.write(JSON.parse(process.argv[1]).balance)' "$SEED_JSON"))
-  admin         admin@tollgate.local / $ADMIN_PW
+  user          $USER_EMAIL / $USER_PW   (credits: $(field balance))
+  admin         $ADMIN_EMAIL / $ADMIN_PW   (super admin)
+  service key   $SERVICE_KEY   (scopes users:read, users:write)
   models        mock-model (chat), mock-embed (embeddings), served by the bundled dev upstream
 
 Try it:
@@ -55,6 +61,16 @@ Try it:
 
   # OpenAI SDK (npm i openai):
   node -e 'const OpenAI=require("openai");new OpenAI({apiKey:"$KEY",baseURL:"$BASE/v1"}).chat.completions.create({model:"mock-model",messages:[{role:"user",content:"Hello"}]}).then(r=>console.log(r.choices[0].message.content, r.usage))'
+
+  # Log in as the demo user, then read your usage, credits and call log:
+  TOKEN=\$(curl -s $BASE/auth/login -H "Content-Type: application/json" \\
+    -d '{"login":"$USER_EMAIL","password":"$USER_PW"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).accessToken')
+  curl -s $BASE/user/info -H "Authorization: Bearer \$TOKEN"
+  curl -s "$BASE/user/model-calls?pageSize=5" -H "Authorization: Bearer \$TOKEN"
+
+  # List users through the service key (the external user API answers the same key):
+  curl -s "$BASE/admin/users?pageSize=10" -H "X-API-Key: $SERVICE_KEY"
+  curl -s "$BASE/api/toiee/users?page=1&limit=10" -H "X-API-Key: $SERVICE_KEY"
 
 Ctrl-C stops the api, the worker and the dev upstream.
 MSG

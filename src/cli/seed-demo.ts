@@ -1,17 +1,23 @@
 /**
  * Seeds a demo into the configured database (idempotent; run after `npm run db:migrate`):
- * an admin (random password, printed once), a provider "devup" pointing at the bundled dev
- * upstream, rates for its models, a demo user with credits, and a new virtual key for that user.
- * Prints one JSON object: { adminEmail, adminPassword?, userEmail, userDid, apiKey, balance }.
+ * - the super admin, when there is none (generated password, printed once, to be changed at
+ *   first login; an `admin@tollgate.local` of an older demo is promoted instead);
+ * - a provider "devup" pointing at the bundled dev upstream, with rates for its models;
+ * - a demo user with credits, whose password is set anew on every run (printed, no forced change,
+ *   so a newcomer can open their own usage at once), and a new virtual key for that user;
+ * - a new service key of the super admin with the `users:read` and `users:write` scopes, for the
+ *   user-management APIs (docs/roles.md "Service keys").
+ * Prints one JSON object: { adminEmail, adminPassword?, userEmail, userPassword, userDid, apiKey,
+ * serviceKey, balance }. Meant for local demos: it rewrites the demo user's password each run.
  *
  * Env: the api's configuration (DATABASE_URL, REDIS_URL, ENCRYPTION_KEYS, JWT_SECRET) plus
  * DEMO_UPSTREAM_URL (default http://127.0.0.1:18080/v1) and DEMO_UPSTREAM_KEY (default
  * sk-dev-upstream).
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module';
+import { generatePassword } from '../auth/passwords';
 import { Decimal } from '../common/decimal';
 import { CreditLedgerService } from '../credits/credit-ledger.service';
 import { KeyManagementService } from '../keys/key-management.service';
@@ -36,9 +42,15 @@ async function main(): Promise<void> {
     const keys = app.get(KeyManagementService);
 
     let adminPassword: string | undefined;
-    if (!(await prisma.user.findUnique({ where: { email: ADMIN_EMAIL } }))) {
-      adminPassword = randomBytes(12).toString('base64url');
-      await users.create({ email: ADMIN_EMAIL, fullName: 'Demo Admin', role: 'admin', password: adminPassword });
+    let superAdmin = await prisma.user.findFirst({ where: { role: 'super_admin' }, orderBy: { createdAt: 'asc' } });
+    if (!superAdmin) {
+      const existing = await prisma.user.findUnique({ where: { email: ADMIN_EMAIL } });
+      if (existing) superAdmin = await prisma.user.update({ where: { id: existing.id }, data: { role: 'super_admin' } });
+      else {
+        const created = await users.create({ email: ADMIN_EMAIL, fullName: 'Demo Admin', role: 'super_admin' });
+        adminPassword = created.generatedPassword;
+        superAdmin = created;
+      }
     }
 
     let provider = await prisma.aiProvider.findUnique({ where: { name: 'devup' } });
@@ -68,7 +80,10 @@ async function main(): Promise<void> {
 
     const user =
       (await prisma.user.findUnique({ where: { email: USER_EMAIL } })) ??
-      (await users.create({ email: USER_EMAIL, fullName: 'Demo User' }));
+      (await users.create({ email: USER_EMAIL, fullName: 'Demo User', password: generatePassword() }));
+    const userPassword = generatePassword();
+    await users.setPassword(user.id, userPassword);
+    await prisma.user.update({ where: { id: user.id }, data: { mustChangePassword: false } });
     await ledger.grant({
       userId: user.id,
       amount: new Decimal(DEMO_CREDITS),
@@ -77,9 +92,22 @@ async function main(): Promise<void> {
       idempotencyKey: `demo-initial-grant-${user.id}`,
     });
     const key = await keys.create(user.id, { name: `demo key ${new Date().toISOString()}` });
+    const serviceKey = await keys.create(superAdmin.id, {
+      name: `demo service key ${new Date().toISOString()}`,
+      scopes: ['users:read', 'users:write'],
+    });
     const balance = await ledger.balance(user.id);
     process.stdout.write(
-      `${JSON.stringify({ adminEmail: ADMIN_EMAIL, adminPassword, userEmail: USER_EMAIL, userDid: user.did, apiKey: key.secret, balance: balance.toFixed() })}\n`,
+      `${JSON.stringify({
+        adminEmail: superAdmin.email,
+        adminPassword,
+        userEmail: USER_EMAIL,
+        userPassword,
+        userDid: user.did,
+        apiKey: key.secret,
+        serviceKey: serviceKey.secret,
+        balance: balance.toFixed(),
+      })}\n`,
     );
   } finally {
     await app.close();

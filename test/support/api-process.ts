@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from './gateway-harness';
+import { TEST_BOOTSTRAP_ADMIN_PASSWORD, TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from './gateway-harness';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -226,6 +226,7 @@ export function baseEnv(opts: { databaseUrl: string; redisUrl?: string; queuePre
     REDIS_URL: opts.redisUrl ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     JWT_SECRET: TEST_JWT_SECRET,
+    BOOTSTRAP_ADMIN_PASSWORD: TEST_BOOTSTRAP_ADMIN_PASSWORD,
     QUEUE_PREFIX: opts.queuePrefix ?? `tollgate-test-proc-${Math.random().toString(36).slice(2, 8)}`,
     LOG_LEVEL: 'info',
   };
