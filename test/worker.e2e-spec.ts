@@ -50,6 +50,7 @@ describe('worker', () => {
   it('registers one processor per queue, and they agree with the job table', () => {
     const processors = worker.get(JobScheduler).processors();
     expect(processors.map((p) => p.name).sort()).toEqual([
+      'AuditRetentionProcessor',
       'CallRecoveryProcessor',
       'CreditsMaintenanceProcessor',
       'GrantExpiryProcessor',

@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { systemAuditContext } from '../audit/audit-entry';
 import { AuditService } from '../audit/audit.service';
+import { DomainError } from '../common/domain-error';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PrismaService } from '../prisma/prisma.service';
@@ -11,6 +12,10 @@ import { generatePassword, hashPassword } from './passwords';
 
 /** Key of the transaction-level advisory lock that serializes first boots of several replicas. */
 const BOOTSTRAP_LOCK_KEY = 'tollgate:bootstrap-admin';
+
+/** Wait before retrying a bootstrap that could not reach the database (ms), doubled up to the max. */
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
 
 /** What a bootstrap run did. */
 export type BootstrapOutcome =
@@ -28,10 +33,16 @@ export type BootstrapOutcome =
  * which re-checks that no super admin exists; the `auth.bootstrap` audit entry is written in the
  * same transaction. If the email already belongs to a user who is not a super admin, nothing is
  * created (an error is logged): that user is never promoted silently.
+ *
+ * The api boots even when PostgreSQL cannot be reached (GET /readyz then says so): a bootstrap
+ * that fails for that reason is logged and retried with backoff (1 s doubling to 60 s) until it
+ * has run once.
  */
 @Injectable()
-export class BootstrapAdminService implements OnApplicationBootstrap {
+export class BootstrapAdminService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger(BootstrapAdminService.name);
+  private retryTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
 
   constructor(
     private readonly prisma: PrismaService,
@@ -42,7 +53,25 @@ export class BootstrapAdminService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.adapterHost.httpAdapter) return;
-    await this.bootstrap();
+    await this.attempt(RETRY_FIRST_MS);
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+
+  /** One bootstrap run; on failure (database away) logs and schedules the next one. A bad BOOTSTRAP_ADMIN_EMAIL stops boot. */
+  private async attempt(delayMs: number): Promise<void> {
+    try {
+      await this.bootstrap();
+    } catch (err) {
+      if (err instanceof DomainError) throw err;
+      if (this.stopped) return;
+      this.log.warn(`first-boot check failed (${(err as Error).message.split('\n').pop()?.trim()}); retrying in ${delayMs} ms`);
+      this.retryTimer = setTimeout(() => void this.attempt(Math.min(delayMs * 2, RETRY_MAX_MS)), delayMs);
+      this.retryTimer.unref();
+    }
   }
 
   /**

@@ -3,6 +3,8 @@
  * Redis or PostgreSQL does not answer (a real closed connection, a real unreachable server).
  */
 import Redis from 'ioredis';
+import { Client } from 'pg';
+import { startFaultProxy } from '../support/fault-proxy';
 import { REDIS } from '../../src/redis/redis.tokens';
 import { Harness, startHarness } from '../support/gateway-harness';
 
@@ -58,6 +60,32 @@ describe('readiness', () => {
       expect(down.logs.join('')).not.toContain('unhandled error');
     } finally {
       await down.close();
+    }
+  });
+
+  it('boots while PostgreSQL refuses connections, and creates the first super admin once it answers', async () => {
+    const proxy = await startFaultProxy({ targetHost: '127.0.0.1', targetPort: 5432 });
+    await proxy.cut('refuse');
+    const late = await startHarness(
+      'readiness_late_db',
+      { DATABASE_CONNECT_TIMEOUT_MS: '500' },
+      { databaseUrlFor: (url) => proxy.url(url) },
+    );
+    const direct = new Client({ connectionString: late.db.url });
+    await direct.connect();
+    const superAdmins = async () =>
+      Number((await direct.query<{ n: string }>(`SELECT count(*) AS n FROM users WHERE role = 'super_admin'`)).rows[0].n);
+    try {
+      expect((await fetch(`${late.baseUrl}/readyz`)).status).toBe(503);
+      expect(await superAdmins()).toBe(0);
+      await proxy.restore();
+      const deadline = Date.now() + 20_000;
+      while ((await superAdmins()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(await superAdmins()).toBe(1);
+    } finally {
+      await direct.end();
+      await late.close();
+      await proxy.close();
     }
   });
 });
