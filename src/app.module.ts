@@ -21,6 +21,9 @@ import { TeamsModule } from './teams/teams.module';
 import { ToieeModule } from './toiee/toiee.module';
 import { UserImportModule } from './user-import/user-import.module';
 import { UsersModule } from './users/users.module';
+import { LlmConfigModule } from './llm-config/llm-config.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 
 export interface AppModuleOptions {
   /** where log lines go (default stdout); tests capture them */
@@ -39,6 +42,8 @@ export class AppModule {
         PrismaModule,
         RedisModule,
         AuditModule,
+        MetricsModule,
+        RateLimitModule,
         JobsModule,
         CryptoModule,
         SettingsModule,
@@ -46,6 +51,7 @@ export class AppModule {
         TeamsModule,
         ToieeModule,
         UserImportModule,
+        LlmConfigModule,
         KeysModule,
         AuthModule,
         ProvidersModule,

@@ -133,6 +133,38 @@ export interface AppConfig {
     /** Longest time a request-only entry waits in the buffer (ms). */
     flushIntervalMs: number;
   };
+  http: {
+    /** Origins allowed to call the API from browsers (CORS); empty = no cross-origin access. */
+    corsOrigins: string[];
+    /**
+     * Which proxies' X-Forwarded-For to believe for the client IP (audit, login throttling, rate
+     * limits): false (none), true (all: only behind a proxy that overwrites the header), a hop count,
+     * or a list of proxy addresses/CIDRs. Passed to Fastify's `trustProxy`.
+     */
+    trustProxy: boolean | number | string[];
+  };
+  metrics: {
+    /** When set, GET /metrics needs `Authorization: Bearer <this>`; else it is public. */
+    bearerToken: string | null;
+  };
+  rateLimit: {
+    /** Requests per minute and per hour one service key may make to the LLM config API. */
+    llmConfigPerMinute: number;
+    llmConfigPerHour: number;
+    /** Gateway limits per user over all their keys (0 = none); a key's own rpm/tpm are on the key. */
+    userRpm: number;
+    userTpm: number;
+    /** What limiting does when Redis does not answer: `open` lets requests through, `closed` refuses them (503). */
+    redisFailurePolicy: 'open' | 'closed';
+    /** Longest wait for the limiter's Redis round trip before the failure policy applies (ms). */
+    redisTimeoutMs: number;
+  };
+  llmConfig: {
+    /** How long an answer of the LLM config API is cached in Redis (ms); changes drop it at once. */
+    cacheTtlMs: number;
+    /** Most users in one POST /v1/users/llm-configs/batch. */
+    batchMaxUsers: number;
+  };
   userImport: {
     /** Largest CSV upload for POST /admin/users/import (bytes); larger answers 413. */
     maxBytes: number;
@@ -230,6 +262,23 @@ function parseEncryptionKeys(raw: string, problems: string[]): EncryptionKey[] {
     keys.push({ id, key });
   }
   return keys;
+}
+
+/** TRUST_PROXY: empty/false → false, true → true, an integer → hop count, else a comma list of addresses/CIDRs. */
+function parseTrustProxy(raw: string, problems: string[]): boolean | number | string[] {
+  const v = raw.trim().toLowerCase();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (list.some((a) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a))) {
+    problems.push('TRUST_PROXY must be true, false, a hop count or a comma list of IP addresses/CIDRs');
+    return false;
+  }
+  return list;
 }
 
 /**
@@ -333,11 +382,37 @@ export function loadConfig(env: Env): AppConfig {
       bufferMaxEntries: r.int('AUDIT_BUFFER_MAX_ENTRIES', 500, 1, 100_000),
       flushIntervalMs: r.int('AUDIT_FLUSH_INTERVAL_MS', 1_000, 10, 60_000),
     },
+    http: {
+      corsOrigins: r
+        .str('CORS_ORIGINS', '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+      trustProxy: parseTrustProxy(r.str('TRUST_PROXY', ''), r.problems),
+    },
+    metrics: {
+      bearerToken: r.str('METRICS_BEARER_TOKEN', '') || null,
+    },
+    rateLimit: {
+      llmConfigPerMinute: r.int('LLM_CONFIG_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
+      llmConfigPerHour: r.int('LLM_CONFIG_RATE_LIMIT_PER_HOUR', 1000, 1, 100_000_000),
+      userRpm: r.int('GATEWAY_USER_RPM', 0, 0, 100_000_000),
+      userTpm: r.int('GATEWAY_USER_TPM', 0, 0, 2_000_000_000),
+      redisFailurePolicy: r.str('RATE_LIMIT_REDIS_FAILURE_POLICY', 'open') === 'closed' ? 'closed' : 'open',
+      redisTimeoutMs: r.int('RATE_LIMIT_REDIS_TIMEOUT_MS', 100, 1, 60_000),
+    },
+    llmConfig: {
+      cacheTtlMs: r.int('LLM_CONFIG_CACHE_TTL_MS', 60_000, 0, 86_400_000),
+      batchMaxUsers: r.int('LLM_CONFIG_BATCH_MAX_USERS', 100, 1, 1000),
+    },
     userImport: {
       maxBytes: r.int('USER_IMPORT_MAX_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxRows: r.int('USER_IMPORT_MAX_ROWS', 200_000, 1, 10_000_000),
     },
   };
+  if (!['open', 'closed'].includes(r.str('RATE_LIMIT_REDIS_FAILURE_POLICY', 'open'))) {
+    r.problems.push('RATE_LIMIT_REDIS_FAILURE_POLICY must be open or closed');
+  }
   const bootstrapPassword = config.accounts.bootstrapPassword;
   if (bootstrapPassword !== null && bootstrapPassword.length < 12)
     r.problems.push('BOOTSTRAP_ADMIN_PASSWORD must be at least 12 characters');
