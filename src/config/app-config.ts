@@ -166,6 +166,8 @@ export interface AppConfig {
     batchMaxUsers: number;
   };
   userImport: {
+    /** Tollgate's public base URL (PUBLIC_BASE_URL, no trailing slash; default http://HOST:PORT): `tollgate` profiles answer `<it>/v1`. */
+    publicBaseUrl: string;
     /** Largest CSV upload for POST /admin/users/import (bytes); larger answers 413. */
     maxBytes: number;
     /** Most data rows in one import; more answers 400 `too_many_rows`. */
@@ -407,6 +409,9 @@ export function loadConfig(env: Env): AppConfig {
     },
     userImport: {
       maxBytes: r.int('USER_IMPORT_MAX_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      publicBaseUrl: r.str('PUBLIC_BASE_URL', '')
+        ? r.url('PUBLIC_BASE_URL', ['http:', 'https:']).replace(/\/+$/, '')
+        : `http://${r.str('HOST', '127.0.0.1')}:${r.int('PORT', 3000, 0, 65535)}`,
       maxRows: r.int('USER_IMPORT_MAX_ROWS', 200_000, 1, 10_000_000),
     },
   };
