@@ -1,10 +1,13 @@
 /**
  * GET /readyz: 200 with every check up; 503 `{statusCode, code:'not_ready', message, checks}` when
- * Redis or PostgreSQL does not answer (a real closed connection, a real unreachable server).
+ * Redis or PostgreSQL does not answer (a real closed connection, a real unreachable server) or a
+ * folder of prisma/migrations is not applied (`missingMigrations` names it).
  */
 import Redis from 'ioredis';
 import { Client } from 'pg';
+import { migrationsDir } from '../support/database';
 import { startFaultProxy } from '../support/fault-proxy';
+import { readLocalMigrations } from '../../src/database/migrator';
 import { REDIS } from '../../src/redis/redis.tokens';
 import { Harness, startHarness } from '../support/gateway-harness';
 
@@ -19,10 +22,39 @@ describe('readiness', () => {
     await h?.close();
   });
 
-  it('200 with both checks up', async () => {
+  it('200 with every check up', async () => {
     const res = await fetch(`${h.baseUrl}/readyz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', checks: { database: 'up', redis: 'up' } });
+    expect(await res.json()).toEqual({ status: 'ok', checks: { database: 'up', redis: 'up', migrations: 'up' } });
+  });
+
+  it('503 not_ready naming the migration whose _prisma_migrations row is gone, 200 once it is back', async () => {
+    const names = readLocalMigrations(migrationsDir()).map((m) => m.name);
+    const last = names[names.length - 1];
+    const { rows } = await h.prisma.pool.query<{ id: string }>(`SELECT id FROM "_prisma_migrations" WHERE migration_name = $1`, [last]);
+    expect(rows).toHaveLength(1);
+    const client = await h.prisma.pool.connect();
+    try {
+      await client.query(`CREATE TEMP TABLE saved_migration AS SELECT * FROM "_prisma_migrations" WHERE migration_name = $1`, [last]);
+      await client.query(`DELETE FROM "_prisma_migrations" WHERE migration_name = $1`, [last]);
+      const res = await fetch(`${h.baseUrl}/readyz`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({
+        statusCode: 503,
+        code: 'not_ready',
+        message: `Not ready: migrations not applied: ${last}`,
+        checks: { database: 'up', redis: 'up', migrations: 'down' },
+        missingMigrations: [last],
+      });
+      // a failed (unfinished) attempt is not applied either
+      await client.query(`INSERT INTO "_prisma_migrations" SELECT * FROM saved_migration`);
+      await client.query(`UPDATE "_prisma_migrations" SET finished_at = NULL WHERE migration_name = $1`, [last]);
+      expect((await (await fetch(`${h.baseUrl}/readyz`)).json()).missingMigrations).toEqual([last]);
+      await client.query(`UPDATE "_prisma_migrations" SET finished_at = now() WHERE migration_name = $1`, [last]);
+    } finally {
+      client.release();
+    }
+    expect((await fetch(`${h.baseUrl}/readyz`)).status).toBe(200);
   });
 
   it('503 not_ready naming Redis while the Redis connection is down, 200 again once it is back', async () => {
@@ -37,7 +69,7 @@ describe('readiness', () => {
         statusCode: 503,
         code: 'not_ready',
         message: expect.stringContaining('redis'),
-        checks: { database: 'up', redis: 'down' },
+        checks: { database: 'up', redis: 'down', migrations: 'up' },
       });
     } finally {
       await redis.connect();
@@ -54,7 +86,7 @@ describe('readiness', () => {
         statusCode: 503,
         code: 'not_ready',
         message: expect.stringContaining('database'),
-        checks: { database: 'down', redis: 'up' },
+        checks: { database: 'down', redis: 'up', migrations: 'down' },
       });
       // expected: not logged as an unhandled error
       expect(down.logs.join('')).not.toContain('unhandled error');
