@@ -158,16 +158,18 @@ export interface AppConfig {
     redisFailurePolicy: 'open' | 'closed';
     /** Longest wait for the limiter's Redis round trip before the failure policy applies (ms). */
     redisTimeoutMs: number;
+    /** The limiter's own Redis connection (RATE_LIMIT_REDIS_URL; default REDIS_URL). */
+    redisUrl: string;
   };
   llmConfig: {
     /** How long an answer of the LLM config API is cached in Redis (ms); changes drop it at once. */
     cacheTtlMs: number;
     /** Most users in one POST /v1/users/llm-configs/batch. */
     batchMaxUsers: number;
-  };
-  userImport: {
     /** Tollgate's public base URL (PUBLIC_BASE_URL, no trailing slash; default http://HOST:PORT): `tollgate` profiles answer `<it>/v1`. */
     publicBaseUrl: string;
+  };
+  userImport: {
     /** Largest CSV upload for POST /admin/users/import (bytes); larger answers 413. */
     maxBytes: number;
     /** Most data rows in one import; more answers 400 `too_many_rows`. */
@@ -402,16 +404,17 @@ export function loadConfig(env: Env): AppConfig {
       userTpm: r.int('GATEWAY_USER_TPM', 0, 0, 2_000_000_000),
       redisFailurePolicy: r.str('RATE_LIMIT_REDIS_FAILURE_POLICY', 'open') === 'closed' ? 'closed' : 'open',
       redisTimeoutMs: r.int('RATE_LIMIT_REDIS_TIMEOUT_MS', 100, 1, 60_000),
+      redisUrl: r.str('RATE_LIMIT_REDIS_URL', '') ? r.url('RATE_LIMIT_REDIS_URL', ['redis:', 'rediss:']) : r.str('REDIS_URL', ''),
     },
     llmConfig: {
       cacheTtlMs: r.int('LLM_CONFIG_CACHE_TTL_MS', 60_000, 0, 86_400_000),
       batchMaxUsers: r.int('LLM_CONFIG_BATCH_MAX_USERS', 100, 1, 1000),
-    },
-    userImport: {
-      maxBytes: r.int('USER_IMPORT_MAX_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       publicBaseUrl: r.str('PUBLIC_BASE_URL', '')
         ? r.url('PUBLIC_BASE_URL', ['http:', 'https:']).replace(/\/+$/, '')
         : `http://${r.str('HOST', '127.0.0.1')}:${r.int('PORT', 3000, 0, 65535)}`,
+    },
+    userImport: {
+      maxBytes: r.int('USER_IMPORT_MAX_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxRows: r.int('USER_IMPORT_MAX_ROWS', 200_000, 1, 10_000_000),
     },
   };

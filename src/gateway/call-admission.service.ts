@@ -8,6 +8,7 @@ import { CreditLedgerService, HoldResult } from '../credits/credit-ledger.servic
 import { HoldLeases } from '../credits/hold-leases.service';
 import { KeyCheckService } from '../keys/key-check.service';
 import { ModelType } from '../generated/prisma/enums';
+import { GatewayRateLimits } from '../rate-limit/gateway-rate-limits.service';
 import { CatalogService, ModelRoute } from '../providers/catalog.service';
 import { SettingsService } from '../settings/settings.service';
 import { CallContext } from './call-context';
@@ -61,6 +62,7 @@ export class CallAdmissionService {
     private readonly callLog: CallLog,
     private readonly settings: SettingsService,
     private readonly keyCheck: KeyCheckService,
+    private readonly rateLimits: GatewayRateLimits,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.limiter = new ConcurrencyLimiter(config.gateway.maxConcurrentPerKey, config.gateway.maxConcurrentPerUser);
@@ -105,12 +107,19 @@ export class CallAdmissionService {
   }
 
   /**
-   * Takes one of the key's and the user's in-flight slots (GATEWAY_MAX_CONCURRENT_PER_KEY /
-   * _PER_USER, per api process).
+   * Applies the key's and the user's rate limits (rpm/tpm, docs/rate-limits.md; their
+   * x-ratelimit-* headers are set on the response), then takes one of the key's and the user's
+   * in-flight slots (GATEWAY_MAX_CONCURRENT_PER_KEY / _PER_USER, per api process).
    * @returns the release function: call it when the response is finished
-   * @throws DomainError 429 too_many_concurrent_requests with Retry-After (after recording)
+   * @throws DomainError 429 rate_limit_exceeded with x-ratelimit-* and Retry-After, 503
+   *   rate_limit_unavailable (Redis failed, policy closed), 429 too_many_concurrent_requests
+   *   with Retry-After (each after recording)
    */
   async limit(ctx: CallContext, call: GatewayCall): Promise<() => void> {
+    const rate = await this.rateLimits.admit(ctx.principal, call.callId);
+    if (rate.kind === 'refused') return this.refuse(ctx, call, GatewayErrors.rateLimited(rate.message, rate.headers));
+    if (rate.kind === 'unavailable') return this.refuse(ctx, call, GatewayErrors.rateLimiterUnavailable());
+    if (rate.kind === 'allowed') for (const [name, value] of Object.entries(rate.headers)) ctx.res.setHeader(name, value);
     const slot = this.limiter.acquire(ctx.principal.keyId, ctx.principal.userId);
     if ('release' in slot) return slot.release;
     return this.refuse(ctx, call, GatewayErrors.tooManyConcurrent(slot.limit, slot.max));

@@ -6,6 +6,7 @@ import { KeysModule } from '../keys/keys.module';
 import { MeteringModule } from '../metering/metering.module';
 import { ModelCallsModule } from '../model-calls/model-calls.module';
 import { ProvidersModule } from '../providers/providers.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { SettingsModule } from '../settings/settings.module';
 import { CallAdmissionService } from './call-admission.service';
 import { CallLog } from './call-log.service';
@@ -22,6 +23,7 @@ import { UpstreamForwarder } from './upstream-forwarder.service';
     CreditsModule,
     ModelCallsModule,
     SettingsModule,
+    RateLimitModule,
     MeteringModule.registerAsync({ inject: [APP_CONFIG], useFactory: (c: AppConfig) => c.tokenizer }),
   ],
   controllers: [GatewayController],

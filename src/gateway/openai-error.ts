@@ -70,6 +70,19 @@ export const GatewayErrors = {
     );
   },
 
+  /**
+   * 429 `rate_limit_exceeded`: over the key's or the user's requests or tokens per minute
+   * (docs/rate-limits.md); `headers` are the x-ratelimit-* figures and Retry-After (seconds).
+   */
+  rateLimited(message: string, headers: Record<string, string>): DomainError {
+    return new DomainError(429, 'rate_limit_exceeded', message, { headers });
+  },
+
+  /** 503 `rate_limit_unavailable`: Redis did not answer the rate limit check and RATE_LIMIT_REDIS_FAILURE_POLICY is closed. */
+  rateLimiterUnavailable(): DomainError {
+    return DomainError.unavailable('rate_limit_unavailable', 'Rate limiting is unavailable right now; retry shortly', { retryAfter: 1 });
+  },
+
   /** 503: a dependency (the database) is unreachable; nothing was sent upstream or billed. */
   unavailable(message: string): DomainError {
     return DomainError.unavailable('service_unavailable', message, { retryAfter: 1 });

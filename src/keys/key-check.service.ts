@@ -18,6 +18,9 @@ export interface KeyPrincipal {
   modelAllowLists: string[][];
   /** the key has a credit budget: every call checks creditsSpent against it (budgetExhausted) */
   hasBudget: boolean;
+  /** the key's requests / tokens per minute on the gateway (docs/rate-limits.md); null = no limit */
+  rpmLimit: number | null;
+  tpmLimit: number | null;
   /** management-API scopes (empty: gateway calls only) */
   scopes: string[];
   expiresAt: Date | null;
@@ -133,6 +136,8 @@ export class KeyCheckService implements OnModuleInit {
       userDid: row.userDid,
       modelAllowLists: [row.keyModels, row.userModels, row.teamModels].filter((list) => list.length > 0),
       hasBudget: row.hasBudget,
+      rpmLimit: row.rpmLimit,
+      tpmLimit: row.tpmLimit,
       scopes: row.scopes,
       expiresAt: row.expiresAt,
       revoked: row.revokedAt !== null,

@@ -26,7 +26,7 @@ export const keyQueries = {
   CASE WHEN '${ALL_TEAM_MODELS}' = ANY(k."allowed_models") THEN '{}'::text[] ELSE coalesce(k."allowed_models", '{}') END AS "key_models",
   coalesce(u."allowed_models", '{}') AS "user_models", coalesce(t."allowed_models", '{}') AS "team_models",
   coalesce(k."scopes", '{}') AS "scopes", k."expires_at", k."revoked_at", u."status"::text AS "user_status",
-  k."credit_budget" IS NOT NULL AS "has_budget"
+  k."credit_budget" IS NOT NULL AS "has_budget", k."rpm_limit", k."tpm_limit"
 FROM "api_keys" k JOIN "users" u ON u."id" = k."user_id" LEFT JOIN "teams" t ON t."id" = u."team_id"
 WHERE k."secret_hash" = $1`,
     values: [secretHash],
@@ -62,6 +62,9 @@ export interface StoredKey {
   userStatus: string;
   /** the key has a credit budget (checked against creditsSpent on every call) */
   hasBudget: boolean;
+  /** requests / tokens per minute the key may use (docs/rate-limits.md); null = no limit */
+  rpmLimit: number | null;
+  tpmLimit: number | null;
 }
 
 /** A new key's row, as written. */
@@ -123,6 +126,8 @@ export class KeysRepository {
       revoked_at: Date | null;
       user_status: string;
       has_budget: boolean;
+      rpm_limit: number | null;
+      tpm_limit: number | null;
     }>(keyQueries.findBySecretHash(secretHash));
     if (res.rows.length === 0) return null;
     const r = res.rows[0];
@@ -138,6 +143,8 @@ export class KeysRepository {
       revokedAt: r.revoked_at,
       userStatus: r.user_status,
       hasBudget: r.has_budget,
+      rpmLimit: r.rpm_limit,
+      tpmLimit: r.tpm_limit,
     };
   }
 

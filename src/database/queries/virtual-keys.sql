@@ -9,7 +9,7 @@ SELECT k."id", k."user_id", u."did" AS "user_did",
   CASE WHEN 'all-team-models' = ANY(k."allowed_models") THEN '{}'::text[] ELSE coalesce(k."allowed_models", '{}') END AS "key_models",
   coalesce(u."allowed_models", '{}') AS "user_models", coalesce(t."allowed_models", '{}') AS "team_models",
   coalesce(k."scopes", '{}') AS "scopes", k."expires_at", k."revoked_at", u."status"::text AS "user_status",
-  k."credit_budget" IS NOT NULL AS "has_budget"
+  k."credit_budget" IS NOT NULL AS "has_budget", k."rpm_limit", k."tpm_limit"
 FROM "api_keys" k JOIN "users" u ON u."id" = k."user_id" LEFT JOIN "teams" t ON t."id" = u."team_id"
 WHERE k."secret_hash" = $1;
 
