@@ -4,11 +4,12 @@ import { AuditService } from '../audit/audit.service';
 import { isUniqueViolation } from '../common/database-errors';
 import { DomainError } from '../common/domain-error';
 import type { Team } from '../generated/prisma/client';
-import { UserRole, UserStatus } from '../generated/prisma/enums';
+import { UserRole } from '../generated/prisma/enums';
 import { KeyCheckService } from '../keys/key-check.service';
 import { PrismaService } from '../prisma/prisma.service';
 import { actingRole, checkMayManage, isUuid, normalizeNameList } from '../users/user-rules';
 import { escapeLike } from '../common/like-pattern';
+import type { UserJson } from '../users/user-json';
 import { userNotFound, UsersService } from '../users/users.service';
 
 /** A team as the API shows it (docs/api/teams.md). */
@@ -21,16 +22,8 @@ export interface TeamJson {
   updatedAt: string;
 }
 
-/** A member in GET /admin/teams/:id. */
-export interface TeamMemberJson {
-  id: string;
-  did: string;
-  email: string;
-  username: string | null;
-  fullName: string;
-  role: UserRole;
-  status: UserStatus;
-}
+/** A member in GET /admin/teams/:id: the user object's identity fields (docs/api/users.md). */
+export type TeamMemberJson = Pick<UserJson, 'id' | 'did' | 'email' | 'username' | 'fullName' | 'role' | 'status'>;
 
 /** GET /admin/teams/:id: the team and one page of its members (`{count, list, paging}`). */
 export interface TeamDetailJson extends TeamJson {
