@@ -78,7 +78,14 @@ function guardCodesOf(family: Family): Set<string> {
 }
 
 /** Routes that need no credentials at all (docs/api/auth.md "Rules of the guard"). */
-const DOCUMENTED_PUBLIC = ['GET /healthz', 'GET /readyz', 'POST /auth/login', 'GET /ai-providers/models', 'GET /ai-providers/health'];
+const DOCUMENTED_PUBLIC = [
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  'POST /auth/login',
+  'GET /ai-providers/models',
+  'GET /ai-providers/health',
+];
 
 /** The OpenAI-compatible routes (docs/api/gateway.md): virtual keys, checked by VirtualKeyGuard. */
 const GATEWAY_ROUTES = ['GET /v1/models', 'POST /v1/chat/completions', 'POST /v1/embeddings'];

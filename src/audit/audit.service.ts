@@ -65,6 +65,8 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   readonly spillKey: string;
+  /** Since the process started (read by src/metrics): entries written to the Redis spill, and entries only logged (lost to the log). */
+  readonly spillCounts = { spilled: 0, logged: 0 };
 
   constructor(
     private readonly prisma: PrismaService,
@@ -175,10 +177,12 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
       const results = await withTimeout(this.redis.pipeline(rows.map((r) => ['xadd', this.spillKey, '*', 'e', JSON.stringify(r)])).exec());
       const failed = (results ?? []).find(([err]) => err);
       if (!results || failed) throw failed?.[0] ?? new Error('Redis pipeline was not executed');
+      this.spillCounts.spilled += rows.length;
     } catch (err) {
       const room = Math.max(0, this.config.audit.bufferMaxEntries * 10 - this.buffer.length);
       const kept = rows.slice(0, room);
       this.buffer = kept.concat(this.buffer);
+      this.spillCounts.logged += rows.length - kept.length;
       for (const row of rows.slice(room)) {
         this.log.error({ auditEntry: Object.fromEntries(COLUMNS.map(([c], i) => [c, row[i]])) }, 'audit entry could not be stored');
       }

@@ -54,6 +54,8 @@ export class LoginThrottleService {
   private readonly maxPerAccount: number;
   private readonly maxPerIp: number;
   private readonly windowSeconds: number;
+  /** Attempts refused since the process started, by the scope that was locked (read by src/metrics). */
+  readonly refusals = { account: 0, ip: 0 };
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -82,9 +84,11 @@ export class LoginThrottleService {
       )) as [number, number, number, number];
       if (!accountLocked && !ipLocked) return { allowed: true };
       const ttlMs = Math.max(accountLocked ? accountTtlMs : 0, ipLocked ? ipTtlMs : 0);
+      const scope = accountLocked ? 'account' : 'ip';
+      this.refusals[scope]++;
       return {
         allowed: false,
-        scope: accountLocked ? 'account' : 'ip',
+        scope,
         retryAfterSeconds: Math.max(1, Math.ceil((ttlMs > 0 ? ttlMs : this.windowSeconds * 1000) / 1000)),
       };
     } catch (err) {

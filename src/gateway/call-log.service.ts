@@ -3,7 +3,7 @@ import { Decimal } from '../common/decimal';
 import { HoldLeases } from '../credits/hold-leases.service';
 import { ModelCallStatus, ModelType } from '../generated/prisma/enums';
 import { creditsFor } from '../metering/credits-formula';
-import { CallRecord } from '../model-calls/call-record';
+import { CallRecord, UpstreamTiming } from '../model-calls/call-record';
 import { RecordOutcome } from '../model-calls/call-record-writer';
 import { CallRecorder } from '../model-calls/call-recorder.service';
 import { ModelRoute } from '../providers/catalog.service';
@@ -29,6 +29,15 @@ export interface GatewayCall {
   recording: Promise<RecordOutcome> | null;
   /** true once the record is durable */
   settled: boolean;
+  /** when the call went upstream and heard back (performance.now() ms), for metrics; absent if it never went */
+  upstream?: UpstreamTimes;
+}
+
+/** Moments of a call's upstream exchange (performance.now() ms). */
+export interface UpstreamTimes {
+  sentAt: number;
+  firstByteAt: number | null;
+  doneAt: number | null;
 }
 
 export interface CallOutcome {
@@ -107,5 +116,11 @@ function toRecord(ctx: CallContext, call: GatewayCall, outcome: CallOutcome): Ca
     createdAt: new Date(ctx.startedAt),
     billable: usage !== null && route !== null && call.billingEnabled,
     hasHold: call.hasHold,
+    upstreamTiming: call.upstream ? upstreamTiming(call.upstream) : null,
   };
+}
+
+function upstreamTiming(t: UpstreamTimes): UpstreamTiming {
+  const at = (moment: number) => Math.max(0, moment - t.sentAt);
+  return { totalMs: at(t.doneAt ?? performance.now()), firstByteMs: t.firstByteAt === null ? null : at(t.firstByteAt) };
 }

@@ -9,7 +9,7 @@ import { TokenCounterService } from '../metering/token-counter.service';
 import { CatalogService } from '../providers/catalog.service';
 import { CallAdmissionService, HoldEstimate, isAllowedByEvery } from './call-admission.service';
 import { CallContext, MeteredUsage, readUsage } from './call-context';
-import { CallLog, GatewayCall } from './call-log.service';
+import { CallLog, GatewayCall, UpstreamTimes } from './call-log.service';
 import { GatewayErrors } from './openai-error';
 import { finishStream, relayStream } from './stream-relay';
 import { UpstreamAnswer, UpstreamFailure, UpstreamForwarder } from './upstream-forwarder.service';
@@ -87,6 +87,7 @@ export class GatewayService {
       const answer = await this.admitAndForward(ctx, call, estimate, '/chat/completions', upstreamBody, abort, progress);
       if (stream) {
         const outcome = await relayStream(ctx, answer.response, clientWantsUsage, abort.signal, this.config.gateway.streamStallTimeoutMs);
+        if (call.upstream) Object.assign(call.upstream, { firstByteAt: outcome.firstChunkAt, doneAt: performance.now() });
         const usage: MeteredUsage = outcome.usage
           ? { ...outcome.usage, source: 'upstream' }
           : {
@@ -116,6 +117,7 @@ export class GatewayService {
         return;
       }
       const buf = await readAll(answer.response);
+      if (call.upstream) call.upstream.doneAt = performance.now();
       const usage = await this.meterChatJson(buf, body.messages);
       await this.recordOrUnavailable(ctx, call, {
         status: 'success',
@@ -166,6 +168,7 @@ export class GatewayService {
         progress,
       );
       const buf = await readAll(answer.response);
+      if (call.upstream) call.upstream.doneAt = performance.now();
       const reported = readUsage(parseJson(buf)?.usage);
       const usage: MeteredUsage = reported
         ? { ...reported, completionTokens: 0, source: 'upstream' }
@@ -234,10 +237,19 @@ export class GatewayService {
   ): Promise<UpstreamAnswer> {
     const send = (completionTokens: number) => {
       progress.upstreamStarted = !abort.signal.aborted;
-      return this.forwarder.send(call.route!.provider, path, body(completionTokens), abort.signal).catch((err: unknown) => {
-        if (err instanceof UpstreamFailure) return err;
-        throw err;
-      });
+      const times: UpstreamTimes = { sentAt: performance.now(), firstByteAt: null, doneAt: null };
+      call.upstream = times;
+      return this.forwarder.send(call.route!.provider, path, body(completionTokens), abort.signal).then(
+        (answer) => {
+          times.firstByteAt = performance.now();
+          return answer;
+        },
+        (err: unknown) => {
+          times.doneAt = performance.now();
+          if (err instanceof UpstreamFailure) return err;
+          throw err;
+        },
+      );
     };
     let forwarded: Promise<UpstreamAnswer | UpstreamFailure>;
     if (this.admission.mayOverlap(ctx.principal.userId, call, estimate)) {

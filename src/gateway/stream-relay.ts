@@ -18,6 +18,8 @@ export interface StreamOutcome {
   sawDone: boolean;
   /** bytes written to the client */
   bytesRelayed: number;
+  /** performance.now() when the provider's first chunk arrived (null: none did), for metrics */
+  firstChunkAt: number | null;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function relayStream(
     upstreamError: null,
     sawDone: false,
     bytesRelayed: 0,
+    firstChunkAt: null,
   };
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -89,6 +92,7 @@ export async function relayStream(
   };
   try {
     for await (const chunk of response.body) {
+      outcome.firstChunkAt ??= performance.now();
       let full = false;
       for (const event of splitter.push(chunk as Buffer)) if (!relay(event)) full = true;
       if (full && !(await drained(res, signal, stallTimeoutMs))) {

@@ -1,5 +1,22 @@
 import { Module } from '@nestjs/common';
+import { ModelCallsModule } from '../model-calls/model-calls.module';
+import { ProvidersModule } from '../providers/providers.module';
+import { GatewayCallMetrics } from './gateway-call-metrics';
+import { HttpMetricsHook } from './http-metrics.hook';
+import { MetricsController } from './metrics.controller';
+import { MetricsRegistry } from './metrics-registry';
+import { MetricsRepository } from './metrics.repository';
+import { ScrapeCollectors } from './scrape-collectors';
+import { ServiceCounters } from './service-counters';
 
-/** Prometheus metrics at GET /metrics (docs/operations.md). */
-@Module({})
+/**
+ * Prometheus metrics of the api process at GET /metrics (docs/operations.md "Metrics"). The worker
+ * exports none: what it does shows in what the api reads on scrape (queue depths, ledger lag,
+ * credential health).
+ */
+@Module({
+  imports: [ModelCallsModule, ProvidersModule],
+  controllers: [MetricsController],
+  providers: [MetricsRegistry, HttpMetricsHook, GatewayCallMetrics, ScrapeCollectors, ServiceCounters, MetricsRepository],
+})
 export class MetricsModule {}

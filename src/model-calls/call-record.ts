@@ -30,6 +30,16 @@ export interface CallRecord {
   billable: boolean;
   /** true: the call may hold credits (or a start-of-call row), to be released when it is settled */
   hasHold: boolean;
+  /** when the call went upstream: its timing (ms), for metrics only (src/metrics); not stored */
+  upstreamTiming?: UpstreamTiming | null;
+}
+
+/** How long the provider took for one call, in ms from the request going upstream (retries included). */
+export interface UpstreamTiming {
+  /** until the provider's answer (or failure) was complete */
+  totalMs: number;
+  /** until its first byte: response headers, or a stream's first chunk; null when none arrived */
+  firstByteMs: number | null;
 }
 
 /** Longest text kept per column (characters); longer values are cut. */

@@ -1,0 +1,50 @@
+/**
+ * Label values of Tollgate's metrics, bounded so that no caller can add series at will
+ * (docs/operations.md "Metrics", "Label cardinality"). Every function here maps an input an
+ * attacker may choose onto a small, fixed or admin-configured set.
+ */
+
+/** HTTP methods kept as they are; any other method is labelled `other`. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Label of a request that matched no route (a 404 for an unknown path). */
+export const UNMATCHED_ROUTE = 'unmatched';
+/** Provider label of a gateway call that found no route (unknown model, refused before routing). */
+export const NO_PROVIDER = 'none';
+/** Model label of a call whose model is not an enabled rate of its provider. */
+export const OTHER_MODEL = 'other';
+
+/** `GET`, `POST`… as sent; anything else (WebDAV verbs, garbage) → `other`. */
+export function methodLabel(method: string): string {
+  const m = method.toUpperCase();
+  return KNOWN_METHODS.has(m) ? m : 'other';
+}
+
+/**
+ * The route TEMPLATE a request matched (`/admin/users/:id`), never its URL: ids and query strings
+ * would make one series per value. A request that matched no route → `unmatched`.
+ */
+export function routeLabel(template: string | undefined): string {
+  return template && template.length > 0 ? template : UNMATCHED_ROUTE;
+}
+
+/** The status code as text (`200`), or `other` when outside 100..599. */
+export function statusLabel(status: number): string {
+  return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
+}
+
+/**
+ * The provider/model labels of a gateway call, from what the routing table knows (`routes`:
+ * provider id → provider name and its enabled model names). The model label is the recorded model
+ * only when it is an enabled rate of the call's provider; anything else is `other`, so random
+ * model names sent by a client never add series. A call without a known provider gets `none`.
+ */
+export function callLabels(
+  routes: ReadonlyMap<string, { name: string; models: ReadonlySet<string> }>,
+  providerId: string | null,
+  model: string,
+): { provider: string; model: string } {
+  const provider = providerId === null ? undefined : routes.get(providerId);
+  if (!provider) return { provider: NO_PROVIDER, model: OTHER_MODEL };
+  return { provider: provider.name, model: provider.models.has(model) ? model : OTHER_MODEL };
+}

@@ -1,0 +1,67 @@
+import { Injectable, Type } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { Counter, Gauge } from 'prom-client';
+import { AuditService } from '../audit/audit.service';
+import { LoginThrottleService } from '../auth/login-throttle.service';
+import { METRIC_PREFIX, MetricsRegistry } from './metrics-registry';
+
+/**
+ * Counts that other services keep themselves, as plain numbers since the process started, read
+ * on every scrape (the services do not depend on src/metrics):
+ * - `tollgate_login_throttle_refusals_total{scope}` (account, ip): LoginThrottleService.refusals;
+ * - `tollgate_audit_spilled_entries_total`, `tollgate_audit_logged_entries_total`: audit entries
+ *   PostgreSQL refused that went to the Redis spill, and those that could only be logged
+ *   (AuditService.spillCounts); `tollgate_audit_buffered_entries`: entries waiting in memory.
+ * A service missing from the process leaves its metrics at 0.
+ */
+@Injectable()
+export class ServiceCounters {
+  constructor(moduleRef: ModuleRef, metrics: MetricsRegistry) {
+    const registers = [metrics.registry];
+    const find = <T>(type: Type<T>): T | null => {
+      try {
+        return moduleRef.get(type, { strict: false });
+      } catch {
+        return null;
+      }
+    };
+    new Counter({
+      name: `${METRIC_PREFIX}login_throttle_refusals_total`,
+      help: 'Login and password-change attempts refused by the login throttle, by the locked scope (account, ip)',
+      labelNames: ['scope'],
+      registers,
+      collect() {
+        const refusals = find(LoginThrottleService)?.refusals ?? { account: 0, ip: 0 };
+        this.reset();
+        this.inc({ scope: 'account' }, refusals.account);
+        this.inc({ scope: 'ip' }, refusals.ip);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}audit_spilled_entries_total`,
+      help: 'Audit entries PostgreSQL refused that were written to the Redis spill (drained back later)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(find(AuditService)?.spillCounts.spilled ?? 0);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}audit_logged_entries_total`,
+      help: 'Audit entries that neither PostgreSQL nor the Redis spill nor the memory buffer could take: only in the error log',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(find(AuditService)?.spillCounts.logged ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}audit_buffered_entries`,
+      help: 'Audit entries waiting in memory (neither in PostgreSQL nor in the Redis spill yet)',
+      registers,
+      collect() {
+        this.set(find(AuditService)?.pending() ?? 0);
+      },
+    });
+  }
+}
