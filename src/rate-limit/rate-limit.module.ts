@@ -13,7 +13,7 @@ import { RateLimitService } from './rate-limit.service';
  * queue, no retries) and time out after RATE_LIMIT_REDIS_TIMEOUT_MS, so a request never waits on
  * Redis longer than that.
  */
-function connect(config: AppConfig): Redis {
+export function connectRateLimitRedis(config: AppConfig): Redis {
   const client = new Redis(config.rateLimit.redisUrl, {
     commandTimeout: config.rateLimit.redisTimeoutMs,
     enableOfflineQueue: false,
@@ -32,7 +32,7 @@ function connect(config: AppConfig): Redis {
 @Module({
   imports: [ModelCallsModule],
   providers: [
-    { provide: RATE_LIMIT_REDIS, inject: [APP_CONFIG], useFactory: connect },
+    { provide: RATE_LIMIT_REDIS, inject: [APP_CONFIG], useFactory: connectRateLimitRedis },
     RateLimitService,
     GatewayRateLimits,
     ApiRateLimitGuard,
