@@ -7,6 +7,7 @@ import { Auth, CurrentUser } from '../auth/auth.decorators';
 import { DomainError } from '../common/domain-error';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { ApiRateLimit } from '../rate-limit/api-rate-limit';
 import { assertAgentCaller } from './agent-caller';
 import { LlmConfigBatchDto, LlmConfigQueryDto } from './dto/llm-config-query.dto';
 import { LlmConfigExceptionFilter } from './llm-config-exception.filter';
@@ -36,6 +37,7 @@ export class LlmConfigController {
    */
   @Head(':platform/:username/llm-config')
   @Auth({ scope: 'llm-config:read' })
+  @ApiRateLimit('llm-config')
   @HttpCode(200)
   async exists(
     @CurrentUser() user: AuthUser,
@@ -57,6 +59,7 @@ export class LlmConfigController {
    */
   @Get(':platform/:username/llm-config')
   @Auth({ scope: 'llm-config:read' })
+  @ApiRateLimit('llm-config')
   async get(
     @CurrentUser() user: AuthUser,
     @Param('platform') platform: string,
@@ -84,6 +87,7 @@ export class LlmConfigController {
    */
   @Post('llm-configs/batch')
   @Auth({ scope: 'llm-config:read', reads: true })
+  @ApiRateLimit('llm-config')
   @HttpCode(200)
   async batch(
     @CurrentUser() user: AuthUser,

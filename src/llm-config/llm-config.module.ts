@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { KeysModule } from '../keys/keys.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { AdminLlmProfilesController } from './admin-llm-profiles.controller';
 import { LlmConfigCache } from './llm-config-cache';
 import { LlmConfigRoutes } from './llm-config-routes';
@@ -10,7 +11,7 @@ import { LlmProfilesService } from './llm-profiles.service';
 
 /** The per-user LLM configuration API for coding agents (docs/api/llm-config.md). */
 @Module({
-  imports: [KeysModule],
+  imports: [KeysModule, RateLimitModule],
   controllers: [LlmConfigController, AdminLlmProfilesController],
   providers: [LlmConfigRoutes, LlmConfigRepository, LlmConfigCache, LlmConfigService, LlmProfilesService],
 })
