@@ -25,6 +25,7 @@ import { ApiRateLimit, ApiRateLimitGuard } from '../src/rate-limit/api-rate-limi
 import { connectRateLimitRedis } from '../src/rate-limit/rate-limit.module';
 import { RATE_LIMIT_REDIS } from '../src/rate-limit/rate-limit.tokens';
 import { RateLimitService } from '../src/rate-limit/rate-limit.service';
+import { account, serviceKey } from './fixtures/accounts';
 import { FaultProxy, startFaultProxy } from './support/fault-proxy';
 import { createDevProvider, Harness, startHarness, TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from './support/gateway-harness';
 
@@ -298,6 +299,46 @@ describe('the closed failure policy', () => {
     const rows = await h.prisma.modelCall.findMany({ where: { apiKeyId: limited.keys[0].id, status: 'failed' } });
     expect(rows.map((r) => r.errorCode)).toEqual(['rate_limit_unavailable', 'rate_limit_unavailable']);
     expect(h.app.get(RateLimitService).counters().failedClosed).toBe(2);
+  });
+});
+
+describe('the LLM config API is limited per service key', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness('rl_llm', { LLM_CONFIG_RATE_LIMIT_PER_MINUTE: '60', LLM_CONFIG_RATE_LIMIT_PER_HOUR: '1000' });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('GET /v1/users/:platform/:username/llm-config: X-RateLimit-* on every answer, the 61st in a minute is 429 with Retry-After', async () => {
+    const admin = await account(h, 'admin', 'rl-llm-admin');
+    const key = await serviceKey(h, admin.id, ['llm-config:read']);
+    const path = '/v1/users/github/nobody-here/llm-config';
+    for (let i = 0; i < 60; i++) {
+      const res = await request(h.baseUrl).get(path).set('x-api-key', key);
+      expect(res.status).toBe(404); // no such user: answered, and counted
+      expect(res.headers['x-ratelimit-limit']).toBe('60');
+      expect(res.headers['x-ratelimit-remaining']).toBe(String(59 - i));
+      expect(Number(res.headers['x-ratelimit-reset'])).toBeGreaterThan(Date.now() / 1000);
+    }
+    const refused = await request(h.baseUrl).post('/v1/users/llm-configs/batch').set('x-api-key', key).send({ users: [] });
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(refused.body).toEqual({
+      status: 'error',
+      error: { code: 'RATE_LIMIT_EXCEEDED', message: 'Rate limit exceeded. Please try again later.', retry_after: retryAfter },
+    });
+    expect(refused.headers['x-ratelimit-limit']).toBe('60');
+    expect(refused.headers['x-ratelimit-remaining']).toBe('0');
+    // another service key has its own window
+    const other = await serviceKey(h, admin.id, ['llm-config:read']);
+    const res = await request(h.baseUrl).get(path).set('x-api-key', other);
+    expect(res.status).toBe(404);
+    expect(res.headers['x-ratelimit-remaining']).toBe('59');
   });
 });
 
