@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { Counter, Gauge } from 'prom-client';
 import { AuditService } from '../audit/audit.service';
 import { LoginThrottleService } from '../auth/login-throttle.service';
+import { RATE_LIMIT_SCOPES, RateLimitService } from '../rate-limit/rate-limit.service';
 import { METRIC_PREFIX, MetricsRegistry } from './metrics-registry';
 
 /**
@@ -11,7 +12,11 @@ import { METRIC_PREFIX, MetricsRegistry } from './metrics-registry';
  * - `tollgate_login_throttle_refusals_total{scope}` (account, ip): LoginThrottleService.refusals;
  * - `tollgate_audit_spilled_entries_total`, `tollgate_audit_logged_entries_total`: audit entries
  *   PostgreSQL refused that went to the Redis spill, and those that could only be logged
- *   (AuditService.spillCounts); `tollgate_audit_buffered_entries`: entries waiting in memory.
+ *   (AuditService.spillCounts); `tollgate_audit_buffered_entries`: entries waiting in memory;
+ * - `tollgate_rate_limit_refusals_total{scope}` (key_requests, key_tokens, user_requests, user_tokens,
+ *   llm_config_minute, llm_config_hour), `tollgate_rate_limit_redis_failures_total`,
+ *   `tollgate_rate_limit_failed_open_total`, `tollgate_rate_limit_failed_closed_total`:
+ *   RateLimitService.counters().
  * A service missing from the process leaves its metrics at 0.
  */
 @Injectable()
@@ -55,6 +60,44 @@ export class ServiceCounters {
         this.inc(find(AuditService)?.spillCounts.logged ?? 0);
       },
     });
+    const rateLimits = () => find(RateLimitService)?.counters() ?? null;
+    new Counter({
+      name: `${METRIC_PREFIX}rate_limit_refusals_total`,
+      help: 'Calls refused by a rate limit (429), by the rule that refused (a call refused by two rules counts for both)',
+      labelNames: ['scope'],
+      registers,
+      collect() {
+        const counts = rateLimits();
+        this.reset();
+        for (const scope of RATE_LIMIT_SCOPES) this.inc({ scope }, counts?.refusals[scope] ?? 0);
+      },
+    });
+    const rateLimitCounter = (name: string, help: string, read: (c: NonNullable<ReturnType<typeof rateLimits>>) => number) =>
+      new Counter({
+        name: `${METRIC_PREFIX}${name}`,
+        help,
+        registers,
+        collect() {
+          const counts = rateLimits();
+          this.reset();
+          this.inc(counts ? read(counts) : 0);
+        },
+      });
+    rateLimitCounter(
+      'rate_limit_redis_failures_total',
+      'Rate limiter round trips to Redis that failed or timed out',
+      (c) => c.redisFailures,
+    );
+    rateLimitCounter(
+      'rate_limit_failed_open_total',
+      'Calls let through unchecked because the limiter could not reach Redis (policy open)',
+      (c) => c.failedOpen,
+    );
+    rateLimitCounter(
+      'rate_limit_failed_closed_total',
+      'Calls refused with 503 because the limiter could not reach Redis (policy closed)',
+      (c) => c.failedClosed,
+    );
     new Gauge({
       name: `${METRIC_PREFIX}audit_buffered_entries`,
       help: 'Audit entries waiting in memory (neither in PostgreSQL nor in the Redis spill yet)',
