@@ -7,8 +7,40 @@ import fastifyMultipart from '@fastify/multipart';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { installEdgeInputChecks, MAX_JSON_DEPTH } from './common/edge-input';
-import { loadConfig } from './config/app-config';
+import { AppConfig, loadConfig } from './config/app-config';
 import { requestIdFor } from './logging/logging.module';
+import { setupOpenApi } from './openapi/openapi-setup';
+
+/** Headers a browser script may read from a cross-origin answer (request id, rate limits). */
+export const CORS_EXPOSED_HEADERS = [
+  'x-request-id',
+  'retry-after',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-reset-requests',
+  'x-ratelimit-limit-tokens',
+  'x-ratelimit-remaining-tokens',
+  'x-ratelimit-reset-tokens',
+];
+
+/**
+ * CORS for browsers (docs/operations.md "CORS and proxies"): only the exact origins of
+ * CORS_ORIGINS, with credentials (the console's cookie), exposing CORS_EXPOSED_HEADERS.
+ * No origins configured: CORS is not installed and no answer carries CORS headers.
+ */
+function enableCors(app: NestFastifyApplication, http: AppConfig['http']): void {
+  if (http.corsOrigins.length === 0) return;
+  app.enableCors({
+    origin: http.corsOrigins,
+    credentials: true,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    exposedHeaders: CORS_EXPOSED_HEADERS,
+    maxAge: 600,
+  });
+}
 
 /** Largest accepted request body (bytes): prompts with inline images can be large. */
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -49,11 +81,15 @@ export function validationPipe(): ValidationPipe {
  * so tests run the same HTTP stack as production. Input is checked at the edge for every route
  * before any guard or handler (src/common/edge-input.ts, docs/api-conventions.md): NUL and invalid
  * text → 400 invalid_text, JSON deeper than MAX_JSON_DEPTH → 400 json_too_deep, an empty JSON body
- * is no body, an empty query value is no value.
+ * is no body, an empty query value is no value. Also: `req.ip` from X-Forwarded-For only for
+ * the proxies TRUST_PROXY trusts, CORS for CORS_ORIGINS, Swagger UI at /docs and the OpenAPI
+ * document at /docs/openapi.json (docs/operations.md).
  */
 export async function createApiApp(options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
+  const { userImport, http } = loadConfig(process.env);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: http.trustProxy,
     genReqId: (req: IncomingMessage) => {
       const id = requestIdFor(req);
       (req as IncomingMessage & { id?: string }).id = id;
@@ -69,7 +105,6 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
     done();
   });
   // multipart/form-data (CSV uploads, docs/api/user-import.md): streamed, one file, at most USER_IMPORT_MAX_BYTES
-  const { userImport } = loadConfig(process.env);
   await adapter
     .getInstance()
     .register(fastifyMultipart, { limits: { fileSize: userImport.maxBytes, files: 1, fields: 10, parts: 11, fieldSize: 1024 } });
@@ -79,6 +114,8 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
   });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(validationPipe());
+  enableCors(app, http);
+  setupOpenApi(app);
   app.enableShutdownHooks();
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
