@@ -7,7 +7,12 @@
 // request, ledger exact). Optionally adds the Portkey gateway as a third target.
 //
 //   npm run bench -- [--connections 1,50] [--duration 10] [--reps 3] [--warmup 2]
-//                    [--modes nonstream,stream] [--portkey /tmp/bench-peer]
+//                    [--modes nonstream,stream] [--portkey /tmp/bench-peer] [--limited]
+//
+// --limited adds the target `tollgate-limited`: the same user through a second key with rpm/tpm
+// limits far above what the run sends, so it measures what the rate limiter adds to a call (one
+// Redis round trip at admission, one token addition after the record) against `tollgate`,
+// whose key has no limit and never asks Redis (docs/rate-limits.md "Overhead").
 //
 // Needs: a build (npm run bench builds), PostgreSQL and Redis (BENCH_DATABASE_URL, REDIS_URL),
 // wrk (apt-get install wrk). --portkey DIR: a folder with @portkey-ai/gateway installed in its
@@ -40,6 +45,9 @@ const REPS = opt('reps', '3');
 const WARMUP = opt('warmup', '2');
 const MODES = opt('modes', 'nonstream,stream').split(',').filter(Boolean);
 const PORTKEY_DIR = opt('portkey', null);
+const LIMITED = process.argv.includes('--limited');
+/** rpm and tpm of the limited key: never reached in a run (an int column: at most 2^31 - 1). */
+const NEVER_REACHED_LIMIT = 2_000_000_000;
 
 const DB_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tollgate_bench';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -92,6 +100,22 @@ const seed = JSON.parse(
     WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`);
   await c.end();
 }
+/** A second key of the demo user with limits never reached (for --limited); its secret. */
+async function limitedKey() {
+  const { createHash, randomBytes, randomUUID } = await import('node:crypto');
+  const secret = `tg-${randomBytes(32).toString('base64url')}`;
+  const hash = (s) => createHash('sha256').update(s).digest('hex');
+  const c = new pg.Client({ connectionString: DB_URL });
+  await c.connect();
+  await c.query(
+    `INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, rpm_limit, tpm_limit)
+     SELECT $1, user_id, 'bench limited', $2, $3, $4, $4 FROM api_keys WHERE secret_hash = $5`,
+    [randomUUID(), secret.slice(0, 10), hash(secret), NEVER_REACHED_LIMIT, hash(seed.apiKey)],
+  );
+  await c.end();
+  return secret;
+}
+const limitedSecret = LIMITED ? await limitedKey() : null;
 await startApi('tollgate', appEnv, { pidFile: true });
 
 const targets = [
@@ -99,6 +123,12 @@ const targets = [
   { name: 'tollgate', url: `http://127.0.0.1:${API_PORT}/v1/chat/completions`, headers: { authorization: `Bearer ${seed.apiKey}` } },
 ];
 const processes = { upstream: 'upstream.pid', tollgate: 'tollgate.pid' };
+if (limitedSecret)
+  targets.push({
+    name: 'tollgate-limited',
+    url: `http://127.0.0.1:${API_PORT}/v1/chat/completions`,
+    headers: { authorization: `Bearer ${limitedSecret}` },
+  });
 if (PORTKEY_DIR) {
   start(
     'portkey',
