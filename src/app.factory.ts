@@ -28,13 +28,16 @@ export const CORS_EXPOSED_HEADERS = [
 
 /**
  * CORS for browsers (docs/operations.md "CORS and proxies"): only the exact origins of
- * CORS_ORIGINS, with credentials (the console's cookie), exposing CORS_EXPOSED_HEADERS.
+ * CORS_ORIGINS (scheme, host and port; any other origin gets no CORS header), with credentials (the console's cookie), exposing CORS_EXPOSED_HEADERS.
  * No origins configured: CORS is not installed and no answer carries CORS headers.
  */
 function enableCors(app: NestFastifyApplication, http: AppConfig['http']): void {
   if (http.corsOrigins.length === 0) return;
+  const allowed = new Set(http.corsOrigins);
   app.enableCors({
-    origin: http.corsOrigins,
+    // false (not a list) for any other origin: @fastify/cors then adds no CORS header at all
+    origin: (origin: string | undefined, cb: (err: Error | null, allow: string | false) => void) =>
+      cb(null, origin !== undefined && allowed.has(origin) ? origin : false),
     credentials: true,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     exposedHeaders: CORS_EXPOSED_HEADERS,
