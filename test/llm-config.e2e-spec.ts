@@ -155,7 +155,10 @@ describe('LLM config API (/v1/users)', () => {
       { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.x' },
     ]) {
       const res = await api().get('/v1/users/github/notfolder/llm-config').set(headers).expect(401);
-      expect(res.body).toEqual({ status: 'error', error: { code: 'UNAUTHORIZED', message: 'Invalid or missing API token' } });
+      expect(res.body).toEqual({
+        status: 'error',
+        error: { code: 'UNAUTHORIZED', message: 'Invalid or missing API token', details: { reason: 'unauthorized' } },
+      });
     }
     const wrongScope = await serviceKey(h, admin.id, ['users:read']);
     const adminScope = await serviceKey(h, admin.id, ['admin']);
@@ -166,14 +169,17 @@ describe('LLM config API (/v1/users)', () => {
         .get('/v1/users/github/notfolder/llm-config')
         .set(...auth(key))
         .expect(403);
-      expect(res.body).toEqual({ status: 'error', error: { code: 'FORBIDDEN', message: expect.any(String) } });
+      expect(res.body).toEqual({
+        status: 'error',
+        error: { code: 'FORBIDDEN', message: expect.any(String), details: { reason: expect.any(String) } },
+      });
     }
     // an admin's login token is not a service key
     const jwt = await api()
       .get('/v1/users/github/notfolder/llm-config')
       .set(...bearer(admin))
       .expect(403);
-    expect(jwt.body.error.code).toBe('FORBIDDEN');
+    expect(jwt.body.error).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'service_key_required' } });
   });
 
   it('HEAD: 200, 404, 401 without a body', async () => {

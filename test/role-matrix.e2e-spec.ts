@@ -45,9 +45,10 @@ const GUARD_CODES = new Set([
  * guard into `FORBIDDEN` and its 401 into `MISSING_API_KEY` / `INVALID_API_KEY`; every other
  * route as `{statusCode, code, message}` (docs/api-conventions.md).
  */
-type Family = 'management' | 'openai' | 'toiee';
+type Family = 'management' | 'openai' | 'toiee' | 'llm-config';
 
 function familyOf(path: string): Family {
+  if (path.startsWith('/v1/users/')) return 'llm-config'; // {status:"error", error:{code}} (src/llm-config/llm-config-error.ts)
   if (path === '/v1' || path.startsWith('/v1/')) return 'openai';
   if (path === '/api/toiee' || path.startsWith('/api/toiee/')) return 'toiee';
   return 'management';
@@ -61,6 +62,11 @@ function codeIn(family: Family, body: unknown): string | undefined {
     return typeof e?.code === 'string' ? e.code : undefined;
   }
   if (family === 'toiee') return b.success === false && typeof b.error === 'string' ? b.error : undefined;
+  if (family === 'llm-config') {
+    // the guard's own code is kept as details.reason under the API's FORBIDDEN / UNAUTHORIZED
+    const e = b.error as { code?: string; details?: { reason?: string } } | undefined;
+    return e?.details?.reason ?? e?.code;
+  }
   return typeof b.code === 'string' ? b.code : undefined;
 }
 
@@ -327,10 +333,10 @@ describe('role matrix', () => {
       expect(publicRoutes.sort()).toEqual([...DOCUMENTED_PUBLIC].sort());
       const gateway = routes.filter(isGateway).map(key);
       expect(gateway.sort()).toEqual([...GATEWAY_ROUTES].sort());
-      // every /v1 route is a gateway route, and gateway routes skip the management guard by @Public
+      // every /v1 route but the LLM config API (/v1/users/*) is a gateway route, and gateway routes skip the management guard by @Public
       expect(
         routes
-          .filter((r) => r.path.startsWith('/v1'))
+          .filter((r) => r.path.startsWith('/v1') && !r.path.startsWith('/v1/users/'))
           .map(key)
           .sort(),
       ).toEqual(gateway.sort());

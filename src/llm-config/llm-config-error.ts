@@ -49,7 +49,8 @@ function retryAfterOf(details: Record<string, unknown>, headers: Record<string, 
  * Maps whatever a request on /v1/users failed with to `{status:"error", error:{code, message,
  * details?}}` (docs/api/llm-config.md "Errors"): DomainErrors and Nest HTTP errors keep their
  * status (their code when it is one of this API's, else the status's: 401 UNAUTHORIZED, 403
- * FORBIDDEN, 429 RATE_LIMIT_EXCEEDED with `retry_after`, other 4xx INVALID_REQUEST); Fastify's
+ * FORBIDDEN, both with the original code as `details.reason`; 429 RATE_LIMIT_EXCEEDED with
+ * `retry_after`; other 4xx INVALID_REQUEST); Fastify's
  * own 4xx (bad JSON, body too large) theirs; the database away 503 SERVICE_UNAVAILABLE; anything
  * else 500 INTERNAL_SERVER_ERROR. Response headers of the error (Retry-After) are kept.
  */
@@ -87,5 +88,7 @@ export function toLlmConfigError(exception: unknown, _req: FastifyRequest): LlmC
     const retryAfter = retryAfterOf(details, headers);
     if (retryAfter !== undefined) error.retry_after = retryAfter;
   } else if (OWN_CODES.has(code) && Object.keys(details).length > 0) error.details = details;
+  // the global guard's refusals keep its code (docs/roles.md) as details.reason
+  else if ((status === 401 || status === 403) && code !== '') error.details = { reason: code };
   return { status, body: { status: 'error', error }, headers, unexpected };
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Head, HttpCode, Inject, Param, Post, Query, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseFilters } from '@nestjs/common';
 import { Audit } from '../audit/audit-context.decorator';
 import type { AuditContext } from '../audit/audit-entry';
 import { AuditService } from '../audit/audit.service';
@@ -13,7 +13,7 @@ import { LlmConfigBatchDto, LlmConfigQueryDto } from './dto/llm-config-query.dto
 import { LlmConfigExceptionFilter } from './llm-config-exception.filter';
 import type { LlmConfigBatchData, LlmConfigData, LlmConfigEnvelope } from './llm-config-json';
 import { LlmConfigService } from './llm-config.service';
-import { parseIdentity, userIdOf } from './usernames';
+import { parseIdentity } from './usernames';
 
 /**
  * The LLM configuration API for coding agents (docs/api/llm-config.md; integration guide
@@ -32,28 +32,9 @@ export class LlmConfigController {
   ) {}
 
   /**
-   * HEAD /v1/users/:platform/:username/llm-config → 200 when a usable configuration exists; 404
-   * (USER_NOT_FOUND / CONFIG_NOT_FOUND), 400, 401, 403 otherwise; never a body.
-   */
-  @Head(':platform/:username/llm-config')
-  @Auth({ scope: 'llm-config:read' })
-  @ApiRateLimit('llm-config')
-  @HttpCode(200)
-  async exists(
-    @CurrentUser() user: AuthUser,
-    @Param('platform') platform: string,
-    @Param('username') username: string,
-    @Audit() audit: AuditContext,
-  ): Promise<void> {
-    assertAgentCaller(user);
-    const ref = parseIdentity(platform, username);
-    await this.configs.getOne(ref, { includeSystemPrompt: false, mask: true });
-    this.audit.enqueue(audit, { action: 'llm-config.check', targetType: 'external_identity', targetId: userIdOf(ref) });
-  }
-
-  /**
    * GET /v1/users/:platform/:username/llm-config?include_system_prompt=true&mask=false →
-   * `{status:"success", data: LlmConfigData}`. Errors: 400 INVALID_PLATFORM | INVALID_USERNAME |
+   * `{status:"success", data: LlmConfigData}`. HEAD on the same path (Fastify's automatic HEAD
+   * route, this handler) answers the same status and headers without a body. Errors: 400 INVALID_PLATFORM | INVALID_USERNAME |
    * INVALID_REQUEST, 401 UNAUTHORIZED, 403 FORBIDDEN, 404 USER_NOT_FOUND | CONFIG_NOT_FOUND, 429
    * RATE_LIMIT_EXCEEDED, 500 INTERNAL_SERVER_ERROR, 503 SERVICE_UNAVAILABLE.
    */
