@@ -1,4 +1,4 @@
-import { requestLogLevel } from './logging.module';
+import { requestLogLevel, serializeRequest } from './logging.module';
 
 describe('requestLogLevel', () => {
   it('keeps error for our own faults and warns for refusals and failed dependencies', () => {
@@ -10,5 +10,23 @@ describe('requestLogLevel', () => {
     expect(requestLogLevel(503)).toBe('warn');
     expect(requestLogLevel(504)).toBe('warn');
     expect(requestLogLevel(200, new Error('thrown'))).toBe('error');
+  });
+});
+
+describe('serializeRequest', () => {
+  it('keeps the id, method, URL and the headers it logs that were sent; nothing else', () => {
+    const line = serializeRequest({
+      id: 'r-1',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { 'user-agent': 'sdk/1', authorization: 'Bearer tg-secret', cookie: 'session=secret', 'x-api-key': 'tg-other' },
+    });
+    expect(line).toEqual({
+      id: 'r-1',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { 'user-agent': 'sdk/1', authorization: 'Bearer tg-secret' },
+    });
+    expect(serializeRequest({ id: 'r-2', method: 'GET', url: '/healthz', headers: {} }).headers).toEqual({});
   });
 });

@@ -40,9 +40,32 @@ export function requestLogLevel(status: number, err?: Error): 'error' | 'warn' |
   return status >= 400 ? 'warn' : 'info';
 }
 
+/** Request headers a log line keeps (authorization only to be censored: REDACTED_PATHS). */
+const LOGGED_HEADERS = ['user-agent', 'authorization', 'x-app-did'] as const;
+
+/**
+ * The `req` of a log line: its id (the request id of every line the request writes), method, URL
+ * and the LOGGED_HEADERS it carries (absent ones left out, so a censored `authorization` means
+ * one was sent).
+ */
+export function serializeRequest(req: { id: string; method: string; url: string; headers: Record<string, unknown> }): {
+  id: string;
+  method: string;
+  url: string;
+  headers: Record<string, unknown>;
+} {
+  const headers: Record<string, unknown> = {};
+  for (const name of LOGGED_HEADERS) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
+  return { id: req.id, method: req.method, url: req.url, headers };
+}
+
 /**
  * Structured JSON logs (pino via nestjs-pino), one line per request with its id, status and
- * time, to stdout. `stream` lets tests capture every line to prove no secret is written.
+ * time, to stdout. Every line written while a request runs (Nest's Logger included) carries the
+ * same `req.id`, the id answered in `x-request-id` (requestIdFor). Levels: requestLogLevel for
+ * the request line; src/common/all-exceptions.filter.ts logs faults at error with their stack and
+ * failed dependencies at warn, client errors not at all (their request line is at warn).
+ * `stream` lets tests capture every line to prove no secret is written.
  */
 export function loggingModule(stream?: DestinationStream): DynamicModule {
   return LoggerModule.forRootAsync({
@@ -55,16 +78,7 @@ export function loggingModule(stream?: DestinationStream): DynamicModule {
           genReqId: (req: IncomingMessage & { id?: string }) => req.id ?? requestIdFor(req),
           customLogLevel: (_req: IncomingMessage, res: { statusCode: number }, err?: Error) => requestLogLevel(res.statusCode, err),
           serializers: {
-            req: (req: { id: string; method: string; url: string; headers: Record<string, unknown> }) => ({
-              id: req.id,
-              method: req.method,
-              url: req.url,
-              headers: {
-                'user-agent': req.headers['user-agent'],
-                authorization: req.headers.authorization,
-                'x-app-did': req.headers['x-app-did'],
-              },
-            }),
+            req: serializeRequest,
             res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             // pino-http invents an Error for every 5xx response; its stack (pino-http's own frames)
             // says nothing: keep the message only. Real errors keep their stack.
