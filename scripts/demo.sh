@@ -51,7 +51,7 @@ Tollgate is running.
   demo key      $KEY
   user          $USER_EMAIL / $USER_PW   (credits: $(field balance))
   admin         $ADMIN_EMAIL / $ADMIN_PW   (super admin)
-  service key   $SERVICE_KEY   (scopes users:read, users:write)
+  service key   $SERVICE_KEY   (scopes users:read, users:write, llm-config:read)
   models        mock-model (chat), mock-embed (embeddings), served by the bundled dev upstream
 
 Try it:
@@ -71,6 +71,9 @@ Try it:
   # List users through the service key (the external user API answers the same key):
   curl -s "$BASE/admin/users?pageSize=10" -H "X-API-Key: $SERVICE_KEY"
   curl -s "$BASE/api/toiee/users?page=1&limit=10" -H "X-API-Key: $SERVICE_KEY"
+
+  # A coding agent's LLM settings for GitHub user demo-dev (docs/coding-agents.md):
+  curl -H "Authorization: Bearer $SERVICE_KEY" $BASE/v1/users/github/demo-dev/llm-config
 
 Ctrl-C stops the api, the worker and the dev upstream.
 MSG

@@ -25,6 +25,8 @@ import { PrismaService } from '../prisma/prisma.service';
 import { ProvidersService } from '../providers/providers.service';
 import { UsersService } from '../users/users.service';
 import { CatalogService } from '../providers/catalog.service';
+import { systemAuditContext } from '../audit/audit-entry';
+import { LlmProfilesService } from '../llm-config/llm-profiles.service';
 
 const ADMIN_EMAIL = 'admin@tollgate.local';
 const USER_EMAIL = 'demo@tollgate.local';
@@ -94,8 +96,19 @@ async function main(): Promise<void> {
     const key = await keys.create(user.id, { name: `demo key ${new Date().toISOString()}` });
     const serviceKey = await keys.create(superAdmin.id, {
       name: `demo service key ${new Date().toISOString()}`,
-      scopes: ['users:read', 'users:write'],
+      scopes: ['users:read', 'users:write', 'llm-config:read'],
     });
+    // LLM config API (docs/coding-agents.md): the demo user is GitHub "demo-dev", its agent calls Tollgate with the demo key
+    const profiles = app.get(LlmProfilesService);
+    const demoActor = { id: superAdmin.id, role: superAdmin.role };
+    const linked = await prisma.externalIdentity.findUnique({ where: { platform_username: { platform: 'github', username: 'demo-dev' } } });
+    if (!linked) await profiles.addIdentity(user.id, { platform: 'github', username: 'demo-dev' }, systemAuditContext('demo'), demoActor);
+    await profiles.putProfile(
+      user.id,
+      { provider: 'tollgate', tollgate: { keyId: key.id, model: 'mock-model', maxToken: 4096 } },
+      systemAuditContext('demo'),
+      demoActor,
+    );
     const balance = await ledger.balance(user.id);
     process.stdout.write(
       `${JSON.stringify({
