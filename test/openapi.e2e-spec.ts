@@ -95,6 +95,11 @@ describe('OpenAPI document and Swagger UI', () => {
     expect(ref('/admin/users', 'get', '4XX')).toBe('#/components/schemas/ManagementError');
     expect(ref('/admin/users', 'get', '5XX')).toBe('#/components/schemas/ManagementError');
     expect(ref('/api/toiee/users', 'post', '4XX')).toBe('#/components/schemas/ToieeError');
+    const llmConfig = Object.keys(doc.paths).filter((p) => p.startsWith('/v1/users/'));
+    expect(llmConfig.length).toBeGreaterThan(0);
+    for (const path of llmConfig)
+      for (const method of Object.keys(doc.paths[path]))
+        expect([path, ref(path, method, '4XX')]).toEqual([path, '#/components/schemas/LlmConfigError']);
     for (const [path, item] of Object.entries(doc.paths))
       for (const [method, op] of Object.entries(item)) {
         expect([method, path, Object.keys(op.responses)]).toEqual([method, path, expect.arrayContaining(['4XX', '5XX'])]);
