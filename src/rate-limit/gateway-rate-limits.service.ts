@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { CallRecord } from '../model-calls/call-record';
@@ -10,6 +10,13 @@ import { RateLimitRule, RateLimitScope, RateLimitService, RuleState } from './ra
 export const GATEWAY_WINDOW_MS = 60_000;
 /** Calls admitted whose tokens are still to be counted, at most (a bound, not a working size). */
 const PENDING_MAX = 100_000;
+/**
+ * Token usage of recorded calls is summed per window and written every TOKEN_FLUSH_MS: one Redis
+ * round trip per window and interval instead of one per call (measured at 50 connections on one
+ * key: a round trip per call cost 18% of the gateway's throughput). A window thus sees a call's
+ * tokens at most this much later.
+ */
+export const TOKEN_FLUSH_MS = 20;
 
 /** What the limits of a gateway call depend on (a KeyPrincipal has these). */
 export interface RateLimitedPrincipal {
@@ -49,9 +56,12 @@ const DESCRIPTIONS: Record<RateLimitScope, string> = {
  * next call. A call with no limit asks nothing of Redis.
  */
 @Injectable()
-export class GatewayRateLimits implements OnModuleInit {
+export class GatewayRateLimits implements OnModuleInit, OnModuleDestroy {
   /** callId → the token windows its usage goes to, for admitted calls not yet recorded */
   private readonly pending = new Map<string, { keyId: string | null; userId: string | null }>();
+  /** tokens recorded and not yet written, per window ("scope|id") */
+  private unwritten = new Map<string, { scope: RateLimitScope; id: string; tokens: number }>();
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly limiter: RateLimitService,
@@ -61,6 +71,12 @@ export class GatewayRateLimits implements OnModuleInit {
 
   onModuleInit(): void {
     this.recorder.onRecorded((record) => this.countTokens(record));
+  }
+
+  /** Writes the token usage still held (shutdown). */
+  async onModuleDestroy(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    await this.flushTokens();
   }
 
   /** The rules a principal's calls are checked against (empty when none applies). */
@@ -111,10 +127,27 @@ export class GatewayRateLimits implements OnModuleInit {
     if (!target) return;
     this.pending.delete(record.id);
     const tokens = record.promptTokens + record.completionTokens;
-    const windows: { scope: RateLimitScope; id: string; windowMs: number }[] = [];
-    if (target.keyId) windows.push({ scope: 'key_tokens', id: target.keyId, windowMs: GATEWAY_WINDOW_MS });
-    if (target.userId) windows.push({ scope: 'user_tokens', id: target.userId, windowMs: GATEWAY_WINDOW_MS });
-    void this.limiter.add(windows, tokens);
+    if (tokens <= 0) return;
+    if (target.keyId) this.hold('key_tokens', target.keyId, tokens);
+    if (target.userId) this.hold('user_tokens', target.userId, tokens);
+    this.flushTimer ??= setTimeout(() => void this.flushTokens(), TOKEN_FLUSH_MS);
+  }
+
+  private hold(scope: RateLimitScope, id: string, tokens: number): void {
+    const k = `${scope}|${id}`;
+    const entry = this.unwritten.get(k);
+    if (entry) entry.tokens += tokens;
+    else this.unwritten.set(k, { scope, id, tokens });
+  }
+
+  /** One `add` per window with the tokens summed since the last flush (concurrent round trips). */
+  private async flushTokens(): Promise<void> {
+    this.flushTimer = null;
+    const batch = this.unwritten;
+    this.unwritten = new Map();
+    await Promise.all(
+      [...batch.values()].map((w) => this.limiter.add([{ scope: w.scope, id: w.id, windowMs: GATEWAY_WINDOW_MS }], w.tokens)),
+    );
   }
 }
 

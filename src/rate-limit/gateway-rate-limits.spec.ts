@@ -1,7 +1,7 @@
 import { AppConfig } from '../config/app-config';
 import { CallRecord } from '../model-calls/call-record';
 import { CallRecorder, RecordedListener } from '../model-calls/call-recorder.service';
-import { GatewayRateLimits } from './gateway-rate-limits.service';
+import { GatewayRateLimits, TOKEN_FLUSH_MS } from './gateway-rate-limits.service';
 import { RateLimitDecision, RateLimitRule, RateLimitService } from './rate-limit.service';
 
 /** A limiter that admits everything and records what it was asked (the Redis side is covered by test/rate-limits.e2e-spec.ts). */
@@ -67,14 +67,24 @@ describe('GatewayRateLimits', () => {
     recorded('call-2', 12, 30);
     recorded('call-2', 12, 30); // a call is recorded once; a second announcement adds nothing
     recorded('call-unknown', 99, 99);
+    expect(limiter.adds).toEqual([]); // written at the next flush, not per call
+    await limits.onModuleDestroy();
     expect(limiter.adds).toEqual([
-      {
-        windows: [
-          { scope: 'key_tokens', id: 'key-1', windowMs: 60_000 },
-          { scope: 'user_tokens', id: 'user-1', windowMs: 60_000 },
-        ],
-        amount: 42,
-      },
+      { windows: [{ scope: 'key_tokens', id: 'key-1', windowMs: 60_000 }], amount: 42 },
+      { windows: [{ scope: 'user_tokens', id: 'user-1', windowMs: 60_000 }], amount: 42 },
+    ]);
+  });
+
+  it('sums the tokens of calls recorded within one flush interval: one write per window', async () => {
+    const { limiter, limits, recorded } = setup(0, 5000);
+    for (const id of ['c-a', 'c-b', 'c-c']) await limits.admit({ ...principal, tpmLimit: 1000 }, id);
+    recorded('c-a', 10, 5);
+    recorded('c-b', 20, 5);
+    recorded('c-c', 1, 1);
+    await new Promise((r) => setTimeout(r, TOKEN_FLUSH_MS * 3));
+    expect(limiter.adds).toEqual([
+      { windows: [{ scope: 'key_tokens', id: 'key-1', windowMs: 60_000 }], amount: 42 },
+      { windows: [{ scope: 'user_tokens', id: 'user-1', windowMs: 60_000 }], amount: 42 },
     ]);
   });
 
