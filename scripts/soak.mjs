@@ -120,7 +120,7 @@ for (const entry of ['src/main.js', 'src/worker.js', 'src/dev-upstream/main.js',
   if (!fs.existsSync(path.join(DIST, entry))) {
     console.error(
       `soak: compiled ${entry} not found in ${DIST}: run "npm run build" (npm run soak does), or compile elsewhere ` +
-        `("npx tsc -p tsconfig.build.json --outDir /tmp/tg-dist") and set TOLLGATE_DIST_DIR=/tmp/tg-dist`,
+        `("node scripts/build.mjs --outDir /tmp/tg-dist") and set TOLLGATE_DIST_DIR=/tmp/tg-dist`,
     );
     process.exit(2);
   }

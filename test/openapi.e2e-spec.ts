@@ -6,6 +6,7 @@
  */
 import request from 'supertest';
 import { Harness, startHarness } from './support/gateway-harness';
+import { startApiProcess } from './support/api-process';
 import { listNestRoutes } from './support/route-table';
 
 interface Operation {
@@ -39,6 +40,34 @@ describe('OpenAPI document and Swagger UI', () => {
 
   afterAll(async () => {
     await h?.close();
+  });
+
+  it('describes request bodies and query parameters from the DTOs (types, bounds, required fields), in the build', async () => {
+    // The schemas come from @nestjs/swagger's compiler plugin, applied by the build
+    // (scripts/build.mjs), not under ts-jest: read the document of a compiled api.
+    const built = await startApiProcess({ databaseUrl: h.db.url, label: 'openapi-build' });
+    let doc: Document;
+    try {
+      doc = (await (await fetch(`${built.baseUrl}/docs/openapi.json`)).json()) as Document;
+    } finally {
+      await built.stop();
+    }
+    type Schema = { $ref?: string; type?: string; properties?: Record<string, Schema>; required?: string[]; maxLength?: number };
+    type Op = Operation & { requestBody?: { content: Record<string, { schema: Schema }> }; parameters?: { name: string; in: string }[] };
+    const op = (path: string, method: string) => doc.paths[path][method] as Op;
+    const body = (path: string, method: string): Schema => {
+      const schema = op(path, method).requestBody?.content['application/json']?.schema ?? {};
+      return schema.$ref ? (doc.components.schemas[schema.$ref.split('/').pop()!] as Schema) : schema;
+    };
+    const login = body('/auth/login', 'post');
+    expect(Object.keys(login.properties ?? {}).sort()).toEqual(['login', 'password']);
+    expect(login.required).toEqual(expect.arrayContaining(['login', 'password']));
+    const createUser = body('/admin/users', 'post');
+    expect(createUser.properties?.email?.type).toBe('string');
+    expect(createUser.required).toContain('email');
+    expect(body('/user/keys', 'post').properties).toHaveProperty('name');
+    const listParams = (op('/admin/users', 'get').parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+    expect(listParams).toEqual(expect.arrayContaining(['page', 'pageSize', 'search', 'role', 'status', 'sort']));
   });
 
   it('is an OpenAPI 3 document of Tollgate', () => {

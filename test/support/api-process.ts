@@ -4,7 +4,7 @@
  *
  * The compiled tree defaults to `<repo>/dist` (`npm test` builds it before jest runs); set
  * TOLLGATE_DIST_DIR to use another tsc outDir, e.g.
- * `npx tsc -p tsconfig.build.json --outDir /tmp/tg-dist && TOLLGATE_DIST_DIR=/tmp/tg-dist npx jest …`.
+ * `node scripts/build.mjs --outDir /tmp/tg-dist && TOLLGATE_DIST_DIR=/tmp/tg-dist npx jest …`.
  * Children get NODE_PATH=<repo>/node_modules so an outDir outside the repository still finds
  * its dependencies.
  */
@@ -32,7 +32,7 @@ export function compiledEntry(relative: string, dir: string = distDir()): string
   if (!fs.existsSync(file)) {
     throw new Error(
       `compiled ${relative} not found in ${dir}: run "npm run build" first (npm test does), ` +
-        `or compile elsewhere and point TOLLGATE_DIST_DIR at it ("npx tsc -p tsconfig.build.json --outDir /tmp/tg-dist", TOLLGATE_DIST_DIR=/tmp/tg-dist)`,
+        `or compile elsewhere and point TOLLGATE_DIST_DIR at it ("node scripts/build.mjs --outDir /tmp/tg-dist", TOLLGATE_DIST_DIR=/tmp/tg-dist)`,
     );
   }
   return file;
