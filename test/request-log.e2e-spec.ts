@@ -63,7 +63,12 @@ describe('request ids and log levels', () => {
       await h.prisma.pool.query('ALTER TABLE model_rates_gone RENAME TO model_rates');
     }
     expect(res.headers['x-request-id']).toBe('log-fault-1');
-    expect(res.body).toEqual({ statusCode: 500, code: 'internal_error', message: 'Internal error' });
+    expect(res.body).toEqual({
+      statusCode: 500,
+      code: 'internal_error',
+      message: 'Internal error',
+      requestId: res.headers['x-request-id'],
+    });
     const mine = await waitForLines('log-fault-1', 2);
     expect(mine.length).toBeGreaterThanOrEqual(2);
     expect(mine.every((l) => l.req?.id === 'log-fault-1')).toBe(true);

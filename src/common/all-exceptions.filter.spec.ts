@@ -62,10 +62,12 @@ describe('AllExceptionsFilter', () => {
   describe('a DomainError', () => {
     const rateLimited = new DomainError(429, 'too_many_concurrent_requests', 'Slow down', { headers: { 'retry-after': '1' } });
 
-    it('on a management route: {statusCode, code, message, ...details}, with its headers and the request id', () => {
+    it('on a management route: {statusCode, code, message, ...details, requestId}, with its headers and the request id', () => {
       const a = answer(DomainError.conflict('model_rate_exists', 'A rate exists', { providerIds: ['p1'] }), '/ai-providers/model-rates');
       expect(a.status).toBe(409);
-      expect(JSON.stringify(a.body)).toBe('{"statusCode":409,"code":"model_rate_exists","message":"A rate exists","providerIds":["p1"]}');
+      expect(JSON.stringify(a.body)).toBe(
+        '{"statusCode":409,"code":"model_rate_exists","message":"A rate exists","providerIds":["p1"],"requestId":"req-1"}',
+      );
       expect(a.headers).toEqual({ 'content-type': 'application/json', 'x-request-id': 'req-1' });
       expect(answer(rateLimited, '/user/info').headers).toMatchObject({ 'retry-after': '1' });
     });
@@ -121,6 +123,7 @@ describe('AllExceptionsFilter', () => {
         type: 'fake',
         param: 'fake',
         kept: 1,
+        requestId: 'req-1',
       });
       expect(answer(e, '/v1/models').body).toEqual({
         error: { message: 'real message', type: 'invalid_request_error', param: null, code: 'real', statusCode: 200, kept: 1 },
@@ -150,7 +153,7 @@ describe('AllExceptionsFilter', () => {
       const a = answer(validation, '/ai-providers');
       expect(a.status).toBe(400);
       expect(JSON.stringify(a.body)).toBe(
-        '{"statusCode":400,"code":"validation_failed","message":"name must be a string","errors":[{"field":"name","messages":["name must be a string"]}]}',
+        '{"statusCode":400,"code":"validation_failed","message":"name must be a string","errors":[{"field":"name","messages":["name must be a string"]}],"requestId":"req-1"}',
       );
       expect((answer(validation, '/v1/chat/completions').body as { error: unknown }).error).toEqual({
         message: 'name must be a string',
@@ -166,11 +169,13 @@ describe('AllExceptionsFilter', () => {
         statusCode: 404,
         code: 'not_found',
         message: 'Cannot GET /nope',
+        requestId: 'req-1',
       });
       expect(answer(new BadRequestException(['a is wrong', 'b is wrong']), '/x').body).toEqual({
         statusCode: 400,
         code: 'invalid_request',
         message: 'a is wrong; b is wrong',
+        requestId: 'req-1',
       });
     });
   });
@@ -179,7 +184,12 @@ describe('AllExceptionsFilter', () => {
     it('P2002 (unique violation) → 409 conflict', () => {
       const a = answer(prismaError('P2002'), '/ai-providers');
       expect(a.status).toBe(409);
-      expect(a.body).toEqual({ statusCode: 409, code: 'conflict', message: 'A record with these values already exists' });
+      expect(a.body).toEqual({
+        statusCode: 409,
+        code: 'conflict',
+        message: 'A record with these values already exists',
+        requestId: 'req-1',
+      });
       expect((answer(prismaError('P2002'), '/v1/models').body as { error: unknown }).error).toEqual({
         message: 'A record with these values already exists',
         type: 'invalid_request_error',
@@ -191,7 +201,7 @@ describe('AllExceptionsFilter', () => {
     it('P2025 (record not found) → 404 not_found', () => {
       const a = answer(prismaError('P2025'), '/ai-providers/x');
       expect(a.status).toBe(404);
-      expect(a.body).toEqual({ statusCode: 404, code: 'not_found', message: 'The record does not exist' });
+      expect(a.body).toEqual({ statusCode: 404, code: 'not_found', message: 'The record does not exist', requestId: 'req-1' });
       expect(error).not.toHaveBeenCalled();
     });
 
@@ -209,7 +219,12 @@ describe('AllExceptionsFilter', () => {
     ])('%s → 503 service_unavailable with Retry-After: 1, logged at warn', (_what, err) => {
       const a = answer(err, '/user/info');
       expect(a.status).toBe(503);
-      expect(a.body).toEqual({ statusCode: 503, code: 'service_unavailable', message: 'The database is unavailable; retry shortly' });
+      expect(a.body).toEqual({
+        statusCode: 503,
+        code: 'service_unavailable',
+        message: 'The database is unavailable; retry shortly',
+        requestId: 'req-1',
+      });
       expect(a.headers).toMatchObject({ 'retry-after': '1' });
       expect((answer(err, '/v1/models').body as { error: unknown }).error).toEqual({
         message: 'The database is unavailable; retry shortly',
@@ -226,7 +241,7 @@ describe('AllExceptionsFilter', () => {
     it('→ 500 internal_error, logged at error level with its stack', () => {
       const a = answer(new TypeError('cannot read x of undefined'), '/user/info?secret=1');
       expect(a.status).toBe(500);
-      expect(a.body).toEqual({ statusCode: 500, code: 'internal_error', message: 'Internal error' });
+      expect(a.body).toEqual({ statusCode: 500, code: 'internal_error', message: 'Internal error', requestId: 'req-1' });
       expect((answer(new Error('boom'), '/v1/chat/completions').body as { error: unknown }).error).toEqual({
         message: 'Internal error',
         type: 'server_error',
@@ -246,6 +261,7 @@ describe('AllExceptionsFilter', () => {
         statusCode: 415,
         code: 'unsupported_media_type',
         message: 'Unsupported Media Type: text/plain',
+        requestId: 'req-1',
       });
       expect(error).not.toHaveBeenCalled();
     });

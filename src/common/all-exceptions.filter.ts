@@ -65,7 +65,7 @@ export function managementBody(error: DomainError): Record<string, unknown> {
  * The one global exception filter: every error a request ends with is turned into a DomainError
  * once (toDomainError) and rendered in the route family's shape (docs/api-conventions.md,
  * "Errors"): /v1/* in OpenAI's `{error:{message,type,param,code}}`, every other route
- * `{statusCode, code, message}`, both followed by the error's details, with the request id header
+ * `{statusCode, code, message, …details, requestId}`, with the request id header
  * and the error's headers. If a response had already started (a stream), it is ended instead.
  *
  * What becomes what:
@@ -93,7 +93,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
       if (!raw.writableEnded) raw.end();
       return;
     }
-    const body = req.url.startsWith('/v1/') ? openAiBody(error) : managementBody(error);
+    // Management errors name their request in the body too (quoted in support requests); OpenAI's
+    // shape has no such field, so /v1 errors carry it in the header only.
+    const body = req.url.startsWith('/v1/') ? openAiBody(error) : { ...managementBody(error), requestId: String(req.id) };
     const headers = { 'content-type': 'application/json', 'x-request-id': String(req.id), ...error.headers };
     if (!reply.sent) {
       void reply.code(error.status).headers(headers).send(body);

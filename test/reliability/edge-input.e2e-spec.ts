@@ -57,7 +57,7 @@ describe('edge input', () => {
       const body = await json(res);
       expect({ status: res.status, body }).toEqual({
         status: 400,
-        body: { statusCode: 400, code: 'invalid_text', message: expect.any(String) },
+        body: { statusCode: 400, code: 'invalid_text', message: expect.any(String), requestId: expect.any(String) },
       });
     };
 
@@ -175,6 +175,7 @@ describe('edge input', () => {
         expect(res.status).toBe(400);
         expect(await json(res)).toEqual({
           statusCode: 400,
+          requestId: expect.any(String),
           code: 'json_too_deep',
           message: expect.stringContaining(String(MAX_JSON_DEPTH)),
         });

@@ -84,7 +84,12 @@ describe('expected failures are logged at warn without a stack', () => {
     await h.prisma.pool.query('ALTER TABLE model_rates RENAME TO model_rates_away');
     try {
       const res = await request(h.baseUrl).get('/ai-providers/model-rates').set(as(admin)).expect(500);
-      expect(res.body).toEqual({ statusCode: 500, code: 'internal_error', message: 'Internal error' });
+      expect(res.body).toEqual({
+        statusCode: 500,
+        code: 'internal_error',
+        message: 'Internal error',
+        requestId: res.headers['x-request-id'],
+      });
     } finally {
       await h.prisma.pool.query('ALTER TABLE model_rates_away RENAME TO model_rates');
     }

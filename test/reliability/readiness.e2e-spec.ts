@@ -41,6 +41,7 @@ describe('readiness', () => {
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({
         statusCode: 503,
+        requestId: expect.any(String),
         code: 'not_ready',
         message: `Not ready: migrations not applied: ${last}`,
         checks: { database: 'up', redis: 'up', migrations: 'down' },
@@ -68,6 +69,7 @@ describe('readiness', () => {
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({
         statusCode: 503,
+        requestId: expect.any(String),
         code: 'not_ready',
         message: expect.stringContaining('redis'),
         checks: { database: 'up', redis: 'down', migrations: 'up' },
@@ -85,6 +87,7 @@ describe('readiness', () => {
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({
         statusCode: 503,
+        requestId: expect.any(String),
         code: 'not_ready',
         message: expect.stringContaining('database'),
         checks: { database: 'down', redis: 'up', migrations: 'down' },
