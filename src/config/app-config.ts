@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /**
  * Typed, validated configuration. Read once from the environment at boot (`loadConfig`); a
  * missing or malformed value stops boot with a message naming the variable. Nothing else in
@@ -16,6 +18,11 @@ export interface AppConfig {
   nodeEnv: NodeEnv;
   host: string;
   port: number;
+  /**
+   * API_WORKERS: api processes serving PORT on this machine (1..64; `auto` = os.availableParallelism()).
+   * 1 = a single process (no cluster); more = a small primary forking that many workers (src/cluster/api-cluster.ts).
+   */
+  apiWorkers: number;
   databaseUrl: string;
   databasePoolSize: number;
   /** Longest wait for a PostgreSQL connection from the pool, new or idle (ms). */
@@ -285,6 +292,24 @@ function parseTrustProxy(raw: string, problems: string[]): boolean | number | st
   return list;
 }
 
+/** Most api processes API_WORKERS may ask for. */
+export const MAX_API_WORKERS = 64;
+
+/**
+ * API_WORKERS: unset/empty → 1; `auto` → `cpus` (the machine's available parallelism, clamped to
+ * 1..MAX_API_WORKERS); else an integer from 1 to MAX_API_WORKERS. A bad value adds a problem and returns 1.
+ */
+export function parseApiWorkers(raw: string | undefined, cpus: number, problems: string[]): number {
+  if (raw === undefined || raw.trim() === '') return 1;
+  const v = raw.trim().toLowerCase();
+  if (v === 'auto') return Math.min(MAX_API_WORKERS, Math.max(1, Math.floor(cpus) || 1));
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_API_WORKERS) {
+    problems.push(`API_WORKERS must be auto or an integer from 1 to ${MAX_API_WORKERS} (got "${raw}")`);
+    return 1;
+  }
+  return Number(v);
+}
+
 /**
  * Builds the AppConfig from an environment map.
  * @throws ConfigError listing every missing or malformed variable (never their values).
@@ -313,6 +338,7 @@ export function loadConfig(env: Env): AppConfig {
     nodeEnv,
     host: r.str('HOST', '127.0.0.1'),
     port: r.int('PORT', 3000, 0, 65535),
+    apiWorkers: parseApiWorkers(env.API_WORKERS, availableParallelism(), r.problems),
     databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
     databaseConnectTimeoutMs: r.int('DATABASE_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
