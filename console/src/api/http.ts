@@ -15,7 +15,11 @@ export function setAccessToken(token: string | null): void {
   accessToken = token;
 }
 
-/** Listeners told when an answer says the session is gone (401), so the shell can show the login. */
+/**
+ * Listeners told when an answer says the session is gone (401 `unauthorized`), so the shell can
+ * show the login. A 401 `invalid_credentials` (a wrong password at login or password change) is
+ * not a lost session and tells nobody.
+ */
 const unauthorizedListeners = new Set<() => void>();
 export function onUnauthorized(listener: () => void): () => void {
   unauthorizedListeners.add(listener);
@@ -80,7 +84,7 @@ export async function apiRaw(path: string, init: ApiRequest = {}): Promise<Respo
     const inner = (obj.error && typeof obj.error === 'object' ? obj.error : obj) as Record<string, unknown>;
     const code = typeof inner.code === 'string' ? inner.code : `http_${res.status}`;
     const message = typeof inner.message === 'string' ? inner.message : res.statusText || `HTTP ${res.status}`;
-    if (res.status === 401) unauthorizedListeners.forEach((l) => l());
+    if (res.status === 401 && code === 'unauthorized') unauthorizedListeners.forEach((l) => l());
     throw new ApiError(res.status, code, message, parsed);
   }
   return res;

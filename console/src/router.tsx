@@ -1,0 +1,45 @@
+/**
+ * The console's routes, under the basename /console. Screens are loaded lazily (one chunk each),
+ * so the first load carries the shell and the screen opened only. Admin screens come from
+ * screens/admin/index.tsx (`adminRoutes`, mounted under /admin for admin roles only).
+ */
+import { createBrowserRouter, Navigate, type RouteObject } from 'react-router';
+import { LoginPage } from './auth/LoginPage';
+import { RequireAdmin, RequireSession } from './auth/guards';
+import { RouteError } from './shell/RouteError';
+import { AppLayout } from './shell/AppLayout';
+import { NotFound } from './shell/NotFound';
+import { adminRoutes } from './screens/admin';
+
+export const BASENAME = '/console';
+
+export const routes: RouteObject[] = [
+  { path: '/login', element: <LoginPage />, errorElement: <RouteError /> },
+  {
+    path: '/password',
+    element: <RequireSession allowPasswordChange />,
+    errorElement: <RouteError />,
+    children: [{ index: true, lazy: async () => ({ Component: (await import('./auth/ChangePasswordPage')).ChangePasswordPage }) }],
+  },
+  {
+    path: '/',
+    element: <RequireSession />,
+    errorElement: <RouteError />,
+    children: [
+      {
+        element: <AppLayout />,
+        children: [
+          { index: true, element: <Navigate to="/usage" replace /> },
+          { path: 'usage', lazy: async () => ({ Component: (await import('./screens/usage/UsagePage')).UsagePage }) },
+          { path: 'calls', lazy: async () => ({ Component: (await import('./screens/usage/CallLogPage')).CallLogPage }) },
+          { path: 'credits', lazy: async () => ({ Component: (await import('./screens/usage/CreditsPage')).CreditsPage }) },
+          { path: 'keys', lazy: async () => ({ Component: (await import('./screens/keys/KeysPage')).KeysPage }) },
+          { path: 'admin', element: <RequireAdmin />, errorElement: <RouteError />, children: adminRoutes },
+          { path: '*', element: <NotFound /> },
+        ],
+      },
+    ],
+  },
+];
+
+export const router = createBrowserRouter(routes, { basename: BASENAME });
