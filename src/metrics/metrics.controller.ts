@@ -5,6 +5,7 @@ import { Public } from '../auth/auth.decorators';
 import { DomainError } from '../common/domain-error';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { ClusterMetrics } from './cluster-metrics';
 import { GatewayCallMetrics } from './gateway-call-metrics';
 import { MetricsRegistry } from './metrics-registry';
 import { ScrapeCollectors } from './scrape-collectors';
@@ -27,6 +28,7 @@ export class MetricsController {
     private readonly metrics: MetricsRegistry,
     private readonly collectors: ScrapeCollectors,
     private readonly calls: GatewayCallMetrics,
+    private readonly cluster: ClusterMetrics,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.tokenDigest = config.metrics.bearerToken ? digest(config.metrics.bearerToken) : null;
@@ -36,7 +38,8 @@ export class MetricsController {
    * Every metric in the Prometheus text format (content type `text/plain; version=0.0.4;
    * charset=utf-8`), with the scrape-time sources (queues, ledger lag, credential health) read
    * first, each within 2 s (COLLECT_BOUND_MS): a scrape answers within about 3 s even when Redis or
-   * PostgreSQL hangs.
+   * PostgreSQL hangs. With API_WORKERS > 1 the cluster's metrics, whichever worker answers
+   * (ClusterMetrics: totals summed over the workers).
    * @throws DomainError 401 `metrics_unauthorized` when METRICS_BEARER_TOKEN is set and the request
    *   lacks `Authorization: Bearer <that token>`
    */
@@ -47,7 +50,7 @@ export class MetricsController {
   ): Promise<string> {
     this.authorize(authorization);
     await Promise.all([this.collectors.refresh(), this.calls.settled()]);
-    const text = await this.metrics.render();
+    const text = await this.cluster.render();
     void reply.header('content-type', this.metrics.contentType).header('cache-control', 'no-store');
     return text;
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ModelCallsModule } from '../model-calls/model-calls.module';
 import { ProvidersModule } from '../providers/providers.module';
+import { ClusterMetrics } from './cluster-metrics';
 import { GatewayCallMetrics } from './gateway-call-metrics';
 import { HttpMetricsHook } from './http-metrics.hook';
 import { MetricsController } from './metrics.controller';
@@ -17,6 +18,6 @@ import { ServiceCounters } from './service-counters';
 @Module({
   imports: [ModelCallsModule, ProvidersModule],
   controllers: [MetricsController],
-  providers: [MetricsRegistry, HttpMetricsHook, GatewayCallMetrics, ScrapeCollectors, ServiceCounters, MetricsRepository],
+  providers: [MetricsRegistry, ClusterMetrics, HttpMetricsHook, GatewayCallMetrics, ScrapeCollectors, ServiceCounters, MetricsRepository],
 })
 export class MetricsModule {}

@@ -41,7 +41,8 @@ export class ScrapeCollectors {
     private readonly repository: MetricsRepository,
     metrics: MetricsRegistry,
   ) {
-    const registers = [metrics.registry];
+    // read at scrape time, the same from any process: never summed over api workers
+    const registers = [metrics.scrapeRegistry];
     this.queueJobs = new Gauge({
       name: `${METRIC_PREFIX}queue_jobs`,
       help: 'BullMQ jobs per queue and state (waiting, active, delayed, failed), read on scrape',
