@@ -19,6 +19,13 @@ export const adminRoutes: RouteObject[] = [
   { path: 'users/:id/keys', lazy: screen(() => import('./users/UserDetailScreen')) },
   { path: 'teams', lazy: screen(() => import('./teams/TeamsScreen')) },
   { path: 'teams/:id', lazy: screen(() => import('./teams/TeamDetailScreen')) },
+  { path: 'providers', lazy: screen(() => import('./providers/ProvidersScreen')) },
+  { path: 'providers/rates', lazy: screen(() => import('./providers/RatesScreen')) },
+  { path: 'providers/history', lazy: screen(() => import('./providers/RateHistoryScreen')) },
+  { path: 'providers/health', lazy: screen(() => import('./providers/HealthScreen')) },
+  { path: 'providers/:id', lazy: screen(() => import('./providers/ProviderDetailScreen')) },
+  { path: 'credits', lazy: screen(() => import('./credits/CreditsScreen')) },
+  { path: 'audit', lazy: screen(() => import('./audit/AuditScreen')) },
 ];
 
 /** Admin navigation entries: label, path under /console, and which roles may see it. */
@@ -35,6 +42,7 @@ export const adminNav: AdminNavEntry[] = [
   { label: 'Users', path: '/console/admin/users', roles: ALL_ADMINS },
   { label: 'Teams', path: '/console/admin/teams', roles: ALL_ADMINS },
   { label: 'Providers', path: '/console/admin/providers', roles: ALL_ADMINS },
+  { label: 'Model rates', path: '/console/admin/providers/rates', roles: ALL_ADMINS },
   { label: 'Credits & usage', path: '/console/admin/credits', roles: ALL_ADMINS },
   { label: 'Audit log', path: '/console/admin/audit', roles: ALL_ADMINS },
 ];

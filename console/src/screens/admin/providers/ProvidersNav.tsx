@@ -1,0 +1,27 @@
+/** The providers area's sub-navigation (tabs as links, so each view has its own URL). */
+import { Tabs } from '@mantine/core';
+import { useLocation, useNavigate } from 'react-router';
+
+const TABS = [
+  { value: '/admin/providers', label: 'Providers' },
+  { value: '/admin/providers/rates', label: 'Model rates' },
+  { value: '/admin/providers/history', label: 'Rate history' },
+  { value: '/admin/providers/health', label: 'Health' },
+];
+
+export function ProvidersNav() {
+  const { pathname } = useLocation();
+  const navigate = useNavigate();
+  const current = TABS.find((t) => pathname.endsWith(t.value))?.value ?? '/admin/providers';
+  return (
+    <Tabs value={current} onChange={(v) => v && void navigate(v)}>
+      <Tabs.List>
+        {TABS.map((t) => (
+          <Tabs.Tab key={t.value} value={t.value}>
+            {t.label}
+          </Tabs.Tab>
+        ))}
+      </Tabs.List>
+    </Tabs>
+  );
+}
