@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFile
 import { join } from 'node:path';
 import type { QueryConfig } from 'pg';
 import { Decimal } from '../common/decimal';
-import { creditLedgerQueries } from '../credits/credit-ledger.service';
+import { CallHold, creditLedgerQueries } from '../credits/credit-ledger.service';
 import { settlementQueries } from '../credits/call-settlement.repository';
 import { grantExpiryQueries } from '../credits/grant-expiry.repository';
 import { keyQueries } from '../keys/keys.repository';
@@ -45,6 +45,24 @@ const T0 = new Date('2030-01-01T10:00:00.000Z');
 const T1 = new Date('2030-01-01T11:00:00.000Z');
 const T2 = new Date('2030-01-01T12:00:00.000Z');
 const TTL_SECONDS = 120;
+
+/** The representative hold of the credit-hold snapshots. */
+const HOLD: CallHold = {
+  userId: USER,
+  callId: CALL,
+  amount: new Decimal('0.5'),
+  enforce: true,
+  apiKeyId: '44444444-4444-4444-8444-444444444444',
+  providerId: '55555555-5555-4555-8555-555555555555',
+  model: 'mock-model',
+  type: 'chatCompletion',
+  stream: false,
+  requestId: 'request-1',
+  appDid: null,
+  promptTokensEstimate: 12,
+  inputRate: new Decimal('0.0001'),
+  startedAt: T0.getTime(),
+};
 
 const SNAPSHOTS: readonly Snapshot[] = [
   {
@@ -87,24 +105,13 @@ const SNAPSHOTS: readonly Snapshot[] = [
     source: 'src/credits/credit-ledger.service.ts',
     statements: [
       {
-        by: 'CreditLedgerService.holdForCall',
-        query: creditLedgerQueries.hold(
-          {
-            userId: USER,
-            callId: CALL,
-            amount: new Decimal('0.5'),
-            enforce: true,
-            apiKeyId: '44444444-4444-4444-8444-444444444444',
-            providerId: '55555555-5555-4555-8555-555555555555',
-            model: 'mock-model',
-            type: 'chatCompletion',
-            stream: false,
-            requestId: 'request-1',
-            appDid: null,
-            promptTokensEstimate: 12,
-            inputRate: new Decimal('0.0001'),
-            startedAt: T0.getTime(),
-          },
+        by: 'CreditLedgerService.holdForCall (one call)',
+        query: creditLedgerQueries.hold(HOLD, TTL_SECONDS),
+      },
+      {
+        by: 'CreditLedgerService.holdForCall (a batch)',
+        query: creditLedgerQueries.holdBatch(
+          [HOLD, { ...HOLD, callId: '66666666-6666-4666-8666-666666666666', appDid: 'did:app' }],
           TTL_SECONDS,
         ),
       },
@@ -166,6 +173,12 @@ const SNAPSHOTS: readonly Snapshot[] = [
       { by: 'HourlyStatsRepository.aggregateHours', query: hourlyStatsQueries.aggregateHours([T0], T1) },
       { by: 'HourlyStatsRepository.deleteRange', query: hourlyStatsQueries.deleteRange(T0, T1) },
       { by: 'HourlyStatsRepository.aggregateRange', query: hourlyStatsQueries.aggregateRange(T0, T1, T1) },
+      { by: 'HourlyStatsRepository.rebuildTotalsBefore (1/2)', query: hourlyStatsQueries.deleteTotalsBefore(T1) },
+      { by: 'HourlyStatsRepository.rebuildTotalsBefore (2/2)', query: hourlyStatsQueries.sumTotalsBefore(T1) },
+      { by: 'HourlyStatsRepository.rebuildTotalsHours (1/2)', query: hourlyStatsQueries.deleteTotalsHours([T0]) },
+      { by: 'HourlyStatsRepository.rebuildTotalsHours (2/2)', query: hourlyStatsQueries.sumTotalsHours([T0]) },
+      { by: 'HourlyStatsRepository.rebuildTotalsRange (1/2)', query: hourlyStatsQueries.deleteTotalsRange(T0, T1) },
+      { by: 'HourlyStatsRepository.rebuildTotalsRange (2/2)', query: hourlyStatsQueries.sumTotalsRange(T0, T1) },
       { by: 'HourlyStatsRepository.saveWatermarks', query: hourlyStatsQueries.saveWatermarks(T1, T1) },
       { by: 'HourlyStatsRepository.watermarks', query: hourlyStatsQueries.watermarks() },
       { by: 'HourlyStatsRepository.hourRange', query: hourlyStatsQueries.hourRange(T0, T2, T1) },

@@ -80,3 +80,41 @@ export const TYPE_LABELS: Record<string, string> = {
   embedding: 'embedding',
   imageGeneration: 'image',
 };
+
+/** A keyset position in the call log's newest-first order: the (created_at, id) of a page's last row. */
+export interface CallCursor {
+  /** created_at as PostgreSQL prints timestamptz (microseconds kept exact) */
+  ts: string;
+  id: string;
+}
+
+/** created_at as PostgreSQL prints timestamptz, e.g. "2026-12-02 10:11:12.123456+00" */
+const PG_TIMESTAMPTZ = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
+
+/** The opaque `nextCursor` of GET /user/model-calls: base64url of the JSON `[createdAt, id]`. */
+export function encodeCallCursor(c: CallCursor): string {
+  return Buffer.from(JSON.stringify([c.ts, c.id]), 'utf8').toString('base64url');
+}
+
+/**
+ * Reads a cursor made by encodeCallCursor.
+ * @throws DomainError 400 `invalid_cursor` (field `cursor`) when it is not one
+ */
+export function decodeCallCursor(s: string): CallCursor {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(v) &&
+      v.length === 2 &&
+      typeof v[0] === 'string' &&
+      typeof v[1] === 'string' &&
+      PG_TIMESTAMPTZ.test(v[0]) &&
+      UUID.test(v[1])
+    ) {
+      return { ts: v[0], id: v[1] };
+    }
+  } catch {
+    // falls through to the refusal
+  }
+  throw DomainError.badRequest('invalid_cursor', 'cursor is not a nextCursor of this endpoint', { field: 'cursor' });
+}

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Decimal } from '../common/decimal';
 import { PrismaService } from '../prisma/prisma.service';
-import { buildCallWhere, TYPE_LABELS } from './call-filters';
+import { buildCallWhere, decodeCallCursor, encodeCallCursor, SqlWhere, TYPE_LABELS } from './call-filters';
+import { MAX_UNIX_SECONDS } from './dto/unix-time';
+import { hybridSql, readWatermark, statusesOf } from './stats-sources';
 import { ListModelCallsDto } from './dto/model-call-filters.dto';
 
 /** `appInfo` of a listed call. No apps registry yet: only `appDid` is known, the rest is null. */
@@ -53,10 +55,23 @@ export interface ModelCallItem {
 }
 
 export interface ModelCallPage {
+  /** calls matching the filters over all pages: exact unless `totalIsEstimate` */
   count: number;
+  /**
+   * false: `count` is exact (from the hourly aggregates plus the call log, or counted when at most
+   * EXACT_COUNT_CAP rows match); true: more than EXACT_COUNT_CAP rows match a filter the
+   * aggregates cannot answer (search, providerId, appDid) and `count` is the planner's estimate
+   * (never below EXACT_COUNT_CAP + 1).
+   */
+  totalIsEstimate: boolean;
   list: ModelCallItem[];
   paging: { page: number; pageSize: number };
+  /** pass as `cursor` for the rows after this page; null when there are none */
+  nextCursor: string | null;
 }
+
+/** Up to this many matching rows the list counts exactly even when the aggregates cannot answer. */
+export const EXACT_COUNT_CAP = 1000;
 
 interface Row {
   id: string;
@@ -78,6 +93,7 @@ interface Row {
   error_code: string | null;
   error_message: string | null;
   created_at: Date;
+  cursor_ts: string;
   did: string;
   full_name: string;
   email: string;
@@ -85,34 +101,99 @@ interface Row {
 }
 
 /**
- * GET /user/model-calls (docs/api/model-calls.md): one page of the call log, newest first, with
- * the total count. Two statements on the pool (page and count) run in parallel.
+ * GET /user/model-calls (docs/api/model-calls.md): one page of the call log, newest first
+ * ((created_at, id) descending), with the total count. Paging by `page` (OFFSET: cost grows with
+ * the depth) or by `cursor` (keyset: `(created_at, id) <` the cursor, served by the
+ * (user_id, created_at) and (created_at) indexes at any depth). The page and the count run in
+ * parallel on two pool connections.
+ *
+ * The count: with no filter but time, status and model, exact from the hourly aggregates plus
+ * the call log (stats-sources.ts: one user's model_call_hourly_stats or the all-users
+ * model_call_hourly_totals, tens of rows per hour, however many calls). Otherwise the matching
+ * rows are counted up to EXACT_COUNT_CAP + 1; past the cap the count is the planner's estimate
+ * and `totalIsEstimate` is true.
  */
 @Injectable()
 export class CallListService {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** `userId` null = every user (admin, allUsers=true). */
+  /**
+   * `userId` null = every user (admin, allUsers=true).
+   * @throws DomainError 400 `invalid_cursor` when `q.cursor` is not a nextCursor of this endpoint
+   */
   async list(userId: string | null, q: ListModelCallsDto): Promise<ModelCallPage> {
+    const cursor = q.cursor !== undefined ? decodeCallCursor(q.cursor) : null;
     const where = buildCallWhere(q, userId);
-    const n = where.params.length;
+    const params = [...where.params];
+    let after = '';
+    if (cursor) {
+      params.push(cursor.ts, cursor.id);
+      after = ` AND (mc.created_at, mc.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+    }
+    params.push(q.pageSize + 1, cursor ? 0 : (q.page - 1) * q.pageSize);
     const pageSql = `
       SELECT mc.id, mc.request_id, mc.model, mc.type, mc.status, mc.stream, mc.prompt_tokens,
         mc.completion_tokens, mc.total_tokens, mc.usage_source, trim_scale(mc.credits)::text AS credits,
         mc.duration_ms, mc.app_did, mc.provider_id, p.display_name AS provider_name, mc.upstream_status,
-        mc.error_code, mc.error_message, mc.created_at, u.did, u.full_name, u.email, u.avatar
+        mc.error_code, mc.error_message, mc.created_at, mc.created_at::text AS cursor_ts, u.did, u.full_name, u.email, u.avatar
       FROM model_calls mc
       JOIN users u ON u.id = mc.user_id
       LEFT JOIN ai_providers p ON p.id = mc.provider_id
-      WHERE ${where.sql}
+      WHERE ${where.sql}${after}
       ORDER BY mc.created_at DESC, mc.id DESC
-      LIMIT $${n + 1} OFFSET $${n + 2}`;
-    const countSql = `SELECT count(*)::int AS n FROM model_calls mc ${where.usesUsers ? 'JOIN users u ON u.id = mc.user_id' : ''} WHERE ${where.sql}`;
-    const [page, count] = await Promise.all([
-      this.prisma.pool.query<Row>(pageSql, [...where.params, q.pageSize, (q.page - 1) * q.pageSize]),
-      this.prisma.pool.query<{ n: number }>(countSql, where.params),
-    ]);
-    return { count: count.rows[0].n, list: page.rows.map(toItem), paging: { page: q.page, pageSize: q.pageSize } };
+      LIMIT $${params.length - 1} OFFSET $${params.length}`;
+    const [page, total] = await Promise.all([this.prisma.pool.query<Row>(pageSql, params), this.count(userId, q, where)]);
+    const rows = page.rows.slice(0, q.pageSize);
+    const last = rows[rows.length - 1];
+    return {
+      count: total.n,
+      totalIsEstimate: total.estimate,
+      list: rows.map(toItem),
+      paging: { page: q.page, pageSize: q.pageSize },
+      nextCursor: page.rows.length > q.pageSize ? encodeCallCursor({ ts: last.cursor_ts, id: last.id }) : null,
+    };
+  }
+
+  /** The total of the list (see the class comment). */
+  private async count(userId: string | null, q: ListModelCallsDto, where: SqlWhere): Promise<{ n: number; estimate: boolean }> {
+    if (!q.search?.trim() && q.providerId === undefined && q.appDid === undefined) {
+      return { n: await this.countFromAggregates(userId, q), estimate: false };
+    }
+    const from = `FROM model_calls mc ${where.usesUsers ? 'JOIN users u ON u.id = mc.user_id' : ''} WHERE ${where.sql}`;
+    const capped = await this.prisma.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 ${from} LIMIT ${EXACT_COUNT_CAP + 1}) m`,
+      where.params,
+    );
+    const n = capped.rows[0].n;
+    if (n <= EXACT_COUNT_CAP) return { n, estimate: false };
+    const plan = await this.prisma.pool.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+      `EXPLAIN (FORMAT JSON) SELECT 1 ${from}`,
+      where.params,
+    );
+    return { n: Math.max(EXACT_COUNT_CAP + 1, Math.round(plan.rows[0]['QUERY PLAN'][0].Plan['Plan Rows'])), estimate: true };
+  }
+
+  /** Exact count of the calls matching time, status and model, from the aggregates and the log, in one snapshot. */
+  private async countFromAggregates(userId: string | null, q: ListModelCallsDto): Promise<number> {
+    const start = (q.startTime ?? 0) * 1000;
+    const end = (q.endTime ?? MAX_UNIX_SECONDS + 1) * 1000;
+    const c = await this.prisma.pool.connect();
+    try {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const wm = await readWatermark(c);
+      const h = hybridSql({ userId, statuses: statusesOf(q.status), model: q.model }, start, end, wm, {
+        agg: 'sum(s.calls)::bigint',
+        raw: 'count(*)::bigint',
+      });
+      const { rows } = await c.query<{ n: string }>(`SELECT coalesce(sum(n), 0)::text AS n FROM (${h.sql}) AS parts (n)`, h.params);
+      await c.query('COMMIT');
+      return Number(rows[0].n);
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
   }
 }
 

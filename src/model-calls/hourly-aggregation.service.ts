@@ -36,6 +36,9 @@ export interface RecalculationResult {
  * so no row with recorded_at < R commits after the run) and replaces, per hour, the stats of the
  * newly closed hours [H_old, H_new) and of the older hours that got rows recorded in [R_old, R_new).
  * Each run replaces whole hours from the log, so running twice (BullMQ's at-least-once) is harmless.
+ * Every change to the per-user rows is followed in the same transaction by a rebuild of the
+ * all-users rollup (model_call_hourly_totals) of the same hours from them, so the rollup obeys
+ * the same invariant (it is the per-user rows summed over users).
  * This class holds the rules and the transaction; the statements are in HourlyStatsRepository.
  */
 @Injectable()
@@ -56,6 +59,7 @@ export class HourlyAggregationService {
         // First run: everything before H_new.
         await this.stats.deleteBefore(s.hNew, c);
         rows += await this.stats.aggregateBefore(s.hNew, s.rNew, c);
+        await this.stats.rebuildTotalsBefore(s.hNew, c);
         hours += await this.stats.countHours(c);
       } else {
         // Older hours that received rows recorded since the last run.
@@ -63,11 +67,13 @@ export class HourlyAggregationService {
         if (lateHours.length) {
           await this.stats.deleteHours(lateHours, c);
           rows += await this.stats.aggregateHours(lateHours, s.rNew, c);
+          await this.stats.rebuildTotalsHours(lateHours, c);
         }
         // Hours closed since the last run.
         if (s.hNew > s.hOld) {
           await this.stats.deleteRange(s.hOld, s.hNew, c);
           rows += await this.stats.aggregateRange(s.hOld, s.hNew, s.rNew, c);
+          await this.stats.rebuildTotalsRange(s.hOld, s.hNew, c);
         }
         hours = lateHours.length + Math.round((s.hNew.getTime() - s.hOld.getTime()) / 3_600_000);
       }
@@ -80,6 +86,8 @@ export class HourlyAggregationService {
    * Rebuilds one user's stats for the aggregated hours overlapping [start, end) from the call log
    * (job `model-call-stats.recalculate-user`, POST /user/recalculate-stats). Hours past the
    * watermark are not stored (readers take them from the log), so there is nothing to rebuild there.
+   * The all-users rollup of the whole hour range is then rebuilt from the per-user rows (it reads
+   * every user's rows of the range: seconds for a month at ten million calls, a worker job).
    * With `dryRun` it only counts.
    */
   async recalculateUser(userId: string, start: Date, end: Date, dryRun: boolean): Promise<RecalculationResult> {
@@ -93,6 +101,7 @@ export class HourlyAggregationService {
       if (!dryRun) {
         await this.stats.deleteUserRange(userId, range.lo, range.hi, c);
         await this.stats.aggregateUserRange(userId, range.lo, range.hi, st.r, c);
+        await this.stats.rebuildTotalsRange(range.lo, range.hi, c);
       }
       return { deleted, success, failed: 0 };
     });

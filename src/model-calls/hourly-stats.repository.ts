@@ -14,6 +14,14 @@ SELECT date_trunc('hour', mc.created_at) AS hour, mc.user_id, mc.model, mc.type,
 FROM model_calls mc`;
 const GROUP_BY = 'GROUP BY 1, 2, 3, 4, 5';
 
+/** Sums model_call_hourly_stats rows (alias s, filtered by the statement's WHERE) over users into model_call_hourly_totals rows. */
+const TOTALS_INSERT = `INSERT INTO model_call_hourly_totals
+  (hour, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms)
+SELECT s.hour, s.model, s.type, s.status, sum(s.calls)::bigint, sum(s.prompt_tokens)::bigint, sum(s.completion_tokens)::bigint,
+  sum(s.total_tokens)::bigint, sum(s.credits), sum(s.duration_ms)::bigint
+FROM model_call_hourly_stats s`;
+const TOTALS_GROUP_BY = 'GROUP BY 1, 2, 3, 4';
+
 /**
  * The statements of model_call_hourly_stats and model_call_stats_state, one builder each
  * (text and values). Exported for the SQL snapshots (src/database/sql-snapshots.spec.ts).
@@ -73,6 +81,36 @@ ${GROUP_BY}`,
     text: `INSERT INTO model_call_stats_state (id, hour_watermark, recorded_watermark, updated_at) VALUES (1, $1, $2, now())
 ON CONFLICT (id) DO UPDATE SET hour_watermark = EXCLUDED.hour_watermark, recorded_watermark = EXCLUDED.recorded_watermark, updated_at = now()`,
     values: [hour, recorded],
+  }),
+  deleteTotalsBefore: (hour: Date): QueryConfig => ({
+    text: 'DELETE FROM model_call_hourly_totals WHERE hour < $1',
+    values: [hour],
+  }),
+  sumTotalsBefore: (hour: Date): QueryConfig => ({
+    text: `${TOTALS_INSERT}
+WHERE s.hour < $1
+${TOTALS_GROUP_BY}`,
+    values: [hour],
+  }),
+  deleteTotalsHours: (hours: readonly Date[]): QueryConfig => ({
+    text: 'DELETE FROM model_call_hourly_totals WHERE hour = ANY($1::timestamptz[])',
+    values: [hours],
+  }),
+  sumTotalsHours: (hours: readonly Date[]): QueryConfig => ({
+    text: `${TOTALS_INSERT}
+WHERE s.hour = ANY($1::timestamptz[])
+${TOTALS_GROUP_BY}`,
+    values: [hours],
+  }),
+  deleteTotalsRange: (from: Date, to: Date): QueryConfig => ({
+    text: 'DELETE FROM model_call_hourly_totals WHERE hour >= $1 AND hour < $2',
+    values: [from, to],
+  }),
+  sumTotalsRange: (from: Date, to: Date): QueryConfig => ({
+    text: `${TOTALS_INSERT}
+WHERE s.hour >= $1 AND s.hour < $2
+${TOTALS_GROUP_BY}`,
+    values: [from, to],
   }),
   watermarks: (): QueryConfig => ({
     text: 'SELECT hour_watermark AS h, recorded_watermark AS r FROM model_call_stats_state WHERE id = 1',
@@ -172,6 +210,29 @@ export class HourlyStatsRepository {
   /** Aggregates calls created in [from, to) and recorded before `recordedBefore`. @returns stat rows written */
   async aggregateRange(from: Date, to: Date, recordedBefore: Date, c?: PoolClient): Promise<number> {
     return (await this.db(c).query(hourlyStatsQueries.aggregateRange(from, to, recordedBefore))).rowCount ?? 0;
+  }
+
+  /**
+   * Rewrites the all-users rollup (model_call_hourly_totals) of the hours before `hour` from the
+   * per-user rows. Every change to model_call_hourly_stats is followed, in its transaction, by
+   * one of these rebuilds over the same hours, so both tables always cover the same calls.
+   * @returns rollup rows written
+   */
+  async rebuildTotalsBefore(hour: Date, c?: PoolClient): Promise<number> {
+    await this.db(c).query(hourlyStatsQueries.deleteTotalsBefore(hour));
+    return (await this.db(c).query(hourlyStatsQueries.sumTotalsBefore(hour))).rowCount ?? 0;
+  }
+
+  /** Rewrites the all-users rollup of these hours from the per-user rows. @returns rollup rows written */
+  async rebuildTotalsHours(hours: readonly Date[], c?: PoolClient): Promise<number> {
+    await this.db(c).query(hourlyStatsQueries.deleteTotalsHours(hours));
+    return (await this.db(c).query(hourlyStatsQueries.sumTotalsHours(hours))).rowCount ?? 0;
+  }
+
+  /** Rewrites the all-users rollup of the hours in [from, to) from the per-user rows. @returns rollup rows written */
+  async rebuildTotalsRange(from: Date, to: Date, c?: PoolClient): Promise<number> {
+    await this.db(c).query(hourlyStatsQueries.deleteTotalsRange(from, to));
+    return (await this.db(c).query(hourlyStatsQueries.sumTotalsRange(from, to))).rowCount ?? 0;
   }
 
   /** Stores the watermarks (the single model_call_stats_state row). */

@@ -15,16 +15,20 @@ export class ModelCallsController {
   ) {}
 
   /**
-   * GET /user/model-calls → `{count, list, paging:{page, pageSize}}`, newest first. Each item:
+   * GET /user/model-calls → `{count, totalIsEstimate, list, paging:{page, pageSize}, nextCursor}`,
+   * newest first ((createdAt, id) descending). `count` is exact when `totalIsEstimate` is false;
+   * true only when more than 1,000 calls match a search, providerId or appDid filter (then it is
+   * the planner's estimate). `nextCursor` (null on the last page) is passed back as `cursor` for
+   * the next page (keyset paging, any depth at the same cost; `page` is then ignored). Each item:
    * id, requestId, userDid, model, type (chat|embedding|image), status (success|failed|aborted),
    * inputTokens/outputTokens/totalUsage (tokens), credits (credits, number), duration (ms),
    * createdAt (ISO), appDid, appInfo ({appName, appDid, appLogo, appUrl}; no apps registry yet, so
    * only appDid is set; null without appDid), userInfo ({did, fullName, email, avatar}).
    * Query: page (≥1), pageSize (1–100, default 50), startTime/endTime (Unix s, [start, end)),
    * search, status (success | failed = failed+aborted | aborted | all), model, providerId (uuid),
-   * appDid, allUsers (admin only). A user sees only their own calls.
+   * appDid, allUsers (admin only), cursor. A user sees only their own calls.
    * Errors: 401; 403 `forbidden` (allUsers without admin) / `insufficient_scope` (API key without
-   * usage:read); 400 `validation_failed` with `errors[].field`.
+   * usage:read); 400 `validation_failed` with `errors[].field`; 400 `invalid_cursor` (field cursor).
    */
   @Get('model-calls')
   @Auth({ scope: 'usage:read' })
@@ -36,14 +40,14 @@ export class ModelCallsController {
    * GET /user/model-calls/export → text/csv (attachment model-calls.csv), header row
    * `Timestamp,Request ID,User DID,User Name,User Email,Model,Provider,Type,Status,Input Tokens,
    * Output Tokens,Total Usage,Credits,Duration(ms),App DID`; tokens, credits, ms. Same filters and
-   * errors as the list; `page`/`pageSize` are accepted and ignored (the list's query string can
+   * errors as the list; `page`/`pageSize`/`cursor` are accepted and ignored (the list's query string can
    * be reused); at most MODEL_CALLS_EXPORT_MAX_ROWS rows (default 10,000), newest first; text
    * cells starting with = + - @ tab or CR get a leading apostrophe.
    */
   @Get('model-calls/export')
   @Auth({ scope: 'usage:read' })
   export(@CurrentUser() user: AuthUser, @Query() q: ExportModelCallsDto): StreamableFile {
-    const { page: _page, pageSize: _pageSize, ...filters } = q;
+    const { page: _page, pageSize: _pageSize, cursor: _cursor, ...filters } = q;
     const stream = this.exporter.export(callerScope(user, q.allUsers), filters);
     return new StreamableFile(stream, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="model-calls.csv"' });
   }

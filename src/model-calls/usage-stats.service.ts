@@ -3,6 +3,7 @@ import type { PoolClient } from 'pg';
 import { Decimal } from '../common/decimal';
 import { PrismaService } from '../prisma/prisma.service';
 import { TYPE_LABELS } from './call-filters';
+import { hybridSql, readWatermark, StatsWatermark } from './stats-sources';
 
 /** The usage-stats response. Credits are numbers, summed exactly as decimals first. */
 export interface UsageStats {
@@ -37,39 +38,24 @@ interface Group {
   tokens: string;
 }
 
-const HOUR_MS = 3_600_000;
-
-/**
- * Rows of one time range grouped by (UTC day, model, type): the whole hours that the worker has
- * aggregated come from model_call_hourly_stats, everything else from model_calls — the partial
- * hours at the range's edges, the hours past the watermark, and calls recorded after their hour
- * was aggregated (recorded_at ≥ the recorded watermark). See HourlyAggregationService for the
- * invariant that makes the two parts disjoint and complete. $1 user id or null (all users).
- */
-const GROUPS_SQL = `
-WITH rows AS (
-  SELECT to_char(s.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, s.model, s.type, s.calls::bigint AS calls, s.credits, s.total_tokens AS tokens
-  FROM model_call_hourly_stats s
-  WHERE s.hour >= $2 AND s.hour < $3 AND ($1::uuid IS NULL OR s.user_id = $1::uuid)
-  UNION ALL
-  SELECT to_char(mc.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), mc.model, mc.type, 1, mc.credits, mc.total_tokens::bigint
-  FROM model_calls mc
-  WHERE mc.created_at >= $4 AND mc.created_at < $5 AND ($1::uuid IS NULL OR mc.user_id = $1::uuid)
-  UNION ALL
-  SELECT to_char(mc.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), mc.model, mc.type, 1, mc.credits, mc.total_tokens::bigint
-  FROM model_calls mc
-  WHERE mc.created_at >= $6 AND mc.created_at < $7 AND ($1::uuid IS NULL OR mc.user_id = $1::uuid)
-  UNION ALL
-  SELECT to_char(mc.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), mc.model, mc.type, 1, mc.credits, mc.total_tokens::bigint
-  FROM model_calls mc
-  WHERE mc.recorded_at >= $8 AND mc.created_at >= $2 AND mc.created_at < $3 AND ($1::uuid IS NULL OR mc.user_id = $1::uuid)
-)
-SELECT day, model, type::text AS type, sum(calls)::text AS calls, sum(credits)::text AS credits, sum(tokens)::text AS tokens
-FROM rows GROUP BY day, model, type`;
+/** Per (UTC day, model, type) of the period. */
+const GROUP_SELECT = {
+  agg: `(s.hour AT TIME ZONE 'UTC')::date AS day, s.model, s.type, s.calls::bigint AS calls, s.credits, s.total_tokens::bigint AS tokens`,
+  raw: `(mc.created_at AT TIME ZONE 'UTC')::date, mc.model, mc.type, 1::bigint, mc.credits, mc.total_tokens::bigint`,
+};
+/** Totals only (the previous period of the trend comparison). */
+const TOTAL_SELECT = {
+  agg: 'sum(s.calls)::bigint AS calls, sum(s.credits) AS credits',
+  raw: 'count(*)::bigint, sum(mc.credits)',
+};
 
 /**
  * GET /user/usage-stats and /user/admin/user-stats (docs/api/model-calls.md), exact at any
- * volume: read in one REPEATABLE READ snapshot so the watermark and the aggregates agree.
+ * volume and fresh to the last recorded call: whole aggregated hours come from the hourly
+ * aggregates (one user's: model_call_hourly_stats; every user's: model_call_hourly_totals, so
+ * the all-users figures read tens of rows per hour rather than one per active user), the rest
+ * (edge hours, the current hour, calls recorded late) from the call log (stats-sources.ts). All
+ * of it is read in one REPEATABLE READ snapshot so the watermark and the aggregates agree.
  */
 @Injectable()
 export class UsageStatsService {
@@ -82,12 +68,9 @@ export class UsageStatsService {
     const c = await this.prisma.pool.connect();
     try {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const wm = await c.query<{ h: Date | null; r: Date | null }>(
-        'SELECT hour_watermark AS h, recorded_watermark AS r FROM model_call_stats_state WHERE id = 1',
-      );
-      const watermark = wm.rows[0]?.h && wm.rows[0]?.r ? { hour: wm.rows[0].h.getTime(), recorded: wm.rows[0].r } : null;
-      const current = await groups(c, userId, start, end, watermark);
-      const previous = await groups(c, userId, start - (end - start), start, watermark);
+      const wm = await readWatermark(c);
+      const current = await groups(c, userId, start, end, wm);
+      const previous = await totals(c, userId, start - (end - start), start, wm);
       await c.query('COMMIT');
       return shape(current, previous);
     } catch (err) {
@@ -99,23 +82,35 @@ export class UsageStatsService {
   }
 }
 
-async function groups(
+async function groups(c: PoolClient, userId: string | null, start: number, end: number, wm: StatsWatermark | null): Promise<Group[]> {
+  const q = hybridSql({ userId }, start, end, wm, GROUP_SELECT);
+  const { rows } = await c.query<Group>(
+    `WITH r (day, model, type, calls, credits, tokens) AS (${q.sql})
+SELECT to_char(day, 'YYYY-MM-DD') AS day, model, type::text AS type, sum(calls)::text AS calls, sum(credits)::text AS credits,
+  sum(tokens)::text AS tokens
+FROM r GROUP BY day, model, type`,
+    q.params,
+  );
+  return rows;
+}
+
+async function totals(
   c: PoolClient,
   userId: string | null,
   start: number,
   end: number,
-  wm: { hour: number; recorded: Date } | null,
-): Promise<Group[]> {
-  // Whole aggregated hours [a, z); raw head [start, a) and tail [z, end).
-  let a = Math.ceil(start / HOUR_MS) * HOUR_MS;
-  let z = Math.min(Math.floor(end / HOUR_MS) * HOUR_MS, wm?.hour ?? -Infinity);
-  if (!wm || z <= a) a = z = end; // nothing aggregated: all raw
-  const t = (ms: number) => new Date(ms);
-  const { rows } = await c.query<Group>(GROUPS_SQL, [userId, t(a), t(z), t(start), t(a), t(z), t(end), wm?.recorded ?? t(end)]);
-  return rows;
+  wm: StatsWatermark | null,
+): Promise<{ calls: number; credits: Decimal }> {
+  const q = hybridSql({ userId }, start, end, wm, TOTAL_SELECT);
+  const { rows } = await c.query<{ calls: string; credits: string }>(
+    `WITH r (calls, credits) AS (${q.sql})
+SELECT coalesce(sum(calls), 0)::text AS calls, coalesce(sum(credits), 0)::text AS credits FROM r`,
+    q.params,
+  );
+  return { calls: Number(rows[0].calls), credits: new Decimal(rows[0].credits) };
 }
 
-function shape(current: Group[], previous: Group[]): UsageStats {
+function shape(current: Group[], previous: { calls: number; credits: Decimal }): UsageStats {
   const byType: Record<string, number> = {};
   const daily = new Map<string, { credits: Decimal; calls: number }>();
   const models = new Map<string, { calls: number; credits: Decimal }>();
@@ -135,12 +130,8 @@ function shape(current: Group[], previous: Group[]): UsageStats {
     const m = models.get(g.model) ?? { calls: 0, credits: new Decimal(0) };
     models.set(g.model, { calls: m.calls + calls, credits: m.credits.plus(credits) });
   }
-  let prevCalls = 0;
-  let prevCredits = new Decimal(0);
-  for (const g of previous) {
-    prevCalls += Number(g.calls);
-    prevCredits = prevCredits.plus(new Decimal(g.credits));
-  }
+  const prevCalls = previous.calls;
+  const prevCredits = previous.credits;
   return {
     summary: { byType, totalCalls, totalCredits: totalCredits.toNumber(), modelCount: models.size, totalUsage },
     dailyStats: [...daily.entries()]

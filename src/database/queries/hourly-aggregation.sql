@@ -74,6 +74,50 @@ FROM model_calls mc
 WHERE mc.created_at >= $1 AND mc.created_at < $2 AND mc.recorded_at < $3
 GROUP BY 1, 2, 3, 4, 5;
 
+-- HourlyStatsRepository.rebuildTotalsBefore (1/2)
+-- $1 = "2030-01-01T11:00:00.000Z"
+DELETE FROM model_call_hourly_totals WHERE hour < $1;
+
+-- HourlyStatsRepository.rebuildTotalsBefore (2/2)
+-- $1 = "2030-01-01T11:00:00.000Z"
+INSERT INTO model_call_hourly_totals
+  (hour, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms)
+SELECT s.hour, s.model, s.type, s.status, sum(s.calls)::bigint, sum(s.prompt_tokens)::bigint, sum(s.completion_tokens)::bigint,
+  sum(s.total_tokens)::bigint, sum(s.credits), sum(s.duration_ms)::bigint
+FROM model_call_hourly_stats s
+WHERE s.hour < $1
+GROUP BY 1, 2, 3, 4;
+
+-- HourlyStatsRepository.rebuildTotalsHours (1/2)
+-- $1 = ["2030-01-01T10:00:00.000Z"]
+DELETE FROM model_call_hourly_totals WHERE hour = ANY($1::timestamptz[]);
+
+-- HourlyStatsRepository.rebuildTotalsHours (2/2)
+-- $1 = ["2030-01-01T10:00:00.000Z"]
+INSERT INTO model_call_hourly_totals
+  (hour, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms)
+SELECT s.hour, s.model, s.type, s.status, sum(s.calls)::bigint, sum(s.prompt_tokens)::bigint, sum(s.completion_tokens)::bigint,
+  sum(s.total_tokens)::bigint, sum(s.credits), sum(s.duration_ms)::bigint
+FROM model_call_hourly_stats s
+WHERE s.hour = ANY($1::timestamptz[])
+GROUP BY 1, 2, 3, 4;
+
+-- HourlyStatsRepository.rebuildTotalsRange (1/2)
+-- $1 = "2030-01-01T10:00:00.000Z"
+-- $2 = "2030-01-01T11:00:00.000Z"
+DELETE FROM model_call_hourly_totals WHERE hour >= $1 AND hour < $2;
+
+-- HourlyStatsRepository.rebuildTotalsRange (2/2)
+-- $1 = "2030-01-01T10:00:00.000Z"
+-- $2 = "2030-01-01T11:00:00.000Z"
+INSERT INTO model_call_hourly_totals
+  (hour, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms)
+SELECT s.hour, s.model, s.type, s.status, sum(s.calls)::bigint, sum(s.prompt_tokens)::bigint, sum(s.completion_tokens)::bigint,
+  sum(s.total_tokens)::bigint, sum(s.credits), sum(s.duration_ms)::bigint
+FROM model_call_hourly_stats s
+WHERE s.hour >= $1 AND s.hour < $2
+GROUP BY 1, 2, 3, 4;
+
 -- HourlyStatsRepository.saveWatermarks
 -- $1 = "2030-01-01T11:00:00.000Z"
 -- $2 = "2030-01-01T11:00:00.000Z"

@@ -58,11 +58,20 @@ export class ModelCallFiltersDto {
   allUsers?: boolean;
 }
 
-/** GET /user/model-calls: the filters plus page (≥ 1, default 1) and pageSize (1–100, default 50). */
-export class ListModelCallsDto extends Paged(ModelCallFiltersDto) {}
+/**
+ * GET /user/model-calls: the filters plus page (≥ 1, default 1) and pageSize (1–100, default 50),
+ * or `cursor`: the `nextCursor` of a previous answer (keyset paging; `page` is then ignored).
+ */
+export class ListModelCallsDto extends Paged(ModelCallFiltersDto) {
+  /** Opaque: a `nextCursor` of this endpoint. Rows strictly after it (newest first); 400 `invalid_cursor` otherwise. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}
 
 /**
- * GET /user/model-calls/export: the list's filters. `page` and `pageSize` are accepted and ignored
+ * GET /user/model-calls/export: the list's filters. `page`, `pageSize` and `cursor` are accepted and ignored
  * (not validated), so a dashboard can reuse the list's query string for the export.
  */
 export class ExportModelCallsDto extends ModelCallFiltersDto {
@@ -71,4 +80,7 @@ export class ExportModelCallsDto extends ModelCallFiltersDto {
 
   @Allow()
   pageSize?: unknown;
+
+  @Allow()
+  cursor?: unknown;
 }
