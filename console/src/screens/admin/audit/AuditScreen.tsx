@@ -252,7 +252,11 @@ function EntryDrawer({ id, onClose }: { id: string | null; onClose: () => void }
               <Group gap="xs">
                 <Code>{e.action}</Code>
                 <StatusBadge status={e.result} />
-                {e.status !== null && <Badge variant="outline">{e.status}</Badge>}
+                {e.status !== null && (
+                  <Badge miw="max-content" variant="outline">
+                    {e.status}
+                  </Badge>
+                )}
               </Group>
               <Table>
                 <Table.Tbody>

@@ -1,8 +1,20 @@
-/** Daily credits (bars) and calls (line) of every user, on the console's ECharts wrapper (echarts/core with line and bar only). */
+/**
+ * Daily credits (bars) and calls (line) of every user. ECharts from echarts/core with only the
+ * parts drawn here (bar, line, grid, tooltip, legend, canvas). The React binding is imported from
+ * echarts-for-react's ES module build: its CommonJS `lib/core` reaches the bundle as a module
+ * object instead of the component (React error 130).
+ */
 import dayjs from 'dayjs';
 import utc from 'dayjs/plugin/utc';
-import { EChart, type EChartsOption } from '../../../charts/EChart';
+import { BarChart, LineChart } from 'echarts/charts';
+import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
+import * as echarts from 'echarts/core';
+import type { EChartsOption } from 'echarts';
+import { CanvasRenderer } from 'echarts/renderers';
+import ReactEChartsCore from 'echarts-for-react/esm/core';
 import { creditCurrency } from '../../../format';
+
+echarts.use([BarChart, LineChart, GridComponent, TooltipComponent, LegendComponent, CanvasRenderer]);
 
 dayjs.extend(utc);
 
@@ -34,5 +46,9 @@ export default function UsageChart({
       { name: 'Calls', type: 'line', yAxisIndex: 1, smooth: true, data: days.map((d) => byDay.get(d)?.calls ?? 0) },
     ],
   };
-  return <EChart option={option} height={300} label="Daily credits and calls of every user" />;
+  return (
+    <div role="img" aria-label="Daily credits and calls of every user">
+      <ReactEChartsCore echarts={echarts} option={option} notMerge lazyUpdate style={{ height: 300, width: '100%' }} />
+    </div>
+  );
 }

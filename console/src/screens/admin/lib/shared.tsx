@@ -14,7 +14,7 @@ const ROLE_COLORS: Record<Role, string> = {
 
 export function RoleBadge({ role }: { role: Role }) {
   return (
-    <Badge color={ROLE_COLORS[role] ?? 'gray'} variant="light" tt="none">
+    <Badge miw="max-content" color={ROLE_COLORS[role] ?? 'gray'} variant="light" tt="none">
       {role}
     </Badge>
   );
@@ -23,7 +23,7 @@ export function RoleBadge({ role }: { role: Role }) {
 export function StatusBadge({ status }: { status: UserStatus | string }) {
   const color = status === 'active' || status === 'success' ? 'green' : status === 'disabled' || status === 'failure' ? 'red' : 'gray';
   return (
-    <Badge color={color} variant="light" tt="none">
+    <Badge miw="max-content" color={color} variant="light" tt="none">
       {status}
     </Badge>
   );
@@ -105,7 +105,7 @@ export function TagList({ values, empty = 'any' }: { values: string[]; empty?: s
   return (
     <Group gap={4}>
       {values.slice(0, 6).map((v) => (
-        <Badge key={v} variant="outline" tt="none" size="sm">
+        <Badge miw="max-content" key={v} variant="outline" tt="none" size="sm">
           {v}
         </Badge>
       ))}

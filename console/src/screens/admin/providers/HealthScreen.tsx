@@ -43,6 +43,7 @@ export default function HealthScreen() {
                     <Group justify="space-between" mb="xs">
                       <Text fw={700}>{provider}</Text>
                       <Badge
+                        miw="max-content"
                         color={entries.length === 0 ? 'gray' : running === 0 ? 'red' : running < entries.length ? 'orange' : 'green'}
                         variant="light"
                         tt="none"
@@ -54,7 +55,7 @@ export default function HealthScreen() {
                       {entries.map(([name, c]) => (
                         <Group key={name} justify="space-between">
                           <Text size="sm">{name}</Text>
-                          <Badge color={c.running ? 'green' : 'red'} variant="dot" tt="none">
+                          <Badge miw="max-content" color={c.running ? 'green' : 'red'} variant="dot" tt="none">
                             {c.running ? 'running' : 'stopped'}
                           </Badge>
                         </Group>
@@ -87,7 +88,7 @@ export default function HealthScreen() {
                   <Table.Td>{m.type}</Table.Td>
                   <Table.Td>
                     {m.status ? (
-                      <Badge color={m.status.status === 'operational' ? 'green' : 'red'} variant="light" tt="none">
+                      <Badge miw="max-content" color={m.status.status === 'operational' ? 'green' : 'red'} variant="light" tt="none">
                         {m.status.status}
                       </Badge>
                     ) : (

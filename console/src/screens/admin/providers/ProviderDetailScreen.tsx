@@ -70,7 +70,7 @@ function ProviderView({ provider }: { provider: Provider }) {
               <b>{provider.name}</b> · <span style={{ fontFamily: 'monospace' }}>{provider.baseUrl}</span>
             </Text>
             <Group gap="xs">
-              <Badge color={provider.enabled ? 'green' : 'gray'} variant="light" tt="none">
+              <Badge miw="max-content" color={provider.enabled ? 'green' : 'gray'} variant="light" tt="none">
                 {provider.enabled ? 'enabled' : 'disabled'}
               </Badge>
               <Text size="xs" c="dimmed">
@@ -173,7 +173,13 @@ function Credentials({ provider }: { provider: Provider }) {
                   <Table.Td>{c.weight}</Table.Td>
                   <Table.Td>
                     <Tooltip label={c.active ? 'Active; stopped after 3 failures within 5 minutes until the next success' : 'Inactive'}>
-                      <Badge color={c.running ? 'green' : 'red'} variant="light" tt="none" data-testid="credential-health">
+                      <Badge
+                        miw="max-content"
+                        color={c.running ? 'green' : 'red'}
+                        variant="light"
+                        tt="none"
+                        data-testid="credential-health"
+                      >
                         {c.running ? 'running' : c.active ? 'stopped' : 'inactive'}
                       </Badge>
                     </Tooltip>

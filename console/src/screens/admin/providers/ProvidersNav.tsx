@@ -4,15 +4,15 @@ import { useLocation, useNavigate } from 'react-router';
 
 const TABS = [
   { value: '/admin/providers', label: 'Providers' },
-  { value: '/admin/providers/rates', label: 'Model rates' },
-  { value: '/admin/providers/history', label: 'Rate history' },
-  { value: '/admin/providers/health', label: 'Health' },
+  { value: '/admin/rates', label: 'Model rates' },
+  { value: '/admin/rates/history', label: 'Rate history' },
+  { value: '/admin/health', label: 'Health' },
 ];
 
 export function ProvidersNav() {
   const { pathname } = useLocation();
   const navigate = useNavigate();
-  const current = TABS.find((t) => pathname.endsWith(t.value))?.value ?? '/admin/providers';
+  const current = TABS.find((t) => pathname === t.value || pathname === `${t.value}/`)?.value ?? '/admin/providers';
   return (
     <Tabs value={current} onChange={(v) => v && void navigate(v)}>
       <Tabs.List>

@@ -52,12 +52,13 @@ export default function ProvidersScreen() {
                       </Text>
                     </Table.Td>
                     <Table.Td>
-                      <Badge color={p.enabled ? 'green' : 'gray'} variant="light" tt="none">
+                      <Badge miw="max-content" color={p.enabled ? 'green' : 'gray'} variant="light" tt="none">
                         {p.enabled ? 'enabled' : 'disabled'}
                       </Badge>
                     </Table.Td>
                     <Table.Td>
                       <Badge
+                        miw="max-content"
                         color={
                           p.credentials.length === 0
                             ? 'gray'

@@ -89,6 +89,7 @@ export default function RateHistoryScreen() {
                     <Table.Td>
                       <Tooltip label={h.parameters ? JSON.stringify(h.parameters) : h.action} disabled={!h.parameters}>
                         <Badge
+                          miw="max-content"
                           variant="light"
                           tt="none"
                           color={h.action === 'delete' ? 'red' : h.action === 'bulk-rate-update' ? 'orange' : 'blue'}

@@ -57,7 +57,7 @@ export function RateTable({ providerId }: { providerId: string }) {
                     {r.unitCosts ? `${formatRate(r.unitCosts.input)} / ${formatRate(r.unitCosts.output)}` : <Text c="dimmed">unknown</Text>}
                   </Table.Td>
                   <Table.Td>
-                    <Badge color={r.enabled ? 'green' : 'gray'} variant="light" tt="none">
+                    <Badge miw="max-content" color={r.enabled ? 'green' : 'gray'} variant="light" tt="none">
                       {r.enabled ? 'yes' : 'no'}
                     </Badge>
                   </Table.Td>

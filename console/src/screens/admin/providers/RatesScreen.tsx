@@ -326,7 +326,7 @@ function BulkRateUpdate() {
                     </Table.Td>
                     <Table.Td>
                       {r.note && (
-                        <Badge color={r.note.startsWith('skipped') ? 'gray' : 'red'} variant="light" tt="none">
+                        <Badge miw="max-content" color={r.note.startsWith('skipped') ? 'gray' : 'red'} variant="light" tt="none">
                           {r.note}
                         </Badge>
                       )}

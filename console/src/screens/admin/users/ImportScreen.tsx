@@ -277,7 +277,7 @@ function RunReport({ run, title }: { run: Run; title: string }) {
                         <Table.Td>{r.line || '–'}</Table.Td>
                         <Table.Td>{r.email}</Table.Td>
                         <Table.Td>
-                          <Badge color={STATUS_COLORS[r.status] ?? 'gray'} variant="light" tt="none">
+                          <Badge miw="max-content" color={STATUS_COLORS[r.status] ?? 'gray'} variant="light" tt="none">
                             {r.status}
                           </Badge>
                         </Table.Td>

@@ -55,7 +55,7 @@ export default function UserDetailScreen() {
               <RoleBadge role={user.role} />
               <StatusBadge status={user.status} />
               {user.mustChangePassword && (
-                <Badge color="orange" variant="light" tt="none">
+                <Badge miw="max-content" color="orange" variant="light" tt="none">
                   must change password
                 </Badge>
               )}

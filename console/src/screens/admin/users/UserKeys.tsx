@@ -95,7 +95,7 @@ export function UserKeys({ user }: { user: AdminUser }) {
                       </Text>
                     </Table.Td>
                     <Table.Td>
-                      <Badge color={k.status === 'active' ? 'green' : 'gray'} variant="light" tt="none">
+                      <Badge miw="max-content" color={k.status === 'active' ? 'green' : 'gray'} variant="light" tt="none">
                         {k.status}
                       </Badge>
                     </Table.Td>
