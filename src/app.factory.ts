@@ -6,6 +6,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import fastifyMultipart from '@fastify/multipart';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
+import { installConsole } from './console/console-static';
 import { installEdgeInputChecks, MAX_JSON_DEPTH } from './common/edge-input';
 import { AppConfig, loadConfig } from './config/app-config';
 import { requestIdFor } from './logging/logging.module';
@@ -86,7 +87,8 @@ export function validationPipe(): ValidationPipe {
  * text → 400 invalid_text, JSON deeper than MAX_JSON_DEPTH → 400 json_too_deep, an empty JSON body
  * is no body, an empty query value is no value. Also: `req.ip` from X-Forwarded-For only for
  * the proxies TRUST_PROXY trusts, CORS for CORS_ORIGINS, Swagger UI at /docs and the OpenAPI
- * document at /docs/openapi.json (docs/operations.md).
+ * document at /docs/openapi.json (docs/operations.md), the console at /console and its session
+ * cookie (docs/console.md).
  */
 export async function createApiApp(options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
   const { userImport, http } = loadConfig(process.env);
@@ -111,6 +113,8 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
   await adapter
     .getInstance()
     .register(fastifyMultipart, { limits: { fileSize: userImport.maxBytes, files: 1, fields: 10, parts: 11, fieldSize: 1024 } });
+  // the console at /console (docs/console.md)
+  installConsole(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     bufferLogs: true,
     bodyParser: false,

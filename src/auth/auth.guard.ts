@@ -37,6 +37,8 @@ export class AuthGuard extends PassportAuthGuard(['jwt', 'api-key']) {
   }
 
   override handleRequest<T>(err: unknown, user: T): T {
+    // the session cookie's CSRF refusal (src/auth/session-cookie.ts) keeps its own answer
+    if (err instanceof DomainError && err.code === 'csrf_origin_mismatch') throw err;
     if (err || !user) throw DomainError.unauthorized('unauthorized', 'Log in (Bearer JWT) or send an API key with the right scope');
     return user;
   }

@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PrismaService } from '../prisma/prisma.service';
 import { AuthUser } from './auth-user';
 import { SessionDenyList } from './session-deny-list.service';
+import { checkCookieOrigin, sessionCookieToken } from './session-cookie';
 
 /** What a login JWT carries: the user, the session version it was issued under, its id and expiry. */
 export interface JwtPayload {
@@ -18,22 +20,40 @@ export interface JwtPayload {
   exp?: number;
 }
 
-/** Login sessions: `Authorization: Bearer <JWT>` signed with JWT_SECRET (HS256); docs/api/auth.md. */
+/**
+ * Login sessions: `Authorization: Bearer <JWT>` signed with JWT_SECRET (HS256), or, when the
+ * request carries neither `Authorization` nor `X-API-Key`, the same JWT in the console's session
+ * cookie (src/auth/session-cookie.ts); docs/api/auth.md.
+ */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  private readonly trustedOrigins: readonly string[];
+
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly prisma: PrismaService,
     private readonly denyList: SessionDenyList,
   ) {
-    super({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: config.jwtSecret, algorithms: ['HS256'] });
+    super({
+      jwtFromRequest: ExtractJwt.fromExtractors([
+        ExtractJwt.fromAuthHeaderAsBearerToken(),
+        (req: FastifyRequest) => sessionCookieToken(req as unknown as Parameters<typeof sessionCookieToken>[0]),
+      ]),
+      secretOrKey: config.jwtSecret,
+      algorithms: ['HS256'],
+      passReqToCallback: true,
+    });
+    this.trustedOrigins = config.http.corsOrigins;
   }
 
   /**
    * The token's user, if still active, the token's session version is current and the token was
    * not logged out (one Redis GET; accepted when Redis fails); null → 401 `unauthorized`.
+   * @throws DomainError 403 `csrf_origin_mismatch`: a write authenticated by the session cookie
+   *   alone whose Origin is another site's (checkCookieOrigin)
    */
-  async validate(payload: JwtPayload): Promise<AuthUser | null> {
+  async validate(req: FastifyRequest, payload: JwtPayload): Promise<AuthUser | null> {
+    if (req.headers.authorization === undefined) checkCookieOrigin(req, this.trustedOrigins);
     if (typeof payload.jti === 'string' && (await this.denyList.isDenied(payload.jti))) return null;
     const user = await this.prisma.user.findUnique({ where: { id: payload.sub } });
     if (!user || user.status !== 'active' || (payload.sv ?? 0) !== user.sessionVersion) return null;

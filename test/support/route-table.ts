@@ -159,13 +159,18 @@ export function routeShape(path: string): string {
  */
 export const DOCUMENTATION_PREFIX = '/docs';
 
+/** The console's static files (src/console/console-static.ts): public by design, tested in test/console-static.e2e-spec.ts. */
+export const CONSOLE_PREFIX = '/console';
+
 /**
  * Routes present in one table but not in the other. Fastify's automatic HEAD routes (one per
- * GET) and the documentation routes under DOCUMENTATION_PREFIX are not differences.
+ * GET), the documentation routes under DOCUMENTATION_PREFIX and the console's under CONSOLE_PREFIX
+ * are not differences.
  */
 export function compareWithFastify(nest: NestRoute[], fastify: FastifyRoute[]): { onlyInNest: string[]; onlyInFastify: string[] } {
   const nestKeys = new Set(nest.map((r) => `${r.method} ${routeShape(r.path)}`));
-  const isDocumentation = (path: string) => path === DOCUMENTATION_PREFIX || path.startsWith(`${DOCUMENTATION_PREFIX}/`);
+  const isDocumentation = (path: string) =>
+    [DOCUMENTATION_PREFIX, CONSOLE_PREFIX].some((prefix) => path === prefix || path === `${prefix}*` || path.startsWith(`${prefix}/`));
   const fastifyKeys = new Set(fastify.filter((r) => !isDocumentation(r.path)).map((r) => `${r.method} ${routeShape(r.path)}`));
   const onlyInNest = [...nestKeys].filter((k) => !fastifyKeys.has(k));
   const onlyInFastify = [...fastifyKeys].filter((k) => {
