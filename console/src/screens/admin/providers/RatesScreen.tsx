@@ -210,6 +210,7 @@ function BulkRateUpdate() {
     [preview, providers.data],
   );
   const updatable = rows.filter((r) => r.newInput !== null && r.note === null);
+  const changing = updatable.filter((r) => Number(r.newInput) !== r.oldInput || Number(r.newOutput) !== r.oldOutput);
   const refused = rows.some((r) => r.note?.startsWith('does not fit'));
 
   const apply = useMutation({
@@ -289,8 +290,8 @@ function BulkRateUpdate() {
           <Stack gap="xs" data-testid="rate-preview">
             <Group justify="space-between" wrap="wrap">
               <Text size="sm">
-                Preview at {preview.margin}% margin and {preview.price} USD per credit: <b>{updatable.length}</b> rates would change,{' '}
-                {rows.length - updatable.length} skipped.
+                Preview at {preview.margin}% margin and {preview.price} USD per credit: <b>{updatable.length}</b> rates recomputed (
+                <b data-testid="preview-changing">{changing.length}</b> change), {rows.length - updatable.length} skipped.
               </Text>
               <Button color="orange" onClick={() => setConfirming(true)} disabled={updatable.length === 0 || refused}>
                 Apply to {updatable.length} rates

@@ -5,6 +5,7 @@
  */
 import { Alert, Anchor, Badge, Button, Code, Group, List, Paper, Select, SimpleGrid, Stack, Table, Tabs, Text } from '@mantine/core';
 import { Dropzone, type FileWithPath } from '@mantine/dropzone';
+import '@mantine/dropzone/styles.css';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
