@@ -6,9 +6,11 @@ import { test as base, expect, type Page } from '@playwright/test';
 import { readStack, type StackInfo } from './stack';
 
 export const test = base.extend<{ stack: StackInfo }>({
+  // eslint-disable-next-line no-empty-pattern -- Playwright reads the fixture's dependencies from this pattern
   stack: async ({}, use) => {
     await use(readStack());
   },
+  // eslint-disable-next-line no-empty-pattern
   baseURL: async ({}, use) => {
     await use(readStack().apiUrl);
   },

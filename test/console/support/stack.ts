@@ -1,6 +1,6 @@
 /**
  * A real Tollgate stack for the console's browser tests: a fresh PostgreSQL database migrated by
- * the project's own migrator (`dist/src/cli/db-migrate.js`), the bundled dev upstream, the built
+ * the project's own migrator (`<dist>/src/database/migrator.js`, as test/support/database.ts does), the bundled dev upstream, the built
  * api (which serves the built console at /console) and the worker, each a child process on free
  * ports with the test secrets of test/support/gateway-harness.ts; then the demo seed
  * (`dist/src/cli/seed-demo.js`: provider "devup" → the dev upstream with rates for `mock-model`
@@ -86,13 +86,17 @@ interface Child {
   exited: Promise<void>;
 }
 
+/** NODE_PATH with the repository's node_modules, so a build outside the repository finds its dependencies. */
+function nodePath(): string {
+  return [path.join(REPO_ROOT, 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
+}
+
 function startNode(label: string, entry: string, env: Record<string, string>): Child {
   const file = path.join(distDir(), entry);
   if (!fs.existsSync(file)) throw new Error(`${file} is missing: run "npm run build" (or set TOLLGATE_DIST_DIR)`);
-  const nodePath = [path.join(REPO_ROOT, 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
   const proc = spawn(process.execPath, [file], {
     cwd: REPO_ROOT,
-    env: { ...process.env, NODE_PATH: nodePath, ...env },
+    env: { ...process.env, NODE_PATH: nodePath(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -141,15 +145,18 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-async function dropDatabase(name: string): Promise<void> {
+async function adminQuery(sql: string): Promise<void> {
   const c = new Client({ connectionString: adminUrl() });
   await c.connect();
   try {
-    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await c.query(sql);
   } finally {
     await c.end().catch(() => undefined);
   }
 }
+
+const createDatabase = (name: string) => adminQuery(`CREATE DATABASE "${name}"`);
+const dropDatabase = (name: string) => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 
 async function api<T>(base: string, method: string, p: string, init: { token?: string; apiKey?: string; body?: unknown } = {}): Promise<T> {
   const headers: Record<string, string> = {};
@@ -198,12 +205,21 @@ export async function startStack(): Promise<RunningStack> {
     await dropDatabase(dbName).catch(() => undefined);
   };
   try {
-    const migrate = spawnSync(process.execPath, [path.join(dist, 'src/cli/db-migrate.js')], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-    });
-    if (migrate.status !== 0) throw new Error(`db-migrate failed (${migrate.status}): ${migrate.stderr}${migrate.stdout}`);
+    // the migrator of the build (src/database/migrator.ts), as test/support/database.ts applies it
+    await createDatabase(dbName);
+    const migrate = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `require(process.argv[1]).applyMigrations({ connectionString: process.argv[2], migrationsDir: process.argv[3] })` +
+          `.then(() => process.exit(0), (e) => { console.error(e); process.exit(1); })`,
+        path.join(dist, 'src/database/migrator.js'),
+        databaseUrl,
+        path.join(REPO_ROOT, 'prisma', 'migrations'),
+      ],
+      { cwd: REPO_ROOT, env: { ...process.env, NODE_PATH: nodePath() }, encoding: 'utf8' },
+    );
+    if (migrate.status !== 0) throw new Error(`migrating failed (${migrate.status}): ${migrate.stderr}${migrate.stdout}`);
 
     const upstream = startNode('dev-upstream', 'src/dev-upstream/main.js', {
       DEV_UPSTREAM_HOST: '127.0.0.1',
@@ -230,7 +246,7 @@ export async function startStack(): Promise<RunningStack> {
 
     const seed = spawnSync(process.execPath, [path.join(dist, 'src/cli/seed-demo.js')], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...env, DEMO_UPSTREAM_URL: upstreamUrl, DEMO_UPSTREAM_KEY: UPSTREAM_KEY },
+      env: { ...process.env, NODE_PATH: nodePath(), ...env, DEMO_UPSTREAM_URL: upstreamUrl, DEMO_UPSTREAM_KEY: UPSTREAM_KEY },
       encoding: 'utf8',
     });
     if (seed.status !== 0) throw new Error(`seed-demo failed (${seed.status}): ${seed.stderr}`);
