@@ -6,7 +6,8 @@ import { Decimal } from '../common/decimal';
 import { DomainError } from '../common/domain-error';
 import { CreditGrant, Prisma } from '../generated/prisma/client';
 import { ModelType } from '../generated/prisma/enums';
-import { queryWithDeadline } from '../prisma/pool-query';
+import { GroupCommit } from '../common/group-commit';
+import { isConnectionError, queryWithDeadline } from '../prisma/pool-query';
 import { PrismaService } from '../prisma/prisma.service';
 
 export interface HoldResult {
@@ -63,6 +64,15 @@ export interface GrantResult {
   grant: CreditGrant;
 }
 
+/** Most holds taken in one statement. */
+const HOLD_BATCH_MAX = 128;
+/** Hold statements in flight at once (per api process); later holds wait and go together. */
+const HOLD_BATCH_CONCURRENCY = 2;
+
+function holdResult(row: { admitted: boolean; balance: string; held: string }): HoldResult {
+  return { admitted: row.admitted, balance: new Decimal(row.balance), held: new Decimal(row.held) };
+}
+
 /**
  * The hot-path statements of the ledger, one builder each (name, text and values). Exported for
  * the SQL snapshots (src/database/sql-snapshots.spec.ts).
@@ -89,6 +99,31 @@ export const creditLedgerQueries = {
       new Date(hold.startedAt).toISOString(),
     ],
   }),
+  /** Many calls' holds in one statement (tollgate_credit_hold_batch): parallel arrays, one element per call. */
+  holdBatch: (holds: readonly CallHold[], ttlSeconds: number): QueryConfig => ({
+    name: 'tollgate_credit_hold_batch',
+    text:
+      'SELECT "ord", "admitted", "balance", "held" FROM "tollgate_credit_hold_batch"($1::uuid[], $2::uuid[], $3::numeric[], $4, ' +
+      '$5::boolean[], $6::uuid[], $7::uuid[], $8::text[], $9::"ModelType"[], $10::boolean[], $11::text[], $12::text[], $13::integer[], ' +
+      '$14::numeric[], $15::timestamptz[])',
+    values: [
+      holds.map((h) => h.userId),
+      holds.map((h) => h.callId),
+      holds.map((h) => h.amount.toFixed()),
+      ttlSeconds,
+      holds.map((h) => h.enforce),
+      holds.map((h) => h.apiKeyId),
+      holds.map((h) => h.providerId),
+      holds.map((h) => h.model),
+      holds.map((h) => h.type),
+      holds.map((h) => h.stream),
+      holds.map((h) => h.requestId),
+      holds.map((h) => h.appDid),
+      holds.map((h) => h.promptTokensEstimate),
+      holds.map((h) => h.inputRate.toFixed()),
+      holds.map((h) => new Date(h.startedAt).toISOString()),
+    ],
+  }),
   renewHolds: (callIds: readonly string[], ttlSeconds: number): QueryConfig => ({
     name: 'tollgate_renew_holds',
     text: 'UPDATE "credit_holds" SET "expires_at" = now() + make_interval(secs => $2) WHERE "call_id" = ANY($1::uuid[])',
@@ -103,28 +138,68 @@ export const creditLedgerQueries = {
  */
 @Injectable()
 export class CreditLedgerService {
+  /**
+   * Holds of calls arriving while a hold statement is in flight are taken together in the next
+   * one (docs/call-recording.md "Admission"): a lone call waits for nothing, and concurrent calls
+   * of one busy user share one transaction instead of queueing on their account row one by one.
+   */
+  private readonly holds: GroupCommit<CallHold, HoldResult>;
+
   constructor(
     private readonly prisma: PrismaService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.holds = new GroupCommit<CallHold, HoldResult>({
+      maxBatch: HOLD_BATCH_MAX,
+      concurrency: HOLD_BATCH_CONCURRENCY,
+      write: (batch) => this.holdBatch(batch),
+      onError: () => undefined, // each call's admission logs and answers its own failure
+    });
+  }
 
   /**
    * Admits a call if its worst case (`amount` credits) fits in the user's balance minus the
-   * credits held by their calls in flight, and holds it (one round trip; the account row is
-   * updated conditionally). With `hold.enforce` false (credit billing off) it admits without
+   * credits held by their calls in flight, and holds it. Holds asked for while another hold
+   * statement is in flight go together in one statement (tollgate_credit_hold_batch, applied in
+   * arrival order per user); a lone call's is the single statement tollgate_credit_hold. With `hold.enforce` false (credit billing off) it admits without
    * touching the account. Either way it writes the call's start-of-call row (the hold), which the
    * api renews while the call runs (HoldLeases) and the worker turns into an `interrupted` call if
    * the process dies (docs/call-recording.md). Deadline CREDIT_HOLD_TIMEOUT_MS.
    * @throws QueryDeadlineError or the driver's error when PostgreSQL does not answer
    */
-  async holdForCall(hold: CallHold): Promise<HoldResult> {
+  holdForCall(hold: CallHold): Promise<HoldResult> {
+    return this.holds.add(hold);
+  }
+
+  /**
+   * One statement for a batch of holds (one element: the single-call statement). A batch the
+   * database refuses for its data (SQLSTATE 22/23: say a call whose key was deleted a moment
+   * ago) is retried call by call, so only the bad call fails; a dead database fails them all.
+   */
+  private async holdBatch(batch: CallHold[]): Promise<(HoldResult | Error)[]> {
+    if (batch.length === 1) return [await this.holdOne(batch[0])];
+    try {
+      const res = await queryWithDeadline<{ ord: number; admitted: boolean; balance: string; held: string }>(
+        this.prisma.pool,
+        creditLedgerQueries.holdBatch(batch, this.config.credit.holdTtlSeconds),
+        this.config.credit.holdTimeoutMs,
+      );
+      const results: HoldResult[] = new Array<HoldResult>(batch.length);
+      for (const row of res.rows) results[row.ord - 1] = holdResult(row);
+      return results;
+    } catch (err) {
+      if (isConnectionError(err) || !/^2[23]/.test(String((err as { code?: unknown }).code ?? ''))) throw err;
+      return Promise.all(batch.map((h) => this.holdOne(h).catch((e: Error) => e)));
+    }
+  }
+
+  private async holdOne(hold: CallHold): Promise<HoldResult> {
     const res = await queryWithDeadline<{ admitted: boolean; balance: string; held: string }>(
       this.prisma.pool,
       creditLedgerQueries.hold(hold, this.config.credit.holdTtlSeconds),
       this.config.credit.holdTimeoutMs,
     );
-    const row = res.rows[0];
-    return { admitted: row.admitted, balance: new Decimal(row.balance), held: new Decimal(row.held) };
+    return holdResult(res.rows[0]);
   }
 
   /** Pushes the expiry of these calls' holds CREDIT_HOLD_TTL_SECONDS ahead (they are still running). */

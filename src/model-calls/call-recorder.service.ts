@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { CallSettlementRepository } from '../credits/call-settlement.repository';
 import { CallRecord, sanitizeRecord } from './call-record';
 import { CallRecordWriter, RecordOutcome } from './call-record-writer';
-import { GroupCommit } from './group-commit';
+import { GroupCommit } from '../common/group-commit';
 
 /**
  * Debits wait this long to be written together (ms). They are off the response path and the

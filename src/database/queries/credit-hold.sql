@@ -2,7 +2,7 @@
 -- A change here is a change to the SQL: review it. Rewrite with: UPDATE_SQL_SNAPSHOTS=1 npx jest src/database/sql-snapshots.spec.ts
 -- Values are those of a fixed representative input.
 
--- CreditLedgerService.holdForCall
+-- CreditLedgerService.holdForCall (one call)
 -- prepared statement: tollgate_credit_hold
 -- $1 = "11111111-1111-4111-8111-111111111111"
 -- $2 = "22222222-2222-4222-8222-222222222222"
@@ -20,3 +20,22 @@
 -- $14 = "0.0001"
 -- $15 = "2030-01-01T10:00:00.000Z"
 SELECT * FROM "tollgate_credit_hold"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15);
+
+-- CreditLedgerService.holdForCall (a batch)
+-- prepared statement: tollgate_credit_hold_batch
+-- $1 = ["11111111-1111-4111-8111-111111111111","11111111-1111-4111-8111-111111111111"]
+-- $2 = ["22222222-2222-4222-8222-222222222222","66666666-6666-4666-8666-666666666666"]
+-- $3 = ["0.5","0.5"]
+-- $4 = 120
+-- $5 = [true,true]
+-- $6 = ["44444444-4444-4444-8444-444444444444","44444444-4444-4444-8444-444444444444"]
+-- $7 = ["55555555-5555-4555-8555-555555555555","55555555-5555-4555-8555-555555555555"]
+-- $8 = ["mock-model","mock-model"]
+-- $9 = ["chatCompletion","chatCompletion"]
+-- $10 = [false,false]
+-- $11 = ["request-1","request-1"]
+-- $12 = [null,"did:app"]
+-- $13 = [12,12]
+-- $14 = ["0.0001","0.0001"]
+-- $15 = ["2030-01-01T10:00:00.000Z","2030-01-01T10:00:00.000Z"]
+SELECT "ord", "admitted", "balance", "held" FROM "tollgate_credit_hold_batch"($1::uuid[], $2::uuid[], $3::numeric[], $4, $5::boolean[], $6::uuid[], $7::uuid[], $8::text[], $9::"ModelType"[], $10::boolean[], $11::text[], $12::text[], $13::integer[], $14::numeric[], $15::timestamptz[]);
