@@ -39,6 +39,12 @@ export interface AppConfig {
   encryptionKeys: EncryptionKey[];
   jwtSecret: string;
   logLevel: string;
+  /**
+   * GATEWAY_REQUEST_LOG: `errors` (default) writes no request line for a gateway call
+   * (/v1/chat/completions, /v1/embeddings) that succeeded, as its model call record already says
+   * everything the line would (request id, key, model, status, time); `all` logs every request.
+   */
+  gatewayRequestLog: 'all' | 'errors';
   credit: {
     /** `enableCredit` of GET /user/info: refuse calls with 402 when the balance cannot cover them. */
     billingEnabled: boolean;
@@ -348,6 +354,7 @@ export function loadConfig(env: Env): AppConfig {
     encryptionKeys,
     jwtSecret,
     logLevel: r.str('LOG_LEVEL', 'info'),
+    gatewayRequestLog: r.str('GATEWAY_REQUEST_LOG', 'errors') === 'all' ? 'all' : 'errors',
     credit: {
       billingEnabled: r.bool('CREDIT_BILLING_ENABLED', true),
       paymentLink: paymentLink || null,
@@ -444,6 +451,9 @@ export function loadConfig(env: Env): AppConfig {
       maxRows: r.int('USER_IMPORT_MAX_ROWS', 200_000, 1, 10_000_000),
     },
   };
+  if (!['all', 'errors'].includes(r.str('GATEWAY_REQUEST_LOG', 'errors'))) {
+    r.problems.push('GATEWAY_REQUEST_LOG must be all or errors');
+  }
   if (!['open', 'closed'].includes(r.str('RATE_LIMIT_REDIS_FAILURE_POLICY', 'open'))) {
     r.problems.push('RATE_LIMIT_REDIS_FAILURE_POLICY must be open or closed');
   }

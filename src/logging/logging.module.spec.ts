@@ -1,4 +1,4 @@
-import { requestLogLevel, serializeRequest } from './logging.module';
+import { requestLineLevel, requestLogLevel, serializeRequest } from './logging.module';
 
 describe('requestLogLevel', () => {
   it('keeps error for our own faults and warns for refusals and failed dependencies', () => {
@@ -10,6 +10,25 @@ describe('requestLogLevel', () => {
     expect(requestLogLevel(503)).toBe('warn');
     expect(requestLogLevel(504)).toBe('warn');
     expect(requestLogLevel(200, new Error('thrown'))).toBe('error');
+  });
+});
+
+describe('requestLineLevel', () => {
+  it('with errors, drops only the line of a gateway call answered below 400', () => {
+    expect(requestLineLevel('errors', '/v1/chat/completions', 200)).toBe('silent');
+    expect(requestLineLevel('errors', '/v1/embeddings?x=1', 200)).toBe('silent');
+    expect(requestLineLevel('errors', '/v1/chat/completions', 402)).toBe('warn');
+    expect(requestLineLevel('errors', '/v1/chat/completions', 500)).toBe('error');
+    expect(requestLineLevel('errors', '/v1/chat/completions', 200, new Error('thrown'))).toBe('error');
+    expect(requestLineLevel('errors', '/v1/models', 200)).toBe('info');
+    expect(requestLineLevel('errors', '/v1/chat/completionsX', 200)).toBe('info');
+    expect(requestLineLevel('errors', '/admin/users', 200)).toBe('info');
+    expect(requestLineLevel('errors', undefined, 200)).toBe('info');
+  });
+
+  it('with all, logs every request at its level', () => {
+    expect(requestLineLevel('all', '/v1/chat/completions', 200)).toBe('info');
+    expect(requestLineLevel('all', '/v1/chat/completions', 429)).toBe('warn');
   });
 });
 

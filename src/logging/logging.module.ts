@@ -40,6 +40,24 @@ export function requestLogLevel(status: number, err?: Error): 'error' | 'warn' |
   return status >= 400 ? 'warn' : 'info';
 }
 
+const GATEWAY_CALL = /^\/v1\/(chat\/completions|embeddings)(\?|$)/;
+
+/**
+ * Level of a request's line under GATEWAY_REQUEST_LOG: with `errors`, a gateway call answered
+ * below 400 writes none (`silent`): its model call record holds the same facts, and a line per
+ * call costs about a tenth of the api's CPU at full load (bench/README.md). Refusals and failures
+ * are logged either way.
+ */
+export function requestLineLevel(
+  mode: 'all' | 'errors',
+  url: string | undefined,
+  status: number,
+  err?: Error,
+): 'error' | 'warn' | 'info' | 'silent' {
+  const level = requestLogLevel(status, err);
+  return level === 'info' && mode === 'errors' && GATEWAY_CALL.test(url ?? '') ? 'silent' : level;
+}
+
 /** Request headers a log line keeps (authorization only to be censored: REDACTED_PATHS). */
 const LOGGED_HEADERS = ['user-agent', 'authorization', 'x-app-did'] as const;
 
@@ -61,7 +79,7 @@ export function serializeRequest(req: { id: string; method: string; url: string;
 
 /**
  * Structured JSON logs (pino via nestjs-pino), one line per request with its id, status and
- * time, to stdout. Every line written while a request runs (Nest's Logger included) carries the
+ * time, to stdout (successful gateway calls only with GATEWAY_REQUEST_LOG=all: requestLineLevel). Every line written while a request runs (Nest's Logger included) carries the
  * same `req.id`, the id answered in `x-request-id` (requestIdFor). Levels: requestLogLevel for
  * the request line; src/common/all-exceptions.filter.ts logs faults at error with their stack and
  * failed dependencies at warn, client errors not at all (their request line is at warn).
@@ -76,7 +94,8 @@ export function loggingModule(stream?: DestinationStream): DynamicModule {
           level: config.logLevel,
           redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
           genReqId: (req: IncomingMessage & { id?: string }) => req.id ?? requestIdFor(req),
-          customLogLevel: (_req: IncomingMessage, res: { statusCode: number }, err?: Error) => requestLogLevel(res.statusCode, err),
+          customLogLevel: (req: IncomingMessage, res: { statusCode: number }, err?: Error) =>
+            requestLineLevel(config.gatewayRequestLog, req.url, res.statusCode, err),
           serializers: {
             req: serializeRequest,
             res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
