@@ -3,7 +3,7 @@
  * that would be created and the bad rows with their line and code, and nothing is written), then
  * the real run, after which the users list finds the new users by search.
  */
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/fixtures';
 import { api, loginInBrowser, loginToken, uniqueTag } from './admin-support/admin-api';
 import { adminCredentials } from './admin-support/stack';
 

@@ -3,9 +3,40 @@
  * with the documented formula (unit cost × (1 + margin/100) / credit price), rates without unit
  * costs are skipped, applying changes the rates, and the rate list and history show the new ones.
  */
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/fixtures';
 import { api, loginInBrowser, loginToken, uniqueTag } from './admin-support/admin-api';
-import { adminCredentials } from './admin-support/stack';
+import { adminCredentials, apiUrl } from './admin-support/stack';
+
+/** Every rate of the stack before the test: the bulk update changes all rates with unit costs, the seed's too. */
+let original: RateWithProvider[] = [];
+
+test.beforeAll(async () => {
+  const token = await loginToken(apiUrl(), adminCredentials());
+  original = (await api<{ list: RateWithProvider[] }>(apiUrl(), token, 'GET', '/ai-providers/model-rates?pageSize=100')).list;
+});
+
+// put the other tests' rates back as they were (the seed's priced mock-model included)
+test.afterAll(async () => {
+  const token = await loginToken(apiUrl(), adminCredentials());
+  const now = (await api<{ list: RateWithProvider[] }>(apiUrl(), token, 'GET', '/ai-providers/model-rates?pageSize=100')).list;
+  for (const before of original) {
+    const after = now.find((r) => r.id === before.id);
+    if (!after || (after.inputRate === before.inputRate && after.outputRate === before.outputRate)) continue;
+    await api(apiUrl(), token, 'PUT', `/ai-providers/${before.providerId}/model-rates/${before.id}`, {
+      inputRate: String(before.inputRate),
+      outputRate: String(before.outputRate),
+      reason: 'restored after the console bulk-update test',
+    });
+  }
+});
+
+interface RateWithProvider {
+  id: string;
+  providerId: string;
+  model: string;
+  inputRate: number;
+  outputRate: number;
+}
 
 interface Rate {
   id: string;

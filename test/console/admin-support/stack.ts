@@ -1,12 +1,14 @@
-/**
- * Where the admin tests find the running stack and an admin account. Provisional: read from the
- * environment until the console stack's helpers (test/console/support/) are used.
- */
+/** The admin tests' view of the console stack (test/console/support/): an admin account and its token. */
+import { readStack } from '../support/stack';
 import type { AdminCredentials } from './admin-api';
 
+/** The stack's "ops" super admin (known password, no forced change). */
 export function adminCredentials(): AdminCredentials {
-  return {
-    login: process.env.CONSOLE_ADMIN_LOGIN ?? 'root@example.com',
-    password: process.env.CONSOLE_ADMIN_PASSWORD ?? 'Admin-console-pass-1',
-  };
+  const { opsAdmin } = readStack();
+  return { login: opsAdmin.email, password: opsAdmin.password };
+}
+
+/** The api's base URL (for hooks, where the baseURL fixture is not available). */
+export function apiUrl(): string {
+  return readStack().apiUrl;
 }
