@@ -9,7 +9,8 @@ import { defineConfig, devices } from '@playwright/test';
 export default defineConfig({
   testDir: '.',
   testMatch: '*.spec.ts',
-  outputDir: './test-results',
+  // CONSOLE_TEST_OUTPUT: another folder for traces and failure screenshots (two runs at once)
+  outputDir: process.env.CONSOLE_TEST_OUTPUT ?? './test-results',
   globalSetup: './support/global-setup.ts',
   workers: 1,
   fullyParallel: false,

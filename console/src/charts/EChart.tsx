@@ -3,7 +3,7 @@
  * canvas), registered on echarts/core so the bundle carries nothing else. Import this file
  * directly (not through a barrel) so only the screens with charts load it.
  */
-import ReactEChartsCore from 'echarts-for-react/lib/core';
+import ReactEChartsCore from 'echarts-for-react/esm/core';
 import { BarChart, LineChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';

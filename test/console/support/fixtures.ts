@@ -22,7 +22,7 @@ export { expect };
 export async function loginUi(page: Page, login: string, password: string): Promise<void> {
   await page.goto('/console/login');
   await page.getByLabel('Email or username').fill(login);
-  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('textbox', { name: 'Password', exact: true }).fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.waitForURL((url) => !url.pathname.endsWith('/console/login'));
 }

@@ -47,12 +47,17 @@ export interface StackInfo {
   chatModel: string;
 }
 
-/** The JSON file the global setup writes and the specs read (also in env TOLLGATE_CONSOLE_STACK). */
-export const STACK_FILE = path.join(REPO_ROOT, 'test', 'console', '.stack.json');
+/**
+ * The JSON file the global setup writes and the specs read: one per run (the runner's pid), so two
+ * runs at once on one checkout do not read each other's stack; the setup passes its path to the
+ * workers in TOLLGATE_CONSOLE_STACK.
+ */
+export const STACK_FILE = path.join(REPO_ROOT, 'test', 'console', `.stack-${process.pid}.json`);
 
 /** Reads the running stack's description (specs call this). */
 export function readStack(): StackInfo {
-  const file = process.env.TOLLGATE_CONSOLE_STACK ?? STACK_FILE;
+  const file = process.env.TOLLGATE_CONSOLE_STACK;
+  if (!file) throw new Error('TOLLGATE_CONSOLE_STACK is not set: run the specs with the global setup (npm run test:console)');
   return JSON.parse(fs.readFileSync(file, 'utf8')) as StackInfo;
 }
 
