@@ -84,22 +84,45 @@ function readPid(file) {
     return null;
   }
 }
-function procTicks(pid) {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // fields after "(comm)"; utime=f[11], stime=f[12]
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return null;
+/** The pid and its descendants' (a process started with workers, e.g. API_WORKERS=2, counts whole). */
+function processTree(pid) {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) {
+    try {
+      const kids = fs.readFileSync(`/proc/${all[i]}/task/${all[i]}/children`, 'utf8').trim();
+      if (kids) all.push(...kids.split(/\s+/).map(Number));
+    } catch {
+      /* gone */
+    }
   }
+  return all;
+}
+function procTicks(pid) {
+  if (pid == null) return null;
+  let sum = null;
+  for (const p of processTree(pid)) {
+    try {
+      const s = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // fields after "(comm)"; utime=f[11], stime=f[12]
+      sum = (sum ?? 0) + Number(f[11]) + Number(f[12]);
+    } catch {
+      /* gone */
+    }
+  }
+  return sum;
 }
 function procRssKb(pid) {
-  try {
-    const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
+  if (pid == null) return null;
+  let sum = null;
+  for (const p of processTree(pid)) {
+    try {
+      const m = fs.readFileSync(`/proc/${p}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
+      if (m) sum = (sum ?? 0) + Number(m[1]);
+    } catch {
+      /* gone */
+    }
   }
+  return sum;
 }
 function machineTicks() {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -132,6 +155,7 @@ function runChild(cmd, args, env) {
 }
 
 async function loadRun(target, mode, seconds, connections) {
+  if (target.keysFile && TOOL !== 'wrk') throw new Error(`target ${target.name}: keysFile needs --tool wrk`);
   const body = JSON.stringify(BODIES[mode]);
   const headers = { ...(target.headers || {}) };
   if (TOOL === 'wrk') {
@@ -140,7 +164,8 @@ async function loadRun(target, mode, seconds, connections) {
     const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', path.join(HERE, 'wrk-post.lua')];
     for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
     args.push(target.url);
-    const out = await runChild(findBin('wrk'), args, { WRK_BODY_FILE: bodyFile });
+    const keysFile = target.keysFile ? path.resolve(configDir, target.keysFile) : '';
+    const out = await runChild(findBin('wrk'), args, { WRK_BODY_FILE: bodyFile, WRK_KEYS_FILE: keysFile });
     const line = out.split('\n').find((l) => l.startsWith('JSON:'));
     if (!line) throw new Error(`wrk printed no summary:\n${out}`);
     const j = JSON.parse(line.slice(5));
@@ -219,10 +244,12 @@ async function measured(target, mode) {
   const m1 = machineTicks();
   clearInterval(sampler);
   r.cpuPct = {};
+  r.cpuMs = {};
   r.peakRssMb = {};
   for (const [n, p] of Object.entries(pids)) {
     const t1 = procTicks(p);
     r.cpuPct[n] = t0[n] == null || t1 == null ? null : ((t1 - t0[n]) / CLK_TCK / wall) * 100;
+    r.cpuMs[n] = t0[n] == null || t1 == null ? null : ((t1 - t0[n]) / CLK_TCK) * 1000;
     r.peakRssMb[n] = peak[n] / 1024;
   }
   r.machineBusyPct = (1 - (m1.idle - m0.idle) / (m1.total - m0.total)) * 100;
@@ -252,12 +279,12 @@ function report(results) {
         Object.keys(config.processes || {})
           .map((n) => `${n} CPU% | ${n} peak RSS MB`)
           .join(' | ') +
-        ' | machine busy % |',
+        ' | machine busy % | gateway CPU ms/call |',
       '|---|---|---|---|---|---|' +
         Object.keys(config.processes || {})
           .map(() => '---|---|')
           .join('') +
-        '---|',
+        '---|---|',
     );
     const byTarget = {};
     for (const t of config.targets) {
@@ -280,7 +307,7 @@ function report(results) {
         )} | ${medRange(rs.map((r) => r.p50))} | ${medRange(rs.map((r) => r.p90))} | ${medRange(rs.map((r) => r.p99))} | ${rs.reduce((a, r) => a + r.errors, 0)} | ${procCols} | ${medRange(
           rs.map((r) => r.machineBusyPct),
           0,
-        )} |`,
+        )} | ${t.process ? medRange(rs.map((r) => (r.cpuMs[t.process] ?? NaN) / r.requests), 3) : ''} |`,
       );
     }
     const base = byTarget[BASELINE];

@@ -8,6 +8,14 @@
 //
 //   npm run bench -- [--connections 1,50] [--duration 10] [--reps 3] [--warmup 2]
 //                    [--modes nonstream,stream] [--portkey /tmp/bench-peer] [--limited]
+//                    [--users 50] [--api-workers 1,2] [--profile]
+//
+// --users N adds the target `tollgate-Nusers`: the calls spread over N users, one key each (the
+// demo user's and N−1 more), taken in turn by the wrk script, against `tollgate`'s one busy user.
+// --api-workers 1,2 starts one api per count (API_WORKERS; ports 18091, 18094, …) and measures
+// each as a target (`tollgate`, `tollgate-2p`); CPU and RSS count the whole process tree.
+// --profile runs the first api under `node --cpu-prof` and prints where its CPU went, by stage of
+// a call (bench/lib/cpu-profile.mjs), with the CPU per call of each stage over the whole run.
 //
 // --limited adds the target `tollgate-limited`: the same user through a second key with rpm/tpm
 // limits far above what the run sends, so it measures what the rate limiter adds to a call (one
@@ -45,6 +53,10 @@ const REPS = opt('reps', '3');
 const WARMUP = opt('warmup', '2');
 const MODES = opt('modes', 'nonstream,stream').split(',').filter(Boolean);
 const PORTKEY_DIR = opt('portkey', null);
+const USERS = Number(opt('users', '1'));
+const API_WORKERS = opt('api-workers', '1').split(',').map(Number);
+const PROFILE = process.argv.includes('--profile');
+const PROFILE_DIR = path.join(OUT, 'profile');
 const LIMITED = process.argv.includes('--limited');
 /** rpm and tpm of the limited key: never reached in a run (an int column: at most 2^31 - 1). */
 const NEVER_REACHED_LIMIT = 2_000_000_000;
@@ -115,19 +127,65 @@ async function limitedKey() {
   await c.end();
   return secret;
 }
+/**
+ * N−1 more users like the demo user (credits, one key each); writes the N keys (the demo's first)
+ * one per line to OUT/keys-N.txt for the wrk script, and returns that file's name.
+ */
+async function spreadUsers(n) {
+  const { createHash, randomBytes, randomUUID } = await import('node:crypto');
+  const hash = (s) => createHash('sha256').update(s).digest('hex');
+  const c = new pg.Client({ connectionString: DB_URL });
+  await c.connect();
+  const keys = [seed.apiKey];
+  for (let i = 1; i < n; i++) {
+    const userId = randomUUID();
+    const secret = `tg-${randomBytes(32).toString('base64url')}`;
+    await c.query(`INSERT INTO users (id, did, email) VALUES ($1, $2, $3)`, [userId, `did:bench:${i}`, `bench-${i}@tollgate.local`]);
+    await c.query(`INSERT INTO credit_accounts (user_id, balance) VALUES ($1, 1000000000)`, [userId]);
+    await c.query(
+      `INSERT INTO credit_transactions (id, user_id, type, amount, balance_after, description)
+       VALUES (gen_random_uuid(), $1, 'adjustment', 1000000000, 1000000000, 'bench top-up')`,
+      [userId],
+    );
+    await c.query(`INSERT INTO api_keys (id, user_id, name, prefix, secret_hash) VALUES ($1, $2, 'bench', $3, $4)`, [
+      randomUUID(),
+      userId,
+      secret.slice(0, 10),
+      hash(secret),
+    ]);
+    keys.push(secret);
+  }
+  await c.end();
+  const file = `keys-${n}.txt`;
+  fs.writeFileSync(path.join(OUT, file), `${keys.join('\n')}\n`);
+  return file;
+}
 const limitedSecret = LIMITED ? await limitedKey() : null;
-await startApi('tollgate', appEnv, { pidFile: true });
+const usersKeysFile = USERS > 1 ? await spreadUsers(USERS) : null;
 
 const targets = [
   { name: 'direct', url: `http://127.0.0.1:${UPSTREAM_PORT}/v1/chat/completions`, headers: { authorization: `Bearer ${UPSTREAM_KEY}` } },
-  { name: 'tollgate', url: `http://127.0.0.1:${API_PORT}/v1/chat/completions`, headers: { authorization: `Bearer ${seed.apiKey}` } },
 ];
-const processes = { upstream: 'upstream.pid', tollgate: 'tollgate.pid' };
+const processes = { upstream: 'upstream.pid' };
+let profiledApi = null;
+if (PROFILE) fs.rmSync(PROFILE_DIR, { recursive: true, force: true });
+for (const [i, workers] of API_WORKERS.entries()) {
+  const name = workers === 1 ? 'tollgate' : `tollgate-${workers}p`;
+  const port = i === 0 ? API_PORT : API_PORT + 2 + i;
+  const nodeArgs = PROFILE && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const child = await startApi(name, { ...appEnv, PORT: String(port), API_WORKERS: String(workers) }, { pidFile: true, nodeArgs });
+  if (nodeArgs.length) profiledApi = { child, name };
+  processes[name] = `${name}.pid`;
+  const url = `http://127.0.0.1:${port}/v1/chat/completions`;
+  targets.push({ name, url, headers: { authorization: `Bearer ${seed.apiKey}` }, process: name });
+  if (usersKeysFile) targets.push({ name: `${name}-${USERS}users`, url, keysFile: usersKeysFile, process: name });
+}
 if (limitedSecret)
   targets.push({
     name: 'tollgate-limited',
     url: `http://127.0.0.1:${API_PORT}/v1/chat/completions`,
     headers: { authorization: `Bearer ${limitedSecret}` },
+    process: targets[1].process,
   });
 if (PORTKEY_DIR) {
   start(
@@ -145,6 +203,7 @@ if (PORTKEY_DIR) {
   );
   await waitFor(`http://127.0.0.1:${PORTKEY_PORT}/`);
   targets.push({
+    process: 'portkey',
     name: 'portkey',
     url: `http://127.0.0.1:${PORTKEY_PORT}/v1/chat/completions`,
     headers: {
@@ -233,7 +292,7 @@ async function firstChunkMs(target, n) {
 if (MODES.includes('stream')) {
   const n = Number(opt('ttfb-requests', '1000'));
   const rows = [];
-  for (const t of targets) rows.push([t.name, await firstChunkMs(t, n)]);
+  for (const t of targets.filter((x) => !x.keysFile)) rows.push([t.name, await firstChunkMs(t, n)]);
   const base = rows[0][1];
   const lines = [
     `## time to first streamed chunk (${n} sequential requests each)`,
@@ -279,6 +338,22 @@ const books =
   `Σ transactions ${b.ledger_sum} = Σ balances ${b.balances}: ${b.ledger_sum === b.balances ? 'exact' : 'MISMATCH'}; holds left ${b.holds_left}; ` +
   `last debits written ${settleMs} ms after the load stopped`;
 console.log(`\n${books}`);
-fs.writeFileSync(path.join(OUT, 'report.md'), `${report.join('\n')}\n\n${books}\n`);
+report.push(books);
+if (profiledApi) {
+  // The profile is written when the process exits.
+  const exited = new Promise((resolve) => profiledApi.child.once('exit', resolve));
+  profiledApi.child.kill('SIGTERM');
+  await exited;
+  const { profileReport } = await import('./lib/cpu-profile.mjs');
+  const [file] = fs.readdirSync(PROFILE_DIR).filter((f) => f.endsWith('.cpuprofile'));
+  const db = new pg.Client({ connectionString: DB_URL });
+  await db.connect();
+  const calls = (await db.query('SELECT count(*)::int AS n FROM model_calls')).rows[0].n;
+  await db.end();
+  const text = profileReport(path.join(PROFILE_DIR, file), API_WORKERS.length === 1 && !PORTKEY_DIR ? calls : undefined);
+  console.log(`\n${text}`);
+  report.push(text);
+}
+fs.writeFileSync(path.join(OUT, 'report.md'), `${report.join('\n\n')}\n`);
 stopAll();
 process.exit(b.ledger_sum === b.balances && b.debits === billed && b.distinct_debits === b.debits ? 0 : 1);

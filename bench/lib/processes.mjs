@@ -113,9 +113,12 @@ export async function startUpstream(name, env, opts) {
   return child;
 }
 
-/** Starts the api on env.PORT and waits until /readyz answers (`error`: message if it never does). */
-export async function startApi(name, env, { error, ...opts } = {}) {
-  const child = start(name, 'node', [DIST.api], env, opts);
+/**
+ * Starts the api on env.PORT and waits until /readyz answers (`error`: message if it never does;
+ * `nodeArgs`: options for node itself, e.g. --cpu-prof).
+ */
+export async function startApi(name, env, { error, nodeArgs = [], ...opts } = {}) {
+  const child = start(name, 'node', [...nodeArgs, DIST.api], env, opts);
   await waitFor(`http://127.0.0.1:${env.PORT}/readyz`, { error });
   return child;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** Every virtual key starts with this, so it is recognisable in configs and secret scanners. */
 export const VIRTUAL_KEY_PREFIX = 'tg-';
@@ -15,7 +15,7 @@ export function generateVirtualKeySecret(): string {
  * here because the secret has 256 random bits; nothing can be guessed from the hash.
  */
 export function hashVirtualKeySecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** True when the string has the shape of a virtual key (cheap check before any lookup). */
