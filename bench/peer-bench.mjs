@@ -307,7 +307,14 @@ function report(results) {
         )} | ${medRange(rs.map((r) => r.p50))} | ${medRange(rs.map((r) => r.p90))} | ${medRange(rs.map((r) => r.p99))} | ${rs.reduce((a, r) => a + r.errors, 0)} | ${procCols} | ${medRange(
           rs.map((r) => r.machineBusyPct),
           0,
-        )} | ${t.process ? medRange(rs.map((r) => (r.cpuMs[t.process] ?? NaN) / r.requests), 3) : ''} |`,
+        )} | ${
+          t.process
+            ? medRange(
+                rs.map((r) => (r.cpuMs[t.process] ?? NaN) / r.requests),
+                3,
+              )
+            : ''
+        } |`,
       );
     }
     const base = byTarget[BASELINE];

@@ -8,7 +8,7 @@
 //
 //   npm run bench -- [--connections 1,50] [--duration 10] [--reps 3] [--warmup 2]
 //                    [--modes nonstream,stream] [--portkey /tmp/bench-peer] [--limited]
-//                    [--users 50] [--api-workers 1,2] [--profile]
+//                    [--users 50] [--api-workers 1,2] [--profile] [--soak 600]
 //
 // --users N adds the target `tollgate-Nusers`: the calls spread over N users, one key each (the
 // demo user's and N−1 more), taken in turn by the wrk script, against `tollgate`'s one busy user.
@@ -16,6 +16,9 @@
 // each as a target (`tollgate`, `tollgate-2p`); CPU and RSS count the whole process tree.
 // --profile runs the first api under `node --cpu-prof` and prints where its CPU went, by stage of
 // a call (bench/lib/cpu-profile.mjs), with the CPU per call of each stage over the whole run.
+// --soak SECONDS replaces the measurements: steady load on the first api at the first connection
+// count (default 50) for that long, RSS and p99 every 10 s as a table (bench/lib/soak.mjs), then
+// the books as always.
 //
 // --limited adds the target `tollgate-limited`: the same user through a second key with rpm/tpm
 // limits far above what the run sends, so it measures what the rate limiter adds to a call (one
@@ -56,6 +59,7 @@ const PORTKEY_DIR = opt('portkey', null);
 const USERS = Number(opt('users', '1'));
 const API_WORKERS = opt('api-workers', '1').split(',').map(Number);
 const PROFILE = process.argv.includes('--profile');
+const SOAK_SECONDS = Number(opt('soak', '0'));
 const PROFILE_DIR = path.join(OUT, 'profile');
 const LIMITED = process.argv.includes('--limited');
 /** rpm and tpm of the limited key: never reached in a run (an int column: at most 2^31 - 1). */
@@ -217,7 +221,16 @@ if (PORTKEY_DIR) {
 fs.writeFileSync(path.join(OUT, 'targets.json'), JSON.stringify({ baseline: 'direct', targets, processes }, null, 2));
 
 const report = [];
-for (const c of CONNECTIONS) {
+if (SOAK_SECONDS > 0) {
+  const { soak } = await import('./lib/soak.mjs');
+  const t = targets[1];
+  const pid = Number(fs.readFileSync(path.join(OUT, processes[t.process]), 'utf8'));
+  const connections = opt('connections', null) ? CONNECTIONS[0] : 50;
+  const r = await soak({ url: t.url, key: seed.apiKey, pid, seconds: SOAK_SECONDS, connections });
+  console.log(`\n${r.text}`);
+  report.push(r.text);
+}
+for (const c of SOAK_SECONDS > 0 ? [] : CONNECTIONS) {
   const out = run(
     'node',
     [
@@ -289,7 +302,7 @@ async function firstChunkMs(target, n) {
   firsts.sort((a, b) => a - b);
   return { p50: firsts[Math.floor(n / 2)], p99: firsts[Math.floor(n * 0.99)] };
 }
-if (MODES.includes('stream')) {
+if (MODES.includes('stream') && SOAK_SECONDS === 0) {
   const n = Number(opt('ttfb-requests', '1000'));
   const rows = [];
   for (const t of targets.filter((x) => !x.keysFile)) rows.push([t.name, await firstChunkMs(t, n)]);
