@@ -11,7 +11,8 @@
  * round robin spreads them over the workers.
  */
 import * as http from 'node:http';
-import { ApiProcess, startApiProcess } from './support/api-process';
+import * as net from 'node:net';
+import { ApiProcess, baseEnv, freePort, spawnNode, startApiProcess } from './support/api-process';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { createDevProvider, createTenant, Harness, startHarness, Tenant } from './support/gateway-harness';
 
@@ -89,8 +90,9 @@ describe('api cluster (API_WORKERS=2)', () => {
   let adminToken: string;
   let admin: { id: string };
 
+  /** Workers the primary saw listening, in order (its own log lines, written before it announces the cluster). */
   const listeningPids = () =>
-    api.lines.map((l) => /^tollgate api listening on \S+ \(pid (\d+)\)$/.exec(l)?.[1]).filter((p): p is string => p !== undefined);
+    api.lines.map((l) => /"msg":"api worker (\d+) listening \(\d+ of 2\)"/.exec(l)?.[1]).filter((p): p is string => p !== undefined);
 
   async function scrape(): Promise<Sample[]> {
     const res = await request(api.baseUrl, 'GET', '/metrics');
@@ -228,14 +230,11 @@ describe('api cluster (API_WORKERS=2)', () => {
     const [victim, survivor] = workerPids;
     process.kill(Number(victim), 'SIGKILL');
     await api.waitForLine(
-      new RegExp(`api worker ${victim} exited unexpectedly \\(signal SIGKILL\\); starting a new one in \\d+ ms`),
+      new RegExp(`api worker ${victim} exited unexpectedly \\(signal SIGKILL\\) \\d+ ms after its start; starting a new one in \\d+ ms`),
       10_000,
     );
-    // the next worker's own line: a pid that is neither of the first two
-    const replaced = api.waitForLine(
-      new RegExp(`^tollgate api listening on \\S+ \\(pid (?!(?:${workerPids.join('|')})\\))\\d+\\)$`),
-      90_000,
-    );
+    // the primary sees a worker listening whose pid is neither of the first two
+    const replaced = api.waitForLine(new RegExp(`"msg":"api worker (?!(?:${workerPids.join('|')}) )\\d+ listening \\(2 of 2\\)"`), 90_000);
     let up = false;
     void replaced.then(() => (up = true)).catch(() => undefined);
     const statuses: number[] = [];
@@ -268,5 +267,37 @@ describe('api cluster (API_WORKERS=2)', () => {
       expect(api.lines.some((l) => l.includes(`api worker ${pid} exited (signal SIGTERM)`))).toBe(true);
       expect(() => process.kill(Number(pid), 0)).toThrow(/ESRCH/);
     }
+  });
+});
+
+describe('api cluster whose workers cannot boot', () => {
+  let db: TestDatabase;
+  let blocker: net.Server;
+
+  afterAll(async () => {
+    await new Promise((r) => blocker?.close(r));
+    await db?.drop();
+  });
+
+  it('restarts them with a growing delay, then gives up and exits 1 instead of looping', async () => {
+    db = await createTestDatabase('apicluster_giveup');
+    // PORT is taken: every worker fails to listen, right after booting
+    const port = await freePort();
+    blocker = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    const proc = spawnNode({
+      entry: 'src/main.js',
+      label: 'api-cluster-giveup',
+      env: { ...baseEnv({ databaseUrl: db.url }), HOST: '127.0.0.1', PORT: String(port), API_WORKERS: '2' },
+    });
+    const info = await proc.exited;
+    expect(info).toEqual({ code: 1, signal: null });
+    const restarts = proc.lines
+      .map((l) => /exited unexpectedly \(code 1\) \d+ ms after its start; starting a new one in (\d+) ms/.exec(l)?.[1])
+      .filter(Boolean);
+    expect(restarts).toEqual(['1000', '2000', '4000', '8000']);
+    expect(proc.lines.filter((l) => l.includes('5 workers in a row died before serving 10000 ms; giving up'))).toHaveLength(1);
+    expect(proc.lines.some((l) => l.includes('api cluster stopped (exit code 1)'))).toBe(true);
+    expect(proc.lines.some((l) => /EADDRINUSE/.test(l))).toBe(true);
   });
 });

@@ -38,6 +38,8 @@ interface Slot {
   pid: number;
   forkedAt: number;
   listening: boolean;
+  /** listening for the restart policy's stableAfterMs */
+  stable: boolean;
   stableTimer: NodeJS.Timeout | null;
 }
 
@@ -109,7 +111,14 @@ class ApiClusterPrimary {
   private fork(): void {
     if (this.stopping) return;
     const worker = cluster.fork();
-    this.slots.set(worker.id, { worker, pid: worker.process.pid ?? -1, forkedAt: Date.now(), listening: false, stableTimer: null });
+    this.slots.set(worker.id, {
+      worker,
+      pid: worker.process.pid ?? -1,
+      forkedAt: Date.now(),
+      listening: false,
+      stable: false,
+      stableTimer: null,
+    });
   }
 
   private onListening(worker: Worker, address: Address | AddressInfo): void {
@@ -119,8 +128,9 @@ class ApiClusterPrimary {
     slot.listening = true;
     slot.stableTimer = setTimeout(() => {
       slot.stableTimer = null;
+      slot.stable = true;
       this.policy.onStable();
-    }, this.restartOptions.fastFailureMs);
+    }, this.restartOptions.stableAfterMs);
     slot.stableTimer.unref();
     const listening = [...this.slots.values()].filter((s) => s.listening).length;
     this.log.info(`api worker ${slot.pid} listening (${listening} of ${this.options.workers})`);
@@ -147,16 +157,18 @@ class ApiClusterPrimary {
       if (this.slots.size === 0) this.finish();
       return;
     }
-    const decision = this.policy.onExit(slot.forkedAt, Date.now());
+    const decision = this.policy.onExit(slot.stable);
     if (decision.action === 'give_up') {
       this.log.error(
-        `api worker ${slot.pid} exited (${how}): ${decision.fastFailures} workers in a row died within ` +
-          `${this.restartOptions.fastFailureMs} ms of starting; giving up, stopping the cluster`,
+        `api worker ${slot.pid} exited (${how}): ${decision.fastFailures} workers in a row died before serving ` +
+          `${this.restartOptions.stableAfterMs} ms; giving up, stopping the cluster`,
       );
       this.shutdown('SIGTERM', true);
       return;
     }
-    this.log.warn(`api worker ${slot.pid} exited unexpectedly (${how}); starting a new one in ${decision.delayMs} ms`);
+    this.log.warn(
+      `api worker ${slot.pid} exited unexpectedly (${how}) ${Date.now() - slot.forkedAt} ms after its start; starting a new one in ${decision.delayMs} ms`,
+    );
     const timer = setTimeout(() => {
       this.restartTimers.delete(timer);
       this.fork();

@@ -59,29 +59,29 @@ describe('API_WORKERS', () => {
 });
 
 describe('RestartPolicy', () => {
-  const options = { fastFailureMs: 10_000, maxFastFailures: 3, firstDelayMs: 500, maxDelayMs: 1_500 };
+  const options = { stableAfterMs: 10_000, maxFastFailures: 3, firstDelayMs: 500, maxDelayMs: 1_500 };
 
   it('doubles the delay per fast failure in a row, capped, and gives up at the limit', () => {
     const p = new RestartPolicy(options);
-    expect(p.onExit(0, 100)).toEqual({ action: 'restart', delayMs: 1_000, fastFailures: 1 });
-    expect(p.onExit(1_000, 2_000)).toEqual({ action: 'restart', delayMs: 1_500, fastFailures: 2 });
-    expect(p.onExit(3_000, 3_500)).toEqual({ action: 'give_up', fastFailures: 3 });
+    expect(p.onExit(false)).toEqual({ action: 'restart', delayMs: 1_000, fastFailures: 1 });
+    expect(p.onExit(false)).toEqual({ action: 'restart', delayMs: 1_500, fastFailures: 2 });
+    expect(p.onExit(false)).toEqual({ action: 'give_up', fastFailures: 3 });
   });
 
-  it('a crash after fastFailureMs restarts after the first delay and ends the streak', () => {
+  it('a stable worker that dies restarts after the first delay and ends the streak', () => {
     const p = new RestartPolicy(options);
-    p.onExit(0, 100);
-    p.onExit(0, 200);
+    p.onExit(false);
+    p.onExit(false);
     expect(p.streak).toBe(2);
-    expect(p.onExit(0, 10_000)).toEqual({ action: 'restart', delayMs: 500, fastFailures: 0 });
+    expect(p.onExit(true)).toEqual({ action: 'restart', delayMs: 500, fastFailures: 0 });
     expect(p.streak).toBe(0);
   });
 
-  it('a worker up for fastFailureMs (onStable) ends the streak: old fast failures do not add up to a give-up', () => {
+  it('a worker becoming stable (onStable) ends the streak: old fast failures do not add up to a give-up', () => {
     const p = new RestartPolicy(options);
-    p.onExit(0, 100);
-    p.onExit(0, 200);
+    p.onExit(false);
+    p.onExit(false);
     p.onStable();
-    expect(p.onExit(50_000, 50_100)).toEqual({ action: 'restart', delayMs: 1_000, fastFailures: 1 });
+    expect(p.onExit(false)).toEqual({ action: 'restart', delayMs: 1_000, fastFailures: 1 });
   });
 });
