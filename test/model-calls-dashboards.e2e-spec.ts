@@ -54,7 +54,7 @@ describe('usage dashboards: rollups, cursor paging and totals', () => {
          sum(total_tokens) total_tokens, sum(credits) credits, sum(duration_ms) duration_ms FROM model_call_hourly_stats GROUP BY 1, 2, 3, 4) s ORDER BY 1, 2, 3, 4`,
     );
     const fromCalls = await q(
-      `SELECT ${cols} FROM (SELECT date_trunc('hour', created_at) hour, model, type, status, count(*) calls, sum(prompt_tokens) prompt_tokens,
+      `SELECT ${cols} FROM (SELECT date_trunc('hour', created_at) AS hour, model, type, status, count(*) calls, sum(prompt_tokens) prompt_tokens,
          sum(completion_tokens) completion_tokens, sum(total_tokens) total_tokens, sum(credits) credits, sum(duration_ms) duration_ms
        FROM model_calls, model_call_stats_state st WHERE created_at < st.hour_watermark GROUP BY 1, 2, 3, 4) s ORDER BY 1, 2, 3, 4`,
     );

@@ -166,7 +166,7 @@ const SNAPSHOTS: readonly Snapshot[] = [
       { by: 'HourlyStatsRepository.lockWriters', query: hourlyStatsQueries.lockWriters() },
       { by: 'HourlyStatsRepository.nextRun', query: hourlyStatsQueries.nextRun(60_000) },
       { by: 'HourlyStatsRepository.deleteBefore', query: hourlyStatsQueries.deleteBefore(T1) },
-      { by: 'HourlyStatsRepository.aggregateBefore', query: hourlyStatsQueries.aggregateBefore(T1, T1) },
+      { by: 'HourlyStatsRepository.oldestHour', query: hourlyStatsQueries.oldestHour(T1) },
       { by: 'HourlyStatsRepository.countHours', query: hourlyStatsQueries.countHours() },
       { by: 'HourlyStatsRepository.lateHours', query: hourlyStatsQueries.lateHours(T0, T1, T0) },
       { by: 'HourlyStatsRepository.deleteHours', query: hourlyStatsQueries.deleteHours([T0]) },

@@ -6,6 +6,9 @@ import { withPoolTransaction } from '../prisma/pool-transaction';
 import { PrismaService } from '../prisma/prisma.service';
 import { HourlyStatsRepository } from './hourly-stats.repository';
 
+/** The first run aggregates the existing log this many ms (of created_at) per statement. */
+const FIRST_RUN_CHUNK_MS = 24 * 3_600_000;
+
 export interface AggregationResult {
   /** hours (re)aggregated in this run: newly closed ones plus hours that received late rows */
   hours: number;
@@ -56,10 +59,18 @@ export class HourlyAggregationService {
       let hours = 0;
       let rows = 0;
       if (s.hOld === null || s.rOld === null) {
-        // First run: everything before H_new.
+        // First run: everything before H_new, one day per statement, so that a large existing
+        // log (minutes of work at ten million calls) never needs one statement longer than the
+        // pool's query timeout (DATABASE_QUERY_TIMEOUT_MS).
         await this.stats.deleteBefore(s.hNew, c);
-        rows += await this.stats.aggregateBefore(s.hNew, s.rNew, c);
         await this.stats.rebuildTotalsBefore(s.hNew, c);
+        const oldest = await this.stats.oldestHour(s.hNew, c);
+        for (let from = oldest; from !== null && from < s.hNew;) {
+          const to = new Date(Math.min(from.getTime() + FIRST_RUN_CHUNK_MS, s.hNew.getTime()));
+          rows += await this.stats.aggregateRange(from, to, s.rNew, c);
+          await this.stats.rebuildTotalsRange(from, to, c);
+          from = to;
+        }
         hours += await this.stats.countHours(c);
       } else {
         // Older hours that received rows recorded since the last run.

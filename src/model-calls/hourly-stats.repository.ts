@@ -42,11 +42,9 @@ SELECT (SELECT hour_watermark FROM st) AS h_old, (SELECT recorded_watermark FROM
     text: 'DELETE FROM model_call_hourly_stats WHERE hour < $1',
     values: [hour],
   }),
-  aggregateBefore: (hour: Date, recordedBefore: Date): QueryConfig => ({
-    text: `${AGGREGATE_INSERT}
-WHERE mc.created_at < $1 AND mc.recorded_at < $2
-${GROUP_BY}`,
-    values: [hour, recordedBefore],
+  oldestHour: (before: Date): QueryConfig => ({
+    text: `SELECT date_trunc('hour', min(created_at)) AS hour FROM model_calls WHERE created_at < $1`,
+    values: [before],
   }),
   countHours: (): QueryConfig => ({
     text: 'SELECT count(DISTINCT hour)::int AS n FROM model_call_hourly_stats',
@@ -176,11 +174,6 @@ export class HourlyStatsRepository {
     await this.db(c).query(hourlyStatsQueries.deleteBefore(hour));
   }
 
-  /** Aggregates calls created before `hour` and recorded before `recordedBefore`. @returns stat rows written */
-  async aggregateBefore(hour: Date, recordedBefore: Date, c?: PoolClient): Promise<number> {
-    return (await this.db(c).query(hourlyStatsQueries.aggregateBefore(hour, recordedBefore))).rowCount ?? 0;
-  }
-
   /** Distinct hours in the stats. */
   async countHours(c?: PoolClient): Promise<number> {
     return (await this.db(c).query<{ n: number }>(hourlyStatsQueries.countHours())).rows[0].n;
@@ -233,6 +226,11 @@ export class HourlyStatsRepository {
   async rebuildTotalsRange(from: Date, to: Date, c?: PoolClient): Promise<number> {
     await this.db(c).query(hourlyStatsQueries.deleteTotalsRange(from, to));
     return (await this.db(c).query(hourlyStatsQueries.sumTotalsRange(from, to))).rowCount ?? 0;
+  }
+
+  /** The hour of the oldest call created before `before`, or null if there is none. */
+  async oldestHour(before: Date, c?: PoolClient): Promise<Date | null> {
+    return (await this.db(c).query<{ hour: Date | null }>(hourlyStatsQueries.oldestHour(before))).rows[0].hour;
   }
 
   /** Stores the watermarks (the single model_call_stats_state row). */

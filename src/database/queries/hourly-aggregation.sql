@@ -17,17 +17,9 @@ SELECT (SELECT hour_watermark FROM st) AS h_old, (SELECT recorded_watermark FROM
 -- $1 = "2030-01-01T11:00:00.000Z"
 DELETE FROM model_call_hourly_stats WHERE hour < $1;
 
--- HourlyStatsRepository.aggregateBefore
+-- HourlyStatsRepository.oldestHour
 -- $1 = "2030-01-01T11:00:00.000Z"
--- $2 = "2030-01-01T11:00:00.000Z"
-INSERT INTO model_call_hourly_stats
-  (hour, user_id, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms)
-SELECT date_trunc('hour', mc.created_at) AS hour, mc.user_id, mc.model, mc.type, mc.status,
-  count(*)::int, coalesce(sum(mc.prompt_tokens), 0)::bigint, coalesce(sum(mc.completion_tokens), 0)::bigint,
-  coalesce(sum(mc.total_tokens), 0)::bigint, coalesce(sum(mc.credits), 0), coalesce(sum(mc.duration_ms), 0)::bigint
-FROM model_calls mc
-WHERE mc.created_at < $1 AND mc.recorded_at < $2
-GROUP BY 1, 2, 3, 4, 5;
+SELECT date_trunc('hour', min(created_at)) AS hour FROM model_calls WHERE created_at < $1;
 
 -- HourlyStatsRepository.countHours
 SELECT count(DISTINCT hour)::int AS n FROM model_call_hourly_stats;
