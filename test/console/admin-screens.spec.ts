@@ -153,11 +153,46 @@ const SCREENS: Array<{ name: string; path: () => string; heading: string | RegEx
       // a live check of the credential against the dev upstream
       await page.getByRole('button', { name: 'Check' }).first().click();
       await expect(page.getByRole('table', { name: 'Credentials' })).toContainText(/valid \(HTTP 200\)/);
+      // a new credential is validated live: a key the upstream refuses is not stored
+      await page.getByRole('button', { name: 'Add credential' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add credential' });
+      await dialog.getByRole('textbox', { name: 'Name' }).fill(`wrong-${tag}`);
+      await dialog.getByLabel('API key').fill('sk-not-the-upstream-key');
+      await dialog.getByRole('button', { name: 'Validate and add' }).click();
+      await expect(dialog.getByRole('alert')).toContainText('The provider refused this key (HTTP 401)');
+      await expect(dialog.getByRole('alert')).toContainText('invalid_credential');
+      await page.screenshot({ path: 'test/console/screenshots/admin-credential-refused.png', fullPage: true });
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await expect(page.getByRole('table', { name: 'Credentials' })).not.toContainText(`wrong-${tag}`);
     },
   },
-  { name: 'rates', path: () => '/console/admin/rates', heading: 'Model rates' },
+  {
+    name: 'rates',
+    path: () => '/console/admin/rates',
+    heading: 'Model rates',
+    check: async (page) => {
+      // the model tests run as worker jobs; the screen follows them until every model was checked
+      await page.getByRole('button', { name: 'Test all models' }).click();
+      const progress = page.getByTestId('test-models-progress');
+      await expect(progress).toContainText('checks queued');
+      await expect(progress).toContainText(/Checked ([1-9]\d*) of \1\b/, { timeout: 60_000 });
+      // models of providers without a credential are down; the seed's dev upstream model answers
+      const down = progress.getByTestId('test-models-down');
+      await expect(down).toContainText(`screens-${tag}/mock-model`);
+      await expect(down).not.toContainText('devup/');
+    },
+  },
   { name: 'rate-history', path: () => '/console/admin/rates/history', heading: 'Rate history' },
-  { name: 'health', path: () => '/console/admin/health', heading: 'Provider health' },
+  {
+    name: 'health',
+    path: () => '/console/admin/health',
+    heading: 'Provider health',
+    check: async (page) => {
+      await expect(page.getByTestId('health-card').filter({ hasText: 'devup' })).toContainText('running');
+      await expect(page.getByTestId('health-card').filter({ hasText: `screens-${tag}` })).toContainText('no credentials');
+      await expect(page.getByRole('row').filter({ hasText: 'devup/mock-model' })).toContainText('operational');
+    },
+  },
   { name: 'credits', path: () => '/console/admin/credits', heading: 'Credits & usage' },
   {
     name: 'audit',

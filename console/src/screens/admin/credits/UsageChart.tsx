@@ -34,8 +34,8 @@ export default function UsageChart({
   const currency = creditCurrency();
   const option: EChartsOption = {
     tooltip: { trigger: 'axis' },
-    legend: { data: [`Credits (${currency.symbol})`, 'Calls'] },
-    grid: { left: 56, right: 56, top: 40, bottom: 32 },
+    legend: { top: 0, data: [`Credits (${currency.symbol})`, 'Calls'] },
+    grid: { left: 56, right: 56, top: 56, bottom: 32 },
     xAxis: { type: 'category', data: days },
     yAxis: [
       { type: 'value', name: currency.symbol },
@@ -43,7 +43,7 @@ export default function UsageChart({
     ],
     series: [
       { name: `Credits (${currency.symbol})`, type: 'bar', data: days.map((d) => byDay.get(d)?.credits ?? 0) },
-      { name: 'Calls', type: 'line', yAxisIndex: 1, smooth: true, data: days.map((d) => byDay.get(d)?.calls ?? 0) },
+      { name: 'Calls', type: 'line', yAxisIndex: 1, data: days.map((d) => byDay.get(d)?.calls ?? 0) },
     ],
   };
   return (

@@ -447,7 +447,7 @@ function TestModels() {
               aria-label="Test progress"
             />
             {down.length > 0 && (
-              <Text size="sm" c="red">
+              <Text size="sm" c="red" data-testid="test-models-down">
                 Down: {down.map((m) => m.key).join(', ')}
               </Text>
             )}
