@@ -28,10 +28,16 @@ async function createMember(stack: StackInfo, label: string): Promise<{ email: s
   return { email, did: user.did };
 }
 
+/** The current screen loaded afresh at phone width (390 px), screenshot, then back to 1280 px. */
 async function phoneShot(page: Page, name: string): Promise<void> {
   await page.setViewportSize({ width: 390, height: 844 });
+  await page.reload();
+  await page.waitForLoadState('networkidle');
+  await expect(page.getByRole('button', { name: 'Toggle navigation' })).toBeVisible();
   await screenshot(page, `${name}-390`);
   await page.setViewportSize({ width: 1280, height: 800 });
+  await page.reload();
+  await page.waitForLoadState('networkidle');
 }
 
 test('member: create a key, call the gateway with the OpenAI SDK, see the call and the charge', async ({ page, stack }) => {
@@ -92,8 +98,17 @@ test('member: create a key, call the gateway with the OpenAI SDK, see the call a
   await screenshot(page, 'usage-1280');
   await phoneShot(page, 'usage');
 
+  // at phone width the navigation is behind the burger
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect(page.getByRole('link', { name: 'Call log' })).not.toBeInViewport();
+  await page.getByRole('button', { name: 'Toggle navigation' }).click();
+  await expect(page.getByRole('link', { name: 'Call log' })).toBeInViewport();
+  await screenshot(page, 'nav-390');
+
   // Call log: the call, its details, filters, CSV export of the filtered log
   await page.getByRole('link', { name: 'Call log' }).click();
+  await expect(page.getByRole('heading', { name: 'Call log' })).toBeVisible();
+  await page.setViewportSize({ width: 1280, height: 800 });
   await expect(page.getByTestId('call-count')).toHaveText('1 calls');
   const call = page.getByTestId('call-row').first();
   await expect(call).toContainText(stack.chatModel);

@@ -3,6 +3,7 @@
  * canvas), registered on echarts/core so the bundle carries nothing else. Import this file
  * directly (not through a barrel) so only the screens with charts load it.
  */
+// the ES module build: the CommonJS lib/core reaches the bundle as a module object, not the component
 import ReactEChartsCore from 'echarts-for-react/esm/core';
 import { BarChart, LineChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
@@ -26,7 +27,7 @@ export interface EChartProps {
 export function EChart({ option, height = 280, label }: EChartProps) {
   return (
     <div role="img" aria-label={label}>
-      <ReactEChartsCore echarts={echarts} option={option} notMerge lazyUpdate style={{ height, width: '100%' }} />
+      <ReactEChartsCore echarts={echarts} option={{ animation: false, ...option }} notMerge lazyUpdate style={{ height, width: '100%' }} />
     </div>
   );
 }

@@ -1,14 +1,23 @@
-import { useMemo, useState } from 'react';
-import { Badge, Group, Paper, Progress, SegmentedControl, SimpleGrid, Stack, Switch, Table, Text, Title } from '@mantine/core';
+import { lazy, Suspense, useMemo, useState, type ReactNode } from 'react';
+import { Group, Paper, Progress, SegmentedControl, SimpleGrid, Skeleton, Stack, Switch, Table, Text, Title } from '@mantine/core';
 import { useQueries, useQuery } from '@tanstack/react-query';
 import { Page } from '../../components/Page';
 import { QueryState } from '../../components/QueryState';
 import { StatCard } from '../../components/StatCard';
 import type { UsageStats } from '../../api/types';
 import { formatChange, formatCredits, formatNumber } from '../../format';
-import { BalanceLine, DailyBars, type DaySeries } from './charts';
+import type { DaySeries } from './charts';
 import { daysOf, PERIODS, usePeriod, type Period } from './period';
 import { balanceQuery, transactionsQuery, usageStatsQuery } from './queries';
+
+// ECharts is the largest part of this screen: loaded after the figures, in its own chunk
+const DailyBars = lazy(() => import('./charts').then((m) => ({ default: m.DailyBars })));
+const BalanceLine = lazy(() => import('./charts').then((m) => ({ default: m.BalanceLine })));
+
+/** A chart's place while ECharts loads. */
+function ChartSlot({ height, children }: { height: number; children: ReactNode }) {
+  return <Suspense fallback={<Skeleton height={height} aria-label="Loading the chart" />}>{children}</Suspense>;
+}
 
 /** Most models drawn as their own series in the stacked charts; the rest are summed as "Other". */
 const MAX_MODEL_SERIES = 8;
@@ -18,9 +27,9 @@ const MAX_STACKED_DAYS = 31;
 function Trend({ change }: { change: string }) {
   const n = Number(change);
   return (
-    <Badge variant="light" color={n > 0 ? 'orange' : n < 0 ? 'teal' : 'gray'} size="sm">
+    <Text span size="xs" fw={600} c={n > 0 ? 'orange.7' : n < 0 ? 'teal.7' : 'dimmed'}>
       {formatChange(change)} vs previous period
-    </Badge>
+    </Text>
   );
 }
 
@@ -127,13 +136,17 @@ function DailyCharts({ period, stats }: { period: Period; stats: UsageStats }) {
           <Title order={2} size="h5" mb="xs">
             Calls per day
           </Title>
-          <DailyBars days={days} series={calls} kind="calls" label="Calls per day" />
+          <ChartSlot height={300}>
+            <DailyBars days={days} series={calls} kind="calls" label="Calls per day" />
+          </ChartSlot>
         </Paper>
         <Paper withBorder p="md">
           <Title order={2} size="h5" mb="xs">
             Credits per day
           </Title>
-          <DailyBars days={days} series={credits} kind="credits" label="Credits per day" />
+          <ChartSlot height={300}>
+            <DailyBars days={days} series={credits} kind="credits" label="Credits per day" />
+          </ChartSlot>
         </Paper>
       </SimpleGrid>
     </Stack>
@@ -187,10 +200,12 @@ function BalanceHistory() {
       </Text>
       <QueryState query={tx} isEmpty={(d) => d.list.length === 0} loadingLabel="Loading the balance history">
         {(d) => (
-          <BalanceLine
-            label="Balance over time"
-            points={[...d.list].reverse().map((t) => ({ time: t.createdAt, balance: t.balanceAfter }))}
-          />
+          <ChartSlot height={260}>
+            <BalanceLine
+              label="Balance over time"
+              points={[...d.list].reverse().map((t) => ({ time: t.createdAt, balance: t.balanceAfter }))}
+            />
+          </ChartSlot>
         )}
       </QueryState>
     </Paper>
