@@ -11,7 +11,8 @@ import { ScrapeCollectors } from './scrape-collectors';
 import { ServiceCounters } from './service-counters';
 
 /**
- * Prometheus metrics of the api process at GET /metrics (docs/operations.md "Metrics"). The worker
+ * Prometheus metrics of the api process at GET /metrics (docs/operations.md "Metrics"); with
+ * API_WORKERS > 1, of the whole cluster, summed over its workers (ClusterMetrics). The worker
  * exports none: what it does shows in what the api reads on scrape (queue depths, ledger lag,
  * credential health).
  */
