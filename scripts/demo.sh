@@ -47,6 +47,7 @@ USER_PW="$(field userPassword)"
 cat <<MSG
 
 Tollgate is running.
+  console       $BASE/console/   (log in as the user or the admin below)
   base URL      $BASE/v1
   demo key      $KEY
   user          $USER_EMAIL / $USER_PW   (credits: $(field balance))
