@@ -43,12 +43,13 @@ test('bootstrap admin: forced password change at first login, then the console',
   // the session is the httpOnly cookie: a reload keeps it, and nothing is kept in web storage
   await page.reload();
   await expect(page.getByRole('heading', { name: 'My usage' })).toBeVisible();
-  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+  // (expressions as strings: the root tsconfig has no DOM types)
+  const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })');
   expect(stored).not.toMatch(/eyJ/);
   const cookies = await page.context().cookies();
   const session = cookies.find((c) => c.name === 'tollgate_session');
   expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
-  expect(await page.evaluate(() => document.cookie)).not.toContain('tollgate_session');
+  expect(await page.evaluate<string>('document.cookie')).not.toContain('tollgate_session');
 
   // the old password is refused from now on
   const old = await page.request.post('/auth/login', { data: { login: email, password } });
