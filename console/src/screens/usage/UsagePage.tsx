@@ -198,7 +198,12 @@ function BalanceHistory() {
       <Text size="xs" c="dimmed" mb="xs">
         After each of the last 100 ledger entries (grants, debits, refunds, expiries).
       </Text>
-      <QueryState query={tx} isEmpty={(d) => d.list.length === 0} loadingLabel="Loading the balance history">
+      <QueryState
+        query={tx}
+        isEmpty={(d) => d.list.length === 0}
+        empty={<Text c="dimmed">No ledger entries yet: your balance moves with grants and calls.</Text>}
+        loadingLabel="Loading the balance history"
+      >
         {(d) => (
           <ChartSlot height={260}>
             <BalanceLine

@@ -26,8 +26,8 @@ export function DailyBars({
     return {
       tooltip: { trigger: 'axis', valueFormatter: (v) => format(Number(v)) },
       legend: series.length > 1 ? { type: 'scroll', bottom: 0 } : undefined,
-      grid: { left: 8, right: 8, top: 16, bottom: series.length > 1 ? 40 : 8, containLabel: true },
-      xAxis: { type: 'category', data: days.map((d) => d.slice(5)) },
+      grid: { left: 8, right: 8, top: kind === 'credits' ? 28 : 16, bottom: series.length > 1 ? 40 : 8, containLabel: true },
+      xAxis: { type: 'category', data: days.map((d) => d.slice(5)), axisLabel: { hideOverlap: true } },
       yAxis: {
         type: 'value',
         name: kind === 'credits' ? creditCurrency().symbol : undefined,
@@ -45,7 +45,7 @@ export function BalanceLine({ points, label }: { points: Array<{ time: string; b
     () => ({
       tooltip: { trigger: 'axis', valueFormatter: (v) => formatCredits(Number(v)) },
       grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
-      xAxis: { type: 'time' },
+      xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
       yAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatNumber(v, { compact: true }) } },
       series: [
         {
