@@ -2,7 +2,7 @@
  * Every admin screen renders its data without an error (screenshots of each at 1280 px, a few at
  * phone width where tables must scroll sideways), and an admin viewer gets no write control.
  */
-import type { Page } from '@playwright/test';
+import type { Download, Page } from '@playwright/test';
 import { expect, test } from './support/fixtures';
 import { api, loginInBrowser, loginToken, uniqueTag } from './admin-support/admin-api';
 import { adminCredentials, apiUrl } from './admin-support/stack';
@@ -71,12 +71,23 @@ test.beforeAll(async () => {
     const res = await fetch(new URL('/v1/chat/completions', baseURL), {
       method: 'POST',
       headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: `devup/${readStack().chatModel}`, messages: [{ role: 'user', content: `hello ${i}` }] }),
+      body: JSON.stringify({
+        model: `devup/${readStack().chatModel}`,
+        max_tokens: 16,
+        messages: [{ role: 'user', content: `hello ${i}` }],
+      }),
     });
-    expect(res.status).toBe(200);
-    await res.text();
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
   }
 });
+
+/** The text of a download. */
+async function readDownload(download: Download): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await download.createReadStream()) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /** Waits for the screen's heading and for every loader to finish; fails on an error alert. */
 async function settle(page: Page, heading: string | RegExp) {
@@ -94,6 +105,18 @@ const SCREENS: Array<{ name: string; path: () => string; heading: string | RegEx
     check: async (page) => {
       await page.getByLabel('Search').fill(tag);
       await expect(page.getByTestId('user-row')).toHaveCount(3);
+      // the CSV export (through its endpoint, with the role filter) holds our member, never a secret
+      await page.getByRole('combobox', { name: 'Role' }).click();
+      await page.getByRole('option', { name: 'member', exact: true }).click();
+      await page.getByRole('button', { name: 'Export CSV' }).click();
+      const download = page.waitForEvent('download');
+      await page.getByRole('menuitem', { name: 'Users with their keys (no secrets)' }).click();
+      const csv = await readDownload(await download);
+      expect(csv.split('\n')[0]).toBe(
+        'email,role,team_name,status,created_at,key_name,key_prefix,key_created_at,key_expires_at,key_revoked',
+      );
+      expect(csv).toMatch(new RegExp(`^member-${tag}@example.com,member,Screens ${tag},active,.*,laptop,tg-`, 'm'));
+      expect(csv).not.toContain(`viewer-${tag}@example.com`);
     },
   },
   {
@@ -207,6 +230,18 @@ const SCREENS: Array<{ name: string; path: () => string; heading: string | RegEx
       const detail = page.getByTestId('audit-detail');
       await expect(detail).toContainText('Screens test');
       await expect(detail).toContainText(`screens-${tag}`);
+      await page.keyboard.press('Escape');
+      // the export has the filtered entries only
+      const download = page.waitForEvent('download');
+      await page.getByRole('button', { name: 'Export CSV' }).click();
+      const csv = await readDownload(await download);
+      const lines = csv.trim().split('\n');
+      expect(lines[0]).toBe(
+        'Timestamp,ID,Actor Type,Actor User ID,Actor Key ID,Actor,Actor Role,Action,Target Type,Target ID,Result,Status,Request ID,IP,User Agent,Method,Path,Changes',
+      );
+      expect(lines.length).toBeGreaterThan(1);
+      for (const line of lines.slice(1)) expect(line).toContain(',credits.grant');
+      expect(csv).toContain(`screens-${tag}`);
     },
   },
 ];

@@ -100,10 +100,10 @@ export default function UsersScreen() {
     setSelected(next);
   };
 
-  const exportCsv = async () => {
+  const exportCsv = async (includeKeys: boolean) => {
     setExporting(true);
     try {
-      await downloadFile('/admin/users/export', { role, status }, 'users.csv');
+      await downloadFile('/admin/users/export', { role, status, includeKeys }, 'users.csv');
     } catch (e) {
       notifyError(e, 'Export failed');
     } finally {
@@ -116,9 +116,18 @@ export default function UsersScreen() {
       title="Users"
       actions={
         <>
-          <Button variant="default" onClick={() => void exportCsv()} loading={exporting}>
-            Export CSV
-          </Button>
+          <Menu position="bottom-end">
+            <Menu.Target>
+              <Button variant="default" loading={exporting}>
+                Export CSV
+              </Button>
+            </Menu.Target>
+            <Menu.Dropdown>
+              <Menu.Label>Role and status filters apply</Menu.Label>
+              <Menu.Item onClick={() => void exportCsv(false)}>Users</Menu.Item>
+              <Menu.Item onClick={() => void exportCsv(true)}>Users with their keys (no secrets)</Menu.Item>
+            </Menu.Dropdown>
+          </Menu>
           {canWrite && (
             <>
               <Button component={Link} to="/admin/users/import" variant="default">
