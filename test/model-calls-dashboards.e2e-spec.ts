@@ -1,7 +1,9 @@
 /**
  * Usage dashboards at volume (docs/api/model-calls.md, bench/README.md "Dashboards"):
  * - the all-users hourly rollup (model_call_hourly_totals) equals the raw sums of model_calls and
- *   the per-user aggregates summed over users, after the first run, late rows and a recalculation;
+ *   the per-user aggregates summed over users, and the daily levels (model_call_daily_stats,
+ *   model_call_daily_totals) the hourly ones summed per complete UTC day, after the first run,
+ *   late rows and a recalculation;
  * - the admin stats equal a direct aggregation of the call log, the current hour included;
  * - GET /user/model-calls keyset paging (`cursor`/`nextCursor`), ties on created_at included,
  *   consistent with page/pageSize;
@@ -58,7 +60,19 @@ describe('usage dashboards: rollups, cursor paging and totals', () => {
          sum(completion_tokens) completion_tokens, sum(total_tokens) total_tokens, sum(credits) credits, sum(duration_ms) duration_ms
        FROM model_calls, model_call_stats_state st WHERE created_at < st.hour_watermark GROUP BY 1, 2, 3, 4) s ORDER BY 1, 2, 3, 4`,
     );
-    return { totals, fromStats, fromCalls };
+    // The daily levels: complete UTC days (before the watermark's day) summed from the hourly levels.
+    const dcols = `day, model, type::text, status::text, calls::text, prompt_tokens::text, completion_tokens::text, total_tokens::text, credits::text, duration_ms::text`;
+    const sums = `sum(calls) calls, sum(prompt_tokens) prompt_tokens, sum(completion_tokens) completion_tokens, sum(total_tokens) total_tokens, sum(credits) credits, sum(duration_ms) duration_ms`;
+    const complete = `hour < (SELECT date_trunc('day', hour_watermark, 'UTC') FROM model_call_stats_state WHERE id = 1)`;
+    const dailyTotals = await q(`SELECT ${dcols} FROM model_call_daily_totals ORDER BY 1, 2, 3, 4`);
+    const dailyFromHourly = await q(
+      `SELECT ${dcols} FROM (SELECT date_trunc('day', hour, 'UTC') AS day, model, type, status, ${sums} FROM model_call_hourly_totals WHERE ${complete} GROUP BY 1, 2, 3, 4) s ORDER BY 1, 2, 3, 4`,
+    );
+    const dailyStats = await q(`SELECT user_id, ${dcols} FROM model_call_daily_stats ORDER BY 1, 2, 3, 4, 5`);
+    const dailyStatsFromHourly = await q(
+      `SELECT user_id, ${dcols} FROM (SELECT user_id, date_trunc('day', hour, 'UTC') AS day, model, type, status, ${sums} FROM model_call_hourly_stats WHERE ${complete} GROUP BY 1, 2, 3, 4, 5) s ORDER BY 1, 2, 3, 4, 5`,
+    );
+    return { totals, fromStats, fromCalls, dailyTotals, dailyFromHourly, dailyStats, dailyStatsFromHourly };
   }
 
   async function expectRollupsExact() {
@@ -66,6 +80,9 @@ describe('usage dashboards: rollups, cursor paging and totals', () => {
     expect(r.totals.length).toBeGreaterThan(0);
     expect(r.totals).toEqual(r.fromCalls);
     expect(r.totals).toEqual(r.fromStats);
+    expect(r.dailyTotals.length).toBeGreaterThan(5);
+    expect(r.dailyTotals).toEqual(r.dailyFromHourly);
+    expect(r.dailyStats).toEqual(r.dailyStatsFromHourly);
   }
 
   /** Admin stats totals straight from model_calls. */
@@ -221,8 +238,17 @@ describe('usage dashboards: rollups, cursor paging and totals', () => {
     await h.prisma.pool.query(
       `UPDATE model_call_hourly_totals SET calls = calls + 5, credits = credits + 1 WHERE hour >= now() - interval '4 days' AND hour < now() - interval '3 days'`,
     );
+    await h.prisma.pool.query(
+      `UPDATE model_call_daily_totals SET calls = calls + 1 WHERE day = date_trunc('day', now() - interval '2 days', 'UTC')`,
+    );
+    await h.prisma.pool.query(
+      `UPDATE model_call_daily_stats SET credits = credits * 3 WHERE user_id = $1 AND day = date_trunc('day', now() - interval '3 days', 'UTC')`,
+      [users[1].id],
+    );
     const corrupted = await rollups();
     expect(corrupted.totals).not.toEqual(corrupted.fromCalls);
+    expect(corrupted.dailyTotals).not.toEqual(corrupted.dailyFromHourly);
+    expect(corrupted.dailyStats).not.toEqual(corrupted.dailyStatsFromHourly);
     await request(h.baseUrl)
       .post('/user/recalculate-stats')
       .send({ userDid: users[1].did, startTime: now - 5 * DAY, endTime: now })
@@ -252,7 +278,9 @@ describe('usage dashboards: rollups, cursor paging and totals', () => {
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const res = await list(token, { ...query, pageSize: 100, ...(cursor ? { cursor } : {}) }).expect(200);
+        const params: Record<string, string | number | boolean> = { ...query, pageSize: 100 };
+        if (cursor) params.cursor = cursor;
+        const res: request.Response = await list(token, params).expect(200);
         seen.push(...res.body.list.map((c: { id: string }) => c.id));
         cursor = res.body.nextCursor;
         pages++;

@@ -6,8 +6,19 @@ import { withPoolTransaction } from '../prisma/pool-transaction';
 import { PrismaService } from '../prisma/prisma.service';
 import { HourlyStatsRepository } from './hourly-stats.repository';
 
-/** The first run aggregates the existing log this many ms (of created_at) per statement. */
-const FIRST_RUN_CHUNK_MS = 24 * 3_600_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** The UTC midnight (epoch ms) of the day holding `ms`. */
+function dayOf(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+/** The distinct UTC days holding these instants that are complete below the hour watermark `h` (day end ≤ h). */
+function completeDays(instants: readonly number[], h: Date): Date[] {
+  const days = new Set(instants.map(dayOf).filter((d) => d + DAY_MS <= h.getTime()));
+  return [...days].sort((a, b) => a - b).map((d) => new Date(d));
+}
 
 export interface AggregationResult {
   /** hours (re)aggregated in this run: newly closed ones plus hours that received late rows */
@@ -41,7 +52,10 @@ export interface RecalculationResult {
  * Each run replaces whole hours from the log, so running twice (BullMQ's at-least-once) is harmless.
  * Every change to the per-user rows is followed in the same transaction by a rebuild of the
  * all-users rollup (model_call_hourly_totals) of the same hours from them, so the rollup obeys
- * the same invariant (it is the per-user rows summed over users).
+ * the same invariant (it is the per-user rows summed over users). Likewise the daily levels
+ * (model_call_daily_stats, model_call_daily_totals) hold, for each complete UTC day (ending at
+ * or before H), exactly the sums of that day's hourly rows: every change to hourly rows of a
+ * complete day, and every day H moves past, rewrites that day's daily rows in the transaction.
  * This class holds the rules and the transaction; the statements are in HourlyStatsRepository.
  */
 @Injectable()
@@ -64,11 +78,14 @@ export class HourlyAggregationService {
         // pool's query timeout (DATABASE_QUERY_TIMEOUT_MS).
         await this.stats.deleteBefore(s.hNew, c);
         await this.stats.rebuildTotalsBefore(s.hNew, c);
+        await this.stats.deleteDailyBefore(s.hNew, c);
         const oldest = await this.stats.oldestHour(s.hNew, c);
         for (let from = oldest; from !== null && from < s.hNew;) {
-          const to = new Date(Math.min(from.getTime() + FIRST_RUN_CHUNK_MS, s.hNew.getTime()));
+          // Chunks end at UTC midnights, so each complete day is summed right after its hours.
+          const to = new Date(Math.min(dayOf(from.getTime()) + DAY_MS, s.hNew.getTime()));
           rows += await this.stats.aggregateRange(from, to, s.rNew, c);
           await this.stats.rebuildTotalsRange(from, to, c);
+          await this.stats.rebuildDays(completeDays([from.getTime()], s.hNew), null, c);
           from = to;
         }
         hours += await this.stats.countHours(c);
@@ -87,6 +104,10 @@ export class HourlyAggregationService {
           await this.stats.rebuildTotalsRange(s.hOld, s.hNew, c);
         }
         hours = lateHours.length + Math.round((s.hNew.getTime() - s.hOld.getTime()) / 3_600_000);
+        // Complete days whose hours changed: the late hours' days and the newly closed hours' days.
+        const touched = lateHours.map((h) => h.getTime());
+        for (let h = s.hOld.getTime(); h < s.hNew.getTime(); h += HOUR_MS) touched.push(h);
+        await this.stats.rebuildDays(completeDays(touched, s.hNew), null, c);
       }
       await this.stats.saveWatermarks(s.hNew, s.rNew, c);
       return { hours, rows, hourWatermark: s.hNew.toISOString(), recordedWatermark: s.rNew.toISOString() };
@@ -113,6 +134,9 @@ export class HourlyAggregationService {
         await this.stats.deleteUserRange(userId, range.lo, range.hi, c);
         await this.stats.aggregateUserRange(userId, range.lo, range.hi, st.r, c);
         await this.stats.rebuildTotalsRange(range.lo, range.hi, c);
+        const days: number[] = [];
+        for (let d = dayOf(range.lo.getTime()); d < range.hi.getTime(); d += DAY_MS) days.push(d);
+        await this.stats.rebuildDays(completeDays(days, st.h), userId, c);
       }
       return { deleted, success, failed: 0 };
     });

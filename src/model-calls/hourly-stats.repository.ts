@@ -22,6 +22,14 @@ SELECT s.hour, s.model, s.type, s.status, sum(s.calls)::bigint, sum(s.prompt_tok
 FROM model_call_hourly_stats s`;
 const TOTALS_GROUP_BY = 'GROUP BY 1, 2, 3, 4';
 
+/** Sums per UTC day the model_call_hourly_stats rows (alias s) of the days $1 into model_call_daily_stats rows. */
+const DAILY_STATS_INSERT = `INSERT INTO model_call_daily_stats
+  (day, user_id, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms)
+SELECT d.day, s.user_id, s.model, s.type, s.status, sum(s.calls)::bigint, sum(s.prompt_tokens)::bigint, sum(s.completion_tokens)::bigint,
+  sum(s.total_tokens)::bigint, sum(s.credits), sum(s.duration_ms)::bigint
+FROM unnest($1::timestamptz[]) AS d(day)
+JOIN model_call_hourly_stats s ON s.hour >= d.day AND s.hour < d.day + interval '1 day'`;
+
 /**
  * The statements of model_call_hourly_stats and model_call_stats_state, one builder each
  * (text and values). Exported for the SQL snapshots (src/database/sql-snapshots.spec.ts).
@@ -109,6 +117,43 @@ ${TOTALS_GROUP_BY}`,
 WHERE s.hour >= $1 AND s.hour < $2
 ${TOTALS_GROUP_BY}`,
     values: [from, to],
+  }),
+  deleteDailyBefore: (day: Date): QueryConfig => ({
+    text: 'WITH t AS (DELETE FROM model_call_daily_totals WHERE day < $1) DELETE FROM model_call_daily_stats WHERE day < $1',
+    values: [day],
+  }),
+  deleteDailyStats: (days: readonly Date[]): QueryConfig => ({
+    text: 'DELETE FROM model_call_daily_stats WHERE day = ANY($1::timestamptz[])',
+    values: [days],
+  }),
+  sumDailyStats: (days: readonly Date[]): QueryConfig => ({
+    text: `${DAILY_STATS_INSERT}
+GROUP BY 1, 2, 3, 4, 5`,
+    values: [days],
+  }),
+  deleteUserDailyStats: (days: readonly Date[], userId: string): QueryConfig => ({
+    text: 'DELETE FROM model_call_daily_stats WHERE day = ANY($1::timestamptz[]) AND user_id = $2',
+    values: [days, userId],
+  }),
+  sumUserDailyStats: (days: readonly Date[], userId: string): QueryConfig => ({
+    text: `${DAILY_STATS_INSERT}
+WHERE s.user_id = $2
+GROUP BY 1, 2, 3, 4, 5`,
+    values: [days, userId],
+  }),
+  deleteDailyTotals: (days: readonly Date[]): QueryConfig => ({
+    text: 'DELETE FROM model_call_daily_totals WHERE day = ANY($1::timestamptz[])',
+    values: [days],
+  }),
+  sumDailyTotals: (days: readonly Date[]): QueryConfig => ({
+    text: `INSERT INTO model_call_daily_totals
+  (day, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms)
+SELECT d.day, t.model, t.type, t.status, sum(t.calls)::bigint, sum(t.prompt_tokens)::bigint, sum(t.completion_tokens)::bigint,
+  sum(t.total_tokens)::bigint, sum(t.credits), sum(t.duration_ms)::bigint
+FROM unnest($1::timestamptz[]) AS d(day)
+JOIN model_call_hourly_totals t ON t.hour >= d.day AND t.hour < d.day + interval '1 day'
+GROUP BY 1, 2, 3, 4`,
+    values: [days],
   }),
   watermarks: (): QueryConfig => ({
     text: 'SELECT hour_watermark AS h, recorded_watermark AS r FROM model_call_stats_state WHERE id = 1',
@@ -226,6 +271,30 @@ export class HourlyStatsRepository {
   async rebuildTotalsRange(from: Date, to: Date, c?: PoolClient): Promise<number> {
     await this.db(c).query(hourlyStatsQueries.deleteTotalsRange(from, to));
     return (await this.db(c).query(hourlyStatsQueries.sumTotalsRange(from, to))).rowCount ?? 0;
+  }
+
+  /** Deletes the daily rows (per user and all users) of the days before `day`. */
+  async deleteDailyBefore(day: Date, c?: PoolClient): Promise<void> {
+    await this.db(c).query(hourlyStatsQueries.deleteDailyBefore(day));
+  }
+
+  /**
+   * Rewrites the daily rows of these UTC days (midnights; complete days only) from the hourly
+   * rows: every user's model_call_daily_stats rows of the days, or only `userId`'s, and the
+   * model_call_daily_totals rows of the days (from model_call_hourly_totals). Called after every
+   * change to the hourly rows of a complete day, in the same transaction.
+   */
+  async rebuildDays(days: readonly Date[], userId: string | null, c?: PoolClient): Promise<void> {
+    if (days.length === 0) return;
+    if (userId === null) {
+      await this.db(c).query(hourlyStatsQueries.deleteDailyStats(days));
+      await this.db(c).query(hourlyStatsQueries.sumDailyStats(days));
+    } else {
+      await this.db(c).query(hourlyStatsQueries.deleteUserDailyStats(days, userId));
+      await this.db(c).query(hourlyStatsQueries.sumUserDailyStats(days, userId));
+    }
+    await this.db(c).query(hourlyStatsQueries.deleteDailyTotals(days));
+    await this.db(c).query(hourlyStatsQueries.sumDailyTotals(days));
   }
 
   /** The hour of the oldest call created before `before`, or null if there is none. */

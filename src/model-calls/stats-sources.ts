@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /** The hourly aggregation's state (model_call_stats_state): see HourlyAggregationService. */
 export interface StatsWatermark {
@@ -19,10 +20,11 @@ export interface CallScope {
 }
 
 /**
- * What each part of a hybrid read selects. `agg` over the aggregate table (alias `s`: columns
+ * What each part of a hybrid read selects. `agg` over an aggregate table (alias `s`: columns
  * hour, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits,
- * duration_ms), `raw` over model_calls (alias `mc`); both must yield the same columns. An
- * aggregate function (sum, count) without GROUP BY is allowed in both.
+ * duration_ms; over the daily tables `s.hour` is read as their `s.day`, the UTC midnight),
+ * `raw` over model_calls (alias `mc`); both must yield the same columns. An aggregate function
+ * (sum, count) without GROUP BY is allowed in both.
  */
 export interface HybridSelect {
   agg: string;
@@ -44,8 +46,9 @@ export async function readWatermark(c: Pick<PoolClient, 'query'>): Promise<Stats
 /**
  * One SQL statement (UNION ALL of up to four parts) reading exactly the calls of `scope` created
  * in [start, end) (epoch ms), each call once: the whole aggregated hours [a, z) from the
- * aggregates (model_call_hourly_stats for one user, model_call_hourly_totals for every user),
- * and from model_calls the partial hours at the edges [start, a) and [z, end), the hours past
+ * aggregates — the whole UTC days inside them from the daily level (model_call_daily_stats for
+ * one user, model_call_daily_totals for every user), the hours around those days from the
+ * hourly level (model_call_hourly_stats, model_call_hourly_totals) — and from model_calls the partial hours at the edges [start, a) and [z, end), the hours past
  * the watermark (z ≤ H), and the calls of [a, z) recorded late (recorded_at ≥ R), which the
  * aggregates do not hold (HourlyAggregationService's invariant). Parts that are empty are left
  * out. Parameters are numbered from $1.
@@ -77,12 +80,24 @@ export function hybridSql(scope: CallScope, start: number, end: number, wm: Stat
     rawConds.push(`mc.model = ${m}`);
   }
   const and = (conds: string[]) => conds.map((c) => ` AND ${c}`).join('');
-  const table = scope.userId !== null ? 'model_call_hourly_stats' : 'model_call_hourly_totals';
+  const hourly = scope.userId !== null ? 'model_call_hourly_stats' : 'model_call_hourly_totals';
+  const daily = scope.userId !== null ? 'model_call_daily_stats' : 'model_call_daily_totals';
   const parts: string[] = [];
   const raw = (from: number, to: number, extra = '') =>
     `SELECT ${select.raw} FROM model_calls mc WHERE mc.created_at >= ${p(new Date(from))} AND mc.created_at < ${p(new Date(to))}${extra}${and(rawConds)}`;
+  const agg = (table: string, col: string, from: number, to: number) =>
+    `SELECT ${select.agg.replace(/\bs\.hour\b/g, `s.${col}`)} FROM ${table} s WHERE s.${col} >= ${p(new Date(from))} AND s.${col} < ${p(new Date(to))}${and(aggConds)}`;
   if (z > a) {
-    parts.push(`SELECT ${select.agg} FROM ${table} s WHERE s.hour >= ${p(new Date(a))} AND s.hour < ${p(new Date(z))}${and(aggConds)}`);
+    // Whole UTC days [A, Z) inside [a, z) from the daily level (complete: they end by z ≤ H).
+    const A = Math.ceil(a / DAY_MS) * DAY_MS;
+    const Z = Math.floor(z / DAY_MS) * DAY_MS;
+    if (Z > A) {
+      if (A > a) parts.push(agg(hourly, 'hour', a, A));
+      parts.push(agg(daily, 'day', A, Z));
+      if (z > Z) parts.push(agg(hourly, 'hour', Z, z));
+    } else {
+      parts.push(agg(hourly, 'hour', a, z));
+    }
     parts.push(raw(a, z, ` AND mc.recorded_at >= ${p((wm as StatsWatermark).recorded)}`));
   }
   if (a > start) parts.push(raw(start, a));

@@ -110,6 +110,55 @@ FROM model_call_hourly_stats s
 WHERE s.hour >= $1 AND s.hour < $2
 GROUP BY 1, 2, 3, 4;
 
+-- HourlyStatsRepository.deleteDailyBefore
+-- $1 = "2030-01-01T10:00:00.000Z"
+WITH t AS (DELETE FROM model_call_daily_totals WHERE day < $1) DELETE FROM model_call_daily_stats WHERE day < $1;
+
+-- HourlyStatsRepository.rebuildDays (every user, 1/4)
+-- $1 = ["2030-01-01T10:00:00.000Z"]
+DELETE FROM model_call_daily_stats WHERE day = ANY($1::timestamptz[]);
+
+-- HourlyStatsRepository.rebuildDays (every user, 2/4)
+-- $1 = ["2030-01-01T10:00:00.000Z"]
+INSERT INTO model_call_daily_stats
+  (day, user_id, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms)
+SELECT d.day, s.user_id, s.model, s.type, s.status, sum(s.calls)::bigint, sum(s.prompt_tokens)::bigint, sum(s.completion_tokens)::bigint,
+  sum(s.total_tokens)::bigint, sum(s.credits), sum(s.duration_ms)::bigint
+FROM unnest($1::timestamptz[]) AS d(day)
+JOIN model_call_hourly_stats s ON s.hour >= d.day AND s.hour < d.day + interval '1 day'
+GROUP BY 1, 2, 3, 4, 5;
+
+-- HourlyStatsRepository.rebuildDays (one user, 1/4)
+-- $1 = ["2030-01-01T10:00:00.000Z"]
+-- $2 = "11111111-1111-4111-8111-111111111111"
+DELETE FROM model_call_daily_stats WHERE day = ANY($1::timestamptz[]) AND user_id = $2;
+
+-- HourlyStatsRepository.rebuildDays (one user, 2/4)
+-- $1 = ["2030-01-01T10:00:00.000Z"]
+-- $2 = "11111111-1111-4111-8111-111111111111"
+INSERT INTO model_call_daily_stats
+  (day, user_id, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms)
+SELECT d.day, s.user_id, s.model, s.type, s.status, sum(s.calls)::bigint, sum(s.prompt_tokens)::bigint, sum(s.completion_tokens)::bigint,
+  sum(s.total_tokens)::bigint, sum(s.credits), sum(s.duration_ms)::bigint
+FROM unnest($1::timestamptz[]) AS d(day)
+JOIN model_call_hourly_stats s ON s.hour >= d.day AND s.hour < d.day + interval '1 day'
+WHERE s.user_id = $2
+GROUP BY 1, 2, 3, 4, 5;
+
+-- HourlyStatsRepository.rebuildDays (3/4)
+-- $1 = ["2030-01-01T10:00:00.000Z"]
+DELETE FROM model_call_daily_totals WHERE day = ANY($1::timestamptz[]);
+
+-- HourlyStatsRepository.rebuildDays (4/4)
+-- $1 = ["2030-01-01T10:00:00.000Z"]
+INSERT INTO model_call_daily_totals
+  (day, model, type, status, calls, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms)
+SELECT d.day, t.model, t.type, t.status, sum(t.calls)::bigint, sum(t.prompt_tokens)::bigint, sum(t.completion_tokens)::bigint,
+  sum(t.total_tokens)::bigint, sum(t.credits), sum(t.duration_ms)::bigint
+FROM unnest($1::timestamptz[]) AS d(day)
+JOIN model_call_hourly_totals t ON t.hour >= d.day AND t.hour < d.day + interval '1 day'
+GROUP BY 1, 2, 3, 4;
+
 -- HourlyStatsRepository.saveWatermarks
 -- $1 = "2030-01-01T11:00:00.000Z"
 -- $2 = "2030-01-01T11:00:00.000Z"
