@@ -9,6 +9,9 @@ import { Client } from 'pg';
 import { expect, screenshot, test } from './support/fixtures';
 import { callApi, loginToken } from './support/stack';
 
+/** The page's document, typed for the predicates below (the root tsconfig has no DOM types). */
+type PageGlobal = { document: { querySelector(s: string): { textContent: string | null } | null } };
+
 const ROWS = Number(process.env.CONSOLE_LOAD_ROWS ?? 100_000);
 const PASSWORD = 'large log member password';
 
@@ -76,12 +79,26 @@ test('My usage and the call log with 100,000 calls: first load', async ({ page, 
     }
   });
 
+  const finished: Array<{ path: string; at: number }> = [];
+  page.on('requestfinished', (r) => finished.push({ path: new URL(r.url()).pathname, at: Date.now() }));
   const t0 = Date.now();
   await page.goto('/console/usage');
-  await expect(page.getByTestId('stat-calls')).toHaveText(stats.summary.totalCalls.toLocaleString('en-US'), { timeout: 60_000 });
+  // polled on every animation frame (expect's back-off would blur the figure by up to a second)
+  const calls = stats.summary.totalCalls.toLocaleString('en-US');
+  // (functions, not strings: a string would need 'unsafe-eval', which the console's CSP refuses)
+  await page.waitForFunction(
+    (expected) => (globalThis as unknown as PageGlobal).document.querySelector('[data-testid="stat-calls"]')?.textContent === expected,
+    calls,
+    { polling: 'raf', timeout: 60_000 },
+  );
   const figuresMs = Date.now() - t0;
-  await expect(page.getByRole('img', { name: 'Calls per day' })).toBeVisible();
+  await page.waitForFunction(`!!document.querySelector('[aria-label="Calls per day"] canvas')`, undefined, {
+    polling: 'raf',
+    timeout: 60_000,
+  });
   const usageMs = Date.now() - t0;
+  await expect(page.getByTestId('stat-calls')).toHaveText(calls);
+  const timeline = finished.filter((f) => f.at - t0 <= figuresMs).map((f) => `${f.path.replace(/^\/console\/assets\//, '')} +${f.at - t0}`);
   // (an expression as a string: the root tsconfig has no DOM types)
   const nav = await page.evaluate<{ domContentLoaded: number; load: number }>(
     `(() => { const n = performance.getEntriesByType('navigation')[0];
@@ -101,6 +118,7 @@ test('My usage and the call log with 100,000 calls: first load', async ({ page, 
     `[usage-load] My usage first load: navigation → figures shown ${figuresMs} ms, → charts drawn ${usageMs} ms; ` +
       `DOMContentLoaded ${nav.domContentLoaded} ms, load ${nav.load} ms; console files: ${files}, ${(bytes / 1024).toFixed(1)} kB transferred (gzip)`,
   );
+  console.log(`[usage-load] requests finished before the figures (ms after navigation): ${timeline.join(', ')}`);
   console.log(`[usage-load] for comparison, GET /user/usage-stats (30 days) alone from Node: ${statsMs} ms`);
   console.log(`[usage-load] call log (7 days, ${list.count.toLocaleString()} calls) after a click: ${callsMs} ms`);
 });
