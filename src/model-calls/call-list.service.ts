@@ -59,9 +59,9 @@ export interface ModelCallPage {
   count: number;
   /**
    * false: `count` is exact (from the hourly aggregates plus the call log, or counted when at most
-   * EXACT_COUNT_CAP rows match); true: more than EXACT_COUNT_CAP rows match a filter the
-   * aggregates cannot answer (search, providerId, appDid) and `count` is the planner's estimate
-   * (never below EXACT_COUNT_CAP + 1).
+   * EXACT_COUNT_CAP rows match); true: more than EXACT_COUNT_CAP rows match (or the planner
+   * expects more than ten times that) a filter the aggregates cannot answer (search,
+   * providerId, appDid) and `count` is the planner's estimate.
    */
   totalIsEstimate: boolean;
   list: ModelCallItem[];
@@ -72,6 +72,8 @@ export interface ModelCallPage {
 
 /** Up to this many matching rows the list counts exactly even when the aggregates cannot answer. */
 export const EXACT_COUNT_CAP = 1000;
+/** When the planner expects more matching rows than this, the list does not count at all (see count()). */
+const ESTIMATE_ONLY_ABOVE = 10 * EXACT_COUNT_CAP;
 
 interface Row {
   id: string;
@@ -108,10 +110,11 @@ interface Row {
  * parallel on two pool connections.
  *
  * The count: with no filter but time, status and model, exact from the hourly aggregates plus
- * the call log (stats-sources.ts: one user's model_call_hourly_stats or the all-users
- * model_call_hourly_totals, tens of rows per hour, however many calls). Otherwise the matching
- * rows are counted up to EXACT_COUNT_CAP + 1; past the cap the count is the planner's estimate
- * and `totalIsEstimate` is true.
+ * the call log (stats-sources.ts: one user's aggregates or the all-users rollups, a few rows
+ * per day or hour, however many calls). Otherwise, when the planner expects more than
+ * ESTIMATE_ONLY_ABOVE matches its estimate is the count; else the matching rows are counted up
+ * to EXACT_COUNT_CAP + 1, and past the cap the count is the planner's estimate (at least
+ * EXACT_COUNT_CAP + 1). `totalIsEstimate` says which.
  */
 @Injectable()
 export class CallListService {
@@ -160,17 +163,21 @@ export class CallListService {
       return { n: await this.countFromAggregates(userId, q), estimate: false };
     }
     const from = `FROM model_calls mc ${where.usesUsers ? 'JOIN users u ON u.id = mc.user_id' : ''} WHERE ${where.sql}`;
+    // The planner's estimate first (no rows read): far above the cap, counting would only
+    // confirm what is shown as an estimate anyway.
+    const plan = await this.prisma.pool.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+      `EXPLAIN (FORMAT JSON) SELECT 1 ${from}`,
+      where.params,
+    );
+    const estimated = Math.round(plan.rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+    if (estimated > ESTIMATE_ONLY_ABOVE) return { n: estimated, estimate: true };
     const capped = await this.prisma.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM (SELECT 1 ${from} LIMIT ${EXACT_COUNT_CAP + 1}) m`,
       where.params,
     );
     const n = capped.rows[0].n;
     if (n <= EXACT_COUNT_CAP) return { n, estimate: false };
-    const plan = await this.prisma.pool.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
-      `EXPLAIN (FORMAT JSON) SELECT 1 ${from}`,
-      where.params,
-    );
-    return { n: Math.max(EXACT_COUNT_CAP + 1, Math.round(plan.rows[0]['QUERY PLAN'][0].Plan['Plan Rows'])), estimate: true };
+    return { n: Math.max(EXACT_COUNT_CAP + 1, estimated), estimate: true };
   }
 
   /** Exact count of the calls matching time, status and model, from the aggregates and the log, in one snapshot. */
