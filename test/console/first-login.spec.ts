@@ -13,6 +13,9 @@ test('bootstrap admin: forced password change at first login, then the console',
   await expect(page).toHaveURL(/\/console\/login$/);
   await expect(page.getByRole('heading', { name: 'Tollgate console' })).toBeVisible();
   await screenshot(page, 'login-1280');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, 'login-390');
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   await page.getByLabel('Email or username').fill(email);
   await page.getByRole('textbox', { name: 'Password', exact: true }).fill('not the password');
@@ -28,6 +31,9 @@ test('bootstrap admin: forced password change at first login, then the console',
   await page.goto('/console/usage');
   await expect(page).toHaveURL(/\/console\/password$/);
   await screenshot(page, 'password-change-1280');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, 'password-change-390');
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   await page.getByLabel('Current password').fill(password);
   await page.getByRole('textbox', { name: 'New password', exact: true }).fill(newPassword);
