@@ -10,7 +10,7 @@ import dayjs from 'dayjs';
 import utc from 'dayjs/plugin/utc';
 import { lazy, Suspense, useMemo, useState } from 'react';
 import { ApiError, apiFetch, apiRaw } from '../../../api/http';
-import { formatChange, formatCredits } from '../../../format';
+import { formatChange } from '../../../format';
 import { useAdminAccess } from '../lib/access';
 import { formatNumber, formatTime, useCredits } from '../lib/format';
 import { ErrorAlert, Page, QueryState, ScrollTable, StatCard } from '../lib/ui';
@@ -168,6 +168,7 @@ const RANGES = [
 ];
 
 function UsageStatsView() {
+  const credits = useCredits();
   const [days, setDays] = useState('30');
   // whole UTC days, ending with today (exclusive end = tomorrow 00:00 UTC)
   const range = useMemo(() => {
@@ -190,7 +191,7 @@ function UsageStatsView() {
             <SimpleGrid cols={{ base: 2, md: 4 }}>
               <StatCard
                 label="Credits"
-                value={formatCredits(s.summary.totalCredits)}
+                value={credits(s.summary.totalCredits)}
                 hint={`${formatChange(s.trendComparison.totalCredits.change)} vs previous`}
               />
               <StatCard
@@ -226,7 +227,7 @@ function UsageStatsView() {
                       <Table.Tr key={m.model}>
                         <Table.Td>{m.model}</Table.Td>
                         <Table.Td ta="right">{formatNumber(m.totalCalls)}</Table.Td>
-                        <Table.Td ta="right">{formatCredits(m.totalCredits)}</Table.Td>
+                        <Table.Td ta="right">{credits(m.totalCredits)}</Table.Td>
                       </Table.Tr>
                     ))}
                     {s.modelStats.length === 0 && (
@@ -256,7 +257,7 @@ function UsageStatsView() {
                       <Table.Tr key={d.date}>
                         <Table.Td>{d.date}</Table.Td>
                         <Table.Td ta="right">{formatNumber(d.calls)}</Table.Td>
-                        <Table.Td ta="right">{formatCredits(d.credits)}</Table.Td>
+                        <Table.Td ta="right">{credits(d.credits)}</Table.Td>
                       </Table.Tr>
                     ))}
                     {s.dailyStats.length === 0 && (

@@ -144,7 +144,7 @@ export default function ImportScreen() {
               changeInput();
             }}
             onReject={() => notifyError(new Error('Choose one .csv file'), 'File refused')}
-            accept={['text/csv', 'application/vnd.ms-excel', '.csv']}
+            accept={{ 'text/csv': ['.csv'], 'application/vnd.ms-excel': ['.csv'], 'text/plain': ['.csv'] }}
             maxFiles={1}
             multiple={false}
             disabled={!canWrite}
