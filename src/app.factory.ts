@@ -8,6 +8,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { installConsole } from './console/console-static';
 import { installEdgeInputChecks, MAX_JSON_DEPTH } from './common/edge-input';
+import { serveGatewayCallsDirectly } from './gateway/gateway-direct-routes';
 import { AppConfig, loadConfig } from './config/app-config';
 import { requestIdFor } from './logging/logging.module';
 import { setupOpenApi } from './openapi/openapi-setup';
@@ -115,6 +116,9 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
     .register(fastifyMultipart, { limits: { fileSize: userImport.maxBytes, files: 1, fields: 10, parts: 11, fieldSize: 1024 } });
   // the console at /console (docs/console.md)
   installConsole(adapter.getInstance());
+  // the gateway's call routes skip Nest's per-request pipeline (src/gateway/gateway-direct-routes.ts)
+  const started: { app?: NestFastifyApplication } = {};
+  serveGatewayCallsDirectly(adapter.getInstance(), () => started.app);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     bufferLogs: true,
     bodyParser: false,
@@ -126,5 +130,6 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
   app.enableShutdownHooks();
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
+  started.app = app;
   return app;
 }

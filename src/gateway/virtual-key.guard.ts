@@ -14,24 +14,33 @@ const MESSAGES: Record<string, string> = {
 };
 
 /**
- * Authenticates /v1 calls by `Authorization: Bearer <virtual key>` (step 1 of the hot path).
+ * The virtual key of a /v1 request (`Authorization: Bearer <virtual key>`, step 1 of the hot
+ * path): its principal, set on `req.principal` too.
  * @throws DomainError 401 with code missing_api_key | invalid_api_key | revoked_api_key |
  *   expired_api_key | user_disabled
+ */
+export async function authenticateVirtualKey(keys: KeyCheckService, req: GatewayRequest): Promise<KeyPrincipal> {
+  const header = req.headers.authorization;
+  const secret = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  const check = await keys.check(secret);
+  if (!check.ok) {
+    const code = check.reason === 'user_disabled' ? 'user_disabled' : `${check.reason}_api_key`;
+    throw GatewayErrors.unauthorized(code, MESSAGES[check.reason]);
+  }
+  req.principal = check.principal;
+  return check.principal;
+}
+
+/**
+ * Authenticates /v1 routes by virtual key (authenticateVirtualKey).
+ * @throws DomainError 401 as authenticateVirtualKey
  */
 @Injectable()
 export class VirtualKeyGuard implements CanActivate {
   constructor(private readonly keys: KeyCheckService) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<GatewayRequest>();
-    const header = req.headers.authorization;
-    const secret = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    const check = await this.keys.check(secret);
-    if (!check.ok) {
-      const code = check.reason === 'user_disabled' ? 'user_disabled' : `${check.reason}_api_key`;
-      throw GatewayErrors.unauthorized(code, MESSAGES[check.reason]);
-    }
-    req.principal = check.principal;
+    await authenticateVirtualKey(this.keys, context.switchToHttp().getRequest<GatewayRequest>());
     return true;
   }
 }
