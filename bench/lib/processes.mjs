@@ -15,13 +15,18 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const OUT = path.join(ROOT, 'bench', 'results');
 fs.mkdirSync(OUT, { recursive: true });
 
-/** Compiled entry points, relative to ROOT (`npm run build` writes them). */
+/**
+ * Compiled entry points, relative to ROOT (`npm run build` writes them), or under BENCH_DIST_DIR:
+ * another build (say of an earlier commit, in a git worktree) measured by this bench, for a
+ * before/after in one run of the same scripts.
+ */
+const BUILD = process.env.BENCH_DIST_DIR ?? 'dist';
 export const DIST = {
-  api: 'dist/src/main.js',
-  worker: 'dist/src/worker.js',
-  upstream: 'dist/src/dev-upstream/main.js',
-  migrate: 'dist/src/cli/db-migrate.js',
-  seedDemo: 'dist/src/cli/seed-demo.js',
+  api: `${BUILD}/src/main.js`,
+  worker: `${BUILD}/src/worker.js`,
+  upstream: `${BUILD}/src/dev-upstream/main.js`,
+  migrate: `${BUILD}/src/cli/db-migrate.js`,
+  seedDemo: `${BUILD}/src/cli/seed-demo.js`,
 };
 
 /** The value after `--name` on the command line, else `dflt`. */
