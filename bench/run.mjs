@@ -8,7 +8,11 @@
 //
 //   npm run bench -- [--connections 1,50] [--duration 10] [--reps 3] [--warmup 2]
 //                    [--modes nonstream,stream] [--portkey /tmp/bench-peer] [--limited]
-//                    [--users 50] [--api-workers 1,2] [--profile] [--soak 600]
+//                    [--users 50] [--api-workers 1,2] [--profile] [--soak 600] [--compare DIR]
+//
+// --compare DIR adds the target `tollgate-before`: the api of another build (DIR is its dist
+// folder, e.g. of an earlier commit checked out with `git worktree add`) on the same database,
+// so a change is measured before/after in one run (its schema must accept this build's migrations).
 //
 // --users N adds the target `tollgate-Nusers`: the calls spread over N users, one key each (the
 // demo user's and N−1 more), taken in turn by the wrk script, against `tollgate`'s one busy user.
@@ -60,6 +64,7 @@ const USERS = Number(opt('users', '1'));
 const API_WORKERS = opt('api-workers', '1').split(',').map(Number);
 const PROFILE = process.argv.includes('--profile');
 const SOAK_SECONDS = Number(opt('soak', '0'));
+const COMPARE_DIR = opt('compare', null);
 const PROFILE_DIR = path.join(OUT, 'profile');
 const LIMITED = process.argv.includes('--limited');
 /** rpm and tpm of the limited key: never reached in a run (an int column: at most 2^31 - 1). */
@@ -183,6 +188,15 @@ for (const [i, workers] of API_WORKERS.entries()) {
   const url = `http://127.0.0.1:${port}/v1/chat/completions`;
   targets.push({ name, url, headers: { authorization: `Bearer ${seed.apiKey}` }, process: name });
   if (usersKeysFile) targets.push({ name: `${name}-${USERS}users`, url, keysFile: usersKeysFile, process: name });
+}
+if (COMPARE_DIR) {
+  const port = API_PORT + 10;
+  const script = path.resolve(COMPARE_DIR, 'src/main.js');
+  await startApi('tollgate-before', { ...appEnv, PORT: String(port) }, { pidFile: true, script });
+  processes['tollgate-before'] = 'tollgate-before.pid';
+  const url = `http://127.0.0.1:${port}/v1/chat/completions`;
+  targets.push({ name: 'tollgate-before', url, headers: { authorization: `Bearer ${seed.apiKey}` }, process: 'tollgate-before' });
+  if (usersKeysFile) targets.push({ name: `tollgate-before-${USERS}users`, url, keysFile: usersKeysFile, process: 'tollgate-before' });
 }
 if (limitedSecret)
   targets.push({

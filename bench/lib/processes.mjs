@@ -120,10 +120,10 @@ export async function startUpstream(name, env, opts) {
 
 /**
  * Starts the api on env.PORT and waits until /readyz answers (`error`: message if it never does;
- * `nodeArgs`: options for node itself, e.g. --cpu-prof).
+ * `nodeArgs`: options for node itself, e.g. --cpu-prof; `script`: another build's main.js).
  */
-export async function startApi(name, env, { error, nodeArgs = [], ...opts } = {}) {
-  const child = start(name, 'node', [...nodeArgs, DIST.api], env, opts);
+export async function startApi(name, env, { error, nodeArgs = [], script = DIST.api, ...opts } = {}) {
+  const child = start(name, 'node', [...nodeArgs, script], env, opts);
   await waitFor(`http://127.0.0.1:${env.PORT}/readyz`, { error });
   return child;
 }
