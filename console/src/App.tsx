@@ -1,16 +1,14 @@
-import { useState } from 'react';
 import { MantineProvider } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from 'react-router';
 import { SessionProvider } from './auth/session';
-import { createQueryClient } from './queryClient';
+import { queryClient } from './queryClient';
 import { router } from './router';
 import { theme } from './theme';
 
 /** Providers (Mantine, notifications, TanStack Query, the session) around the router. */
 export function App() {
-  const [queryClient] = useState(createQueryClient);
   return (
     <MantineProvider theme={theme} defaultColorScheme="light">
       <Notifications position="top-right" />

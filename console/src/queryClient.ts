@@ -32,3 +32,6 @@ export function createQueryClient(): QueryClient {
     },
   });
 }
+
+/** The console's one query client (App provides it; route loaders prefetch into it). */
+export const queryClient = createQueryClient();

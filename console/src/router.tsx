@@ -10,6 +10,22 @@ import { RouteError } from './shell/RouteError';
 import { AppLayout } from './shell/AppLayout';
 import { NotFound } from './shell/NotFound';
 import { adminRoutes } from './screens/admin';
+import { queryClient } from './queryClient';
+import { periodOf } from './screens/usage/period';
+import { balanceQuery, transactionsQuery, usageStatsQuery } from './screens/usage/queries';
+
+/**
+ * Starts the data requests of "My usage" as the navigation begins, in parallel with the session
+ * check and the screen's chunk instead of after them (not awaited: the screen shows its own
+ * loading states; the session cookie authenticates them; a 401 sends the user to the login).
+ */
+function prefetchUsage(): null {
+  const period = periodOf(30);
+  void queryClient.prefetchQuery(balanceQuery());
+  void queryClient.prefetchQuery(usageStatsQuery(period.startTime, period.endTime));
+  void queryClient.prefetchQuery(transactionsQuery(null, 1, 100));
+  return null;
+}
 
 export const BASENAME = '/console';
 
@@ -30,7 +46,11 @@ export const routes: RouteObject[] = [
         element: <AppLayout />,
         children: [
           { index: true, element: <Navigate to="/usage" replace /> },
-          { path: 'usage', lazy: async () => ({ Component: (await import('./screens/usage/UsagePage')).UsagePage }) },
+          {
+            path: 'usage',
+            loader: prefetchUsage,
+            lazy: async () => ({ Component: (await import('./screens/usage/UsagePage')).UsagePage }),
+          },
           { path: 'calls', lazy: async () => ({ Component: (await import('./screens/usage/CallLogPage')).CallLogPage }) },
           { path: 'credits', lazy: async () => ({ Component: (await import('./screens/usage/CreditsPage')).CreditsPage }) },
           { path: 'keys', lazy: async () => ({ Component: (await import('./screens/keys/KeysPage')).KeysPage }) },
