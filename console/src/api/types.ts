@@ -118,6 +118,15 @@ export interface ModelCall {
   userInfo: { did: string; fullName: string; email: string; avatar: string | null } | null;
 }
 
+/**
+ * GET /user/model-calls: a page plus `totalIsEstimate` (`count` is the planner's estimate when the
+ * list is filtered by search, provider or app and matches more than 1,000 calls) and `nextCursor`.
+ */
+export interface ModelCallPage extends Paged<ModelCall> {
+  totalIsEstimate?: boolean;
+  nextCursor?: string | null;
+}
+
 /** Filters of GET /user/model-calls and its export; times are Unix seconds. */
 export interface ModelCallFilters {
   startTime?: number;

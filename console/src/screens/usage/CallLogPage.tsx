@@ -255,7 +255,7 @@ export function CallLogPage() {
         {(d) => (
           <Stack gap="sm">
             <Text size="sm" c="dimmed" data-testid="call-count">
-              {formatNumber(d.count)} calls
+              {d.totalIsEstimate ? `about ${formatNumber(d.count)} calls` : `${formatNumber(d.count)} calls`}
             </Text>
             <CallTable calls={d.list} onOpen={setOpen} />
             <Group justify="center">

@@ -1,7 +1,7 @@
 /** The usage screens' queries (docs/api/model-calls.md, docs/api/credits.md). */
 import { keepPreviousData, queryOptions } from '@tanstack/react-query';
 import { apiFetch } from '../../api/http';
-import type { CreditBalance, CreditGrant, CreditTransaction, ModelCall, ModelCallFilters, Paged, UsageStats } from '../../api/types';
+import type { CreditBalance, CreditGrant, CreditTransaction, ModelCallFilters, ModelCallPage, Paged, UsageStats } from '../../api/types';
 
 export const balanceQuery = () =>
   queryOptions({ queryKey: ['user', 'credit', 'balance'], queryFn: () => apiFetch<CreditBalance>('/user/credit/balance') });
@@ -17,7 +17,7 @@ export const modelCallsQuery = (filters: ModelCallFilters, page: number, pageSiz
   queryOptions({
     queryKey: ['user', 'model-calls', filters, page, pageSize],
     queryFn: () =>
-      apiFetch<Paged<ModelCall>>('/user/model-calls', {
+      apiFetch<ModelCallPage>('/user/model-calls', {
         query: { ...filters, status: filters.status === 'all' ? undefined : filters.status, page, pageSize },
       }),
     placeholderData: keepPreviousData,
