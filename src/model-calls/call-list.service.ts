@@ -3,7 +3,7 @@ import { Decimal } from '../common/decimal';
 import { PrismaService } from '../prisma/prisma.service';
 import { buildCallWhere, decodeCallCursor, encodeCallCursor, SqlWhere, TYPE_LABELS } from './call-filters';
 import { MAX_UNIX_SECONDS } from './dto/unix-time';
-import { hybridSql, readWatermark, statusesOf } from './stats-sources';
+import { beginSnapshot, hybridSql, readWatermark, statusesOf } from './stats-sources';
 import { ListModelCallsDto } from './dto/model-call-filters.dto';
 
 /** `appInfo` of a listed call. No apps registry yet: only `appDid` is known, the rest is null. */
@@ -186,7 +186,7 @@ export class CallListService {
     const end = (q.endTime ?? MAX_UNIX_SECONDS + 1) * 1000;
     const c = await this.prisma.pool.connect();
     try {
-      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await beginSnapshot(c);
       const wm = await readWatermark(c);
       const h = hybridSql({ userId, statuses: statusesOf(q.status), model: q.model }, start, end, wm, {
         agg: 'sum(s.calls)::bigint',

@@ -32,6 +32,15 @@ export interface HybridSelect {
 }
 
 /**
+ * Opens the REPEATABLE READ, read-only transaction of a hybrid read on `c`, with parallel query
+ * and JIT off for it: the statements read a few thousand rows at most, where starting parallel
+ * workers or compiling costs more than it saves (tens of ms on a busy machine).
+ */
+export async function beginSnapshot(c: Pick<PoolClient, 'query'>): Promise<void> {
+  await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off');
+}
+
+/**
  * Reads the watermarks, or null before the first aggregation run. Call it inside the
  * REPEATABLE READ transaction of the statements that use it, so the aggregates and the
  * watermarks come from one snapshot.

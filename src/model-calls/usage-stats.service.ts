@@ -3,7 +3,7 @@ import type { PoolClient } from 'pg';
 import { Decimal } from '../common/decimal';
 import { PrismaService } from '../prisma/prisma.service';
 import { TYPE_LABELS } from './call-filters';
-import { hybridSql, readWatermark, StatsWatermark } from './stats-sources';
+import { beginSnapshot, hybridSql, readWatermark, StatsWatermark } from './stats-sources';
 
 /** The usage-stats response. Credits are numbers, summed exactly as decimals first. */
 export interface UsageStats {
@@ -67,7 +67,7 @@ export class UsageStatsService {
     const end = endSec * 1000;
     const c = await this.prisma.pool.connect();
     try {
-      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await beginSnapshot(c);
       const wm = await readWatermark(c);
       const current = await groups(c, userId, start, end, wm);
       const previous = await totals(c, userId, start - (end - start), start, wm);
