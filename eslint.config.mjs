@@ -8,7 +8,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'src/generated/**', 'coverage/**', 'node_modules/**', 'console/**'] },
+  { ignores: ['dist/**', 'src/generated/**', 'coverage/**', 'node_modules/**', 'console/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended.map((c) => ({ ...c, files: ['**/*.ts'] })),
   {
