@@ -79,10 +79,14 @@ export async function soak({ url, key, pid, seconds, connections, windowS = 10 }
   };
   await Promise.all(Array.from({ length: connections }, client));
   clearInterval(timer);
-  if (window.lat.length + window.errors > 0) closeWindow();
+  // a remainder of less than half a window is folded into the totals only
+  if (window.lat.length + window.errors > 0 && (rows.length === 0 || Date.now() - window.start >= (windowS * 1000) / 2)) closeWindow();
   await pool.close();
-  const first = rows[0];
-  const last = rows[rows.length - 1];
+  // RSS is a sawtooth (V8 collects in steps): compare the medians of the first and last minute
+  const per = Math.max(1, Math.round(60 / windowS));
+  const med = (rs) => [...rs].map((r) => r.rss).sort((a, b) => a - b)[Math.floor(rs.length / 2)];
+  const first = rows.length ? { rss: med(rows.slice(0, per)) } : undefined;
+  const last = rows.length ? { rss: med(rows.slice(-per)) } : undefined;
   const text = [
     `## soak: ${seconds} s at ${connections} connections (one row per ${windowS} s)`,
     '',
@@ -94,7 +98,7 @@ export async function soak({ url, key, pid, seconds, connections, windowS = 10 }
     ),
     '',
     first && last
-      ? `${calls} calls, ${errors} errors; api RSS ${first.rss.toFixed(0)} MB in the first window, ${last.rss.toFixed(0)} MB in the last ` +
+      ? `${calls} calls, ${errors} errors; api RSS (median) ${first.rss.toFixed(0)} MB over the first minute, ${last.rss.toFixed(0)} MB over the last ` +
         `(${(last.rss - first.rss >= 0 ? '+' : '') + (last.rss - first.rss).toFixed(0)} MB); max ${Math.max(...rows.map((r) => r.rss)).toFixed(0)} MB`
       : `${calls} calls, ${errors} errors`,
   ].join('\n');
