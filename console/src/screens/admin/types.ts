@@ -3,17 +3,14 @@
  * Credits and rates are JSON numbers unless the doc says "decimal string".
  */
 
-export type Role = 'super_admin' | 'admin' | 'admin_viewer' | 'member' | 'member_viewer';
+import type { CreditGrant as UserCreditGrant, Paged, Role } from '../../api/types';
+
+// Shapes the user screens read too: one definition each, in console/src/api/types.ts.
+export type { ApiKey, ApiKeyWithSecret, Paged, Role, UsageStats } from '../../api/types';
+
 export const ROLES: Role[] = ['super_admin', 'admin', 'admin_viewer', 'member', 'member_viewer'];
 export const ADMIN_ROLES: Role[] = ['super_admin', 'admin', 'admin_viewer'];
 export type UserStatus = 'active' | 'disabled';
-
-/** A page of a list endpoint: `{count, list, paging: {page, pageSize}}`. */
-export interface Paged<T> {
-  count: number;
-  list: T[];
-  paging: { page: number; pageSize: number };
-}
 
 /** docs/api/users.md "The user object". `spend` amounts are exact decimal strings. */
 export interface AdminUser {
@@ -76,31 +73,6 @@ export interface TeamMember {
 
 export interface TeamDetail extends Team {
   members: Paged<TeamMember>;
-}
-
-/** docs/api/keys.md "Fields". Credits are JSON numbers. */
-export interface ApiKey {
-  id: string;
-  userId: string;
-  name: string;
-  prefix: string;
-  status: 'active' | 'revoked' | 'expired';
-  allowedModels: string[];
-  allowedServices: string[];
-  scopes: string[];
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-  rpmLimit: number | null;
-  tpmLimit: number | null;
-  creditBudget: number | null;
-  creditsSpent: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface ApiKeyWithSecret extends ApiKey {
-  secret: string;
 }
 
 export const KEY_SCOPES = [
@@ -254,29 +226,9 @@ export interface ProvidersHealth {
 }
 
 /** docs/api/credits.md "POST /admin/credits/grants". */
-export interface CreditGrant {
-  id: string;
-  userDid: string;
-  amount: number;
-  reason: string;
-  source: string;
-  status: 'active' | 'expired';
-  expiresAt: string | null;
-  expiredAt: string | null;
-  expiredAmount: number | null;
-  createdAt: string;
+/** A grant as POST /admin/credits/grants answers it: the user's grant plus the balance after it. */
+export interface CreditGrant extends UserCreditGrant {
   balanceAfter?: number;
-}
-
-/** docs/api/model-calls.md "GET /user/usage-stats" (the admin variant has the same shape). */
-export interface UsageStats {
-  summary: { byType: Record<string, number>; totalCalls: number; totalCredits: number; modelCount: number; totalUsage: number };
-  dailyStats: Array<{ date: string; credits: number; calls: number }>;
-  modelStats: Array<{ model: string; totalCalls: number; totalCredits: number }>;
-  trendComparison: {
-    totalCredits: { current: number; previous: number; change: string };
-    totalCalls: { current: number; previous: number; change: string };
-  };
 }
 
 /** docs/audit-log.md "Row". */
