@@ -102,6 +102,13 @@ export interface AppConfig {
   recording: {
     /** Longest wait for PostgreSQL to commit a call's record before it goes to the Redis fallback (ms). */
     dbTimeoutMs: number;
+    /**
+     * Whether a call's record waits for PostgreSQL's WAL flush before the call's answer is sent
+     * (default true). false: the record's transaction commits asynchronously; it still survives an
+     * api or PostgreSQL process crash, but a crash of the database host can lose the last records
+     * (about three times wal_writer_delay). docs/call-recording.md "Durability and latency".
+     */
+    synchronousCommit: boolean;
   };
   modelCalls: {
     /** Most rows one CSV export of the call log writes (docs/api/model-calls.md). */
@@ -390,6 +397,7 @@ export function loadConfig(env: Env): AppConfig {
     },
     recording: {
       dbTimeoutMs: r.int('CALL_RECORD_DB_TIMEOUT_MS', 2_000, 50, 600_000),
+      synchronousCommit: r.bool('CALL_RECORD_SYNCHRONOUS_COMMIT', true),
     },
     modelCalls: {
       exportMaxRows: r.int('MODEL_CALLS_EXPORT_MAX_ROWS', 10_000, 1, 10_000_000),

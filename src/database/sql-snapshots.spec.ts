@@ -18,6 +18,7 @@ import { grantExpiryQueries } from '../credits/grant-expiry.repository';
 import { keyQueries } from '../keys/keys.repository';
 import { hourlyStatsQueries } from '../model-calls/hourly-stats.repository';
 import { modelCallQueries } from '../model-calls/model-call.repository';
+import { CallRecord } from '../model-calls/call-record';
 
 const DIR = join(__dirname, 'queries');
 const UPDATE = process.env.UPDATE_SQL_SNAPSHOTS === '1';
@@ -64,6 +65,31 @@ const HOLD: CallHold = {
   startedAt: T0.getTime(),
 };
 
+const RECORD: CallRecord = {
+  id: CALL,
+  userId: USER,
+  apiKeyId: '44444444-4444-4444-8444-444444444444',
+  providerId: '55555555-5555-4555-8555-555555555555',
+  credentialId: '66666666-6666-4666-8666-666666666666',
+  model: 'mock-model',
+  type: 'chatCompletion',
+  status: 'success',
+  stream: true,
+  promptTokens: 12,
+  completionTokens: 34,
+  usageSource: 'upstream',
+  credits: new Decimal('0.0046'),
+  durationMs: 250,
+  appDid: 'app-did',
+  requestId: 'request-1',
+  upstreamStatus: 200,
+  errorCode: null,
+  errorMessage: null,
+  createdAt: T0,
+  billable: true,
+  hasHold: true,
+};
+
 const SNAPSHOTS: readonly Snapshot[] = [
   {
     name: 'record-calls',
@@ -71,32 +97,11 @@ const SNAPSHOTS: readonly Snapshot[] = [
     statements: [
       {
         by: 'ModelCallRepository.insert, ModelCallRepository.insertOn (one billable call)',
-        query: modelCallQueries.record([
-          {
-            id: CALL,
-            userId: USER,
-            apiKeyId: '44444444-4444-4444-8444-444444444444',
-            providerId: '55555555-5555-4555-8555-555555555555',
-            credentialId: '66666666-6666-4666-8666-666666666666',
-            model: 'mock-model',
-            type: 'chatCompletion',
-            status: 'success',
-            stream: true,
-            promptTokens: 12,
-            completionTokens: 34,
-            usageSource: 'upstream',
-            credits: new Decimal('0.0046'),
-            durationMs: 250,
-            appDid: 'app-did',
-            requestId: 'request-1',
-            upstreamStatus: 200,
-            errorCode: null,
-            errorMessage: null,
-            createdAt: T0,
-            billable: true,
-            hasHold: true,
-          },
-        ]),
+        query: modelCallQueries.record([RECORD]),
+      },
+      {
+        by: 'ModelCallRepository.insert with CALL_RECORD_SYNCHRONOUS_COMMIT=false (one billable call)',
+        query: modelCallQueries.record([RECORD], { synchronousCommit: false }),
       },
     ],
   },

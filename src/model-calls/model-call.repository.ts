@@ -44,6 +44,19 @@ pending AS (
 SELECT (SELECT count(*) FROM calls)::int AS inserted`;
 
 /**
+ * RECORD_SQL with an asynchronous commit (CALL_RECORD_SYNCHRONOUS_COMMIT=false): `set_config(…,
+ * true)` lasts until the end of the statement's own transaction, so only this commit skips the WAL
+ * flush. The setting's CTE is read by the final SELECT, which is what makes PostgreSQL evaluate it.
+ */
+export const RECORD_ASYNC_COMMIT_SQL = RECORD_SQL.replace(
+  'WITH input AS (',
+  "WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true) AS mode),\ninput AS (",
+).replace(
+  'SELECT (SELECT count(*) FROM calls)::int AS inserted',
+  'SELECT (SELECT count(*) FROM calls)::int AS inserted, (SELECT mode FROM commit_mode) AS commit_mode',
+);
+
+/**
  * SQL of the call log's writes (docs/call-recording.md): the durable insert of finished calls and
  * the conversion of orphaned holds into `interrupted` calls.
  */
@@ -65,13 +78,16 @@ export class ModelCallRepository {
     if (records.length === 0) return { inserted: 0 };
     const res = await queryWithDeadline<{ inserted: number }>(
       this.prisma.pool,
-      modelCallQueries.record(records),
+      modelCallQueries.record(records, { synchronousCommit: this.config.recording.synchronousCommit }),
       this.config.recording.dbTimeoutMs,
     );
     return { inserted: res.rows[0].inserted };
   }
 
-  /** The same insert on a given connection, without deadline (the worker's fallback drain). */
+  /**
+   * The same insert on a given connection, without deadline (the worker's fallback drain), always
+   * with a synchronous commit: nothing waits on it, and the fallback entry is trimmed after it.
+   */
   async insertOn(client: PoolClient, records: readonly CallRecord[]): Promise<{ inserted: number }> {
     if (records.length === 0) return { inserted: 0 };
     const res = await client.query<{ inserted: number }>(modelCallQueries.record(records));
@@ -94,7 +110,12 @@ export class ModelCallRepository {
  * SQL snapshots (src/database/sql-snapshots.spec.ts).
  */
 export const modelCallQueries = {
-  record: (records: readonly CallRecord[]): QueryConfig => recordQuery(records),
+  /**
+   * The durable insert of finished calls; `synchronousCommit: false` is the asynchronous-commit
+   * variant (CALL_RECORD_SYNCHRONOUS_COMMIT), a prepared statement of its own.
+   */
+  record: (records: readonly CallRecord[], { synchronousCommit = true }: { synchronousCommit?: boolean } = {}): QueryConfig =>
+    recordQuery(records, synchronousCommit),
   interruptOrphanedCalls: (limit: number): QueryConfig => ({
     name: 'tollgate_interrupt_orphaned_calls',
     text: 'SELECT * FROM "tollgate_interrupt_orphaned_calls"($1)',
@@ -102,11 +123,11 @@ export const modelCallQueries = {
   }),
 };
 
-function recordQuery(records: readonly CallRecord[]): QueryConfig {
+function recordQuery(records: readonly CallRecord[], synchronousCommit: boolean): QueryConfig {
   const col = <T>(f: (r: CallRecord) => T): T[] => records.map(f);
   return {
-    name: 'tollgate_record_calls',
-    text: RECORD_SQL,
+    name: synchronousCommit ? 'tollgate_record_calls' : 'tollgate_record_calls_async_commit',
+    text: synchronousCommit ? RECORD_SQL : RECORD_ASYNC_COMMIT_SQL,
     values: [
       col((r) => r.id),
       col((r) => r.userId),

@@ -53,3 +53,56 @@ pending AS (
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM calls)::int AS inserted;
+
+-- ModelCallRepository.insert with CALL_RECORD_SYNCHRONOUS_COMMIT=false (one billable call)
+-- prepared statement: tollgate_record_calls_async_commit
+-- $1 = ["22222222-2222-4222-8222-222222222222"]
+-- $2 = ["11111111-1111-4111-8111-111111111111"]
+-- $3 = ["44444444-4444-4444-8444-444444444444"]
+-- $4 = ["55555555-5555-4555-8555-555555555555"]
+-- $5 = ["66666666-6666-4666-8666-666666666666"]
+-- $6 = ["mock-model"]
+-- $7 = ["chatCompletion"]
+-- $8 = ["success"]
+-- $9 = [true]
+-- $10 = [12]
+-- $11 = [34]
+-- $12 = ["upstream"]
+-- $13 = ["0.0046"]
+-- $14 = [250]
+-- $15 = ["app-did"]
+-- $16 = ["request-1"]
+-- $17 = [200]
+-- $18 = [null]
+-- $19 = [null]
+-- $20 = ["2030-01-01T10:00:00.000Z"]
+-- $21 = [true]
+WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true) AS mode),
+input AS (
+  SELECT * FROM unnest(
+    $1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::"ModelType"[],
+    $8::"ModelCallStatus"[], $9::boolean[], $10::integer[], $11::integer[], $12::text[],
+    $13::numeric[], $14::integer[], $15::text[], $16::text[], $17::integer[], $18::text[],
+    $19::text[], $20::timestamptz[], $21::boolean[]
+  ) AS t(id, user_id, api_key_id, provider_id, credential_id, model, type, status,
+    stream, prompt_tokens, completion_tokens, usage_source, credits, duration_ms, app_did,
+    request_id, upstream_status, error_code, error_message, created_at, billable)
+),
+calls AS (
+  INSERT INTO "model_calls" ("id", "user_id", "api_key_id", "provider_id", "credential_id", "model",
+    "type", "status", "stream", "prompt_tokens", "completion_tokens", "total_tokens", "usage_source",
+    "credits", "duration_ms", "app_did", "request_id", "upstream_status", "error_code",
+    "error_message", "created_at")
+  SELECT id, user_id, api_key_id, provider_id, credential_id, model, type, status, stream,
+    prompt_tokens, completion_tokens, prompt_tokens + completion_tokens, usage_source, credits,
+    duration_ms, app_did, request_id, upstream_status, error_code, error_message, created_at
+  FROM input
+  ON CONFLICT ("id") DO NOTHING
+  RETURNING "id"
+),
+pending AS (
+  INSERT INTO "pending_debits" ("call_id", "user_id", "credits", "model")
+  SELECT i.id, i.user_id, i.credits, i.model FROM input i JOIN calls c ON c."id" = i.id WHERE i.billable
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM calls)::int AS inserted, (SELECT mode FROM commit_mode) AS commit_mode;
