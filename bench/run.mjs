@@ -9,6 +9,7 @@
 //   npm run bench -- [--connections 1,50] [--duration 10] [--reps 3] [--warmup 2]
 //                    [--modes nonstream,stream] [--portkey /tmp/bench-peer] [--limited]
 //                    [--users 50] [--api-workers 1,2] [--profile] [--soak 600] [--compare DIR]
+//                    [--variant NAME:KEY=VALUE[,KEY=VALUE…]]…
 //
 // --compare DIR adds the target `tollgate-before`: the api of another build (DIR is its dist
 // folder, e.g. of an earlier commit checked out with `git worktree add`) on the same database,
@@ -67,6 +68,27 @@ const SOAK_SECONDS = Number(opt('soak', '0'));
 const COMPARE_DIR = opt('compare', null);
 const PROFILE_DIR = path.join(OUT, 'profile');
 const LIMITED = process.argv.includes('--limited');
+/**
+ * --variant NAME:K=V[,K=V…] (repeatable): one more api with these settings over the bench's, as the
+ * target `tollgate-NAME` (e.g. --variant async-record:CALL_RECORD_SYNCHRONOUS_COMMIT=false).
+ */
+const VARIANTS = process.argv
+  .flatMap((a, i, all) => (a === '--variant' && i + 1 < all.length ? [all[i + 1]] : []))
+  .map((spec) => {
+    const [name, ...rest] = spec.split(':');
+    const env = Object.fromEntries(
+      rest
+        .join(':')
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+    if (!/^[a-z0-9-]+$/.test(name) || Object.keys(env).some((k) => !/^[A-Z0-9_]+$/.test(k))) {
+      console.error(`--variant ${spec}: expected NAME:KEY=VALUE[,KEY=VALUE…]`);
+      process.exit(2);
+    }
+    return { name: `tollgate-${name}`, env };
+  });
 /** rpm and tpm of the limited key: never reached in a run (an int column: at most 2^31 - 1). */
 const NEVER_REACHED_LIMIT = 2_000_000_000;
 
@@ -197,6 +219,14 @@ if (COMPARE_DIR) {
   const url = `http://127.0.0.1:${port}/v1/chat/completions`;
   targets.push({ name: 'tollgate-before', url, headers: { authorization: `Bearer ${seed.apiKey}` }, process: 'tollgate-before' });
   if (usersKeysFile) targets.push({ name: `tollgate-before-${USERS}users`, url, keysFile: usersKeysFile, process: 'tollgate-before' });
+}
+for (const [i, variant] of VARIANTS.entries()) {
+  const port = API_PORT + 20 + i;
+  await startApi(variant.name, { ...appEnv, ...variant.env, PORT: String(port) }, { pidFile: true });
+  processes[variant.name] = `${variant.name}.pid`;
+  const url = `http://127.0.0.1:${port}/v1/chat/completions`;
+  targets.push({ name: variant.name, url, headers: { authorization: `Bearer ${seed.apiKey}` }, process: variant.name });
+  if (usersKeysFile) targets.push({ name: `${variant.name}-${USERS}users`, url, keysFile: usersKeysFile, process: variant.name });
 }
 if (limitedSecret)
   targets.push({

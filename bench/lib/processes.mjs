@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -111,8 +112,25 @@ export function migrate(env, { quiet = false } = {}) {
   run('node', [DIST.migrate], env, quiet ? { stdio: 'ignore' } : {});
 }
 
+/**
+ * Fails when something already listens on 127.0.0.1:`port` (say a process left over from an
+ * earlier run): waiting for "our" process to answer would otherwise measure that one.
+ */
+export async function assertPortFree(port) {
+  const busy = await new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+  if (busy) throw new Error(`port ${port} is already in use (a process left from an earlier run?)`);
+}
+
 /** Starts the dev upstream on env.DEV_UPSTREAM_PORT and waits until it answers. */
 export async function startUpstream(name, env, opts) {
+  await assertPortFree(env.DEV_UPSTREAM_PORT);
   const child = start(name, 'node', [DIST.upstream], env, opts);
   await waitFor(`http://127.0.0.1:${env.DEV_UPSTREAM_PORT}/v1/models`);
   return child;
@@ -123,6 +141,7 @@ export async function startUpstream(name, env, opts) {
  * `nodeArgs`: options for node itself, e.g. --cpu-prof; `script`: another build's main.js).
  */
 export async function startApi(name, env, { error, nodeArgs = [], script = DIST.api, ...opts } = {}) {
+  await assertPortFree(env.PORT);
   const child = start(name, 'node', [...nodeArgs, script], env, opts);
   await waitFor(`http://127.0.0.1:${env.PORT}/readyz`, { error });
   return child;
