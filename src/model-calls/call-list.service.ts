@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Decimal } from '../common/decimal';
 import { PrismaService } from '../prisma/prisma.service';
 import { buildCallWhere, decodeCallCursor, encodeCallCursor, SqlWhere, TYPE_LABELS } from './call-filters';
 import { MAX_UNIX_SECONDS } from './dto/unix-time';
-import { beginSnapshot, hybridSql, readWatermark, statusesOf } from './stats-sources';
+import { hybridSql, snapshotRead, SnapshotStatement, statusesOf, StatsWatermark } from './stats-sources';
 import { ListModelCallsDto } from './dto/model-call-filters.dto';
 
 /** `appInfo` of a listed call. No apps registry yet: only `appDid` is known, the rest is null. */
@@ -145,23 +144,37 @@ export class CallListService {
       WHERE ${where.sql}${after}
       ORDER BY mc.created_at DESC, mc.id DESC
       LIMIT $${params.length - 1} OFFSET $${params.length}`;
-    const [page, total] = await Promise.all([this.prisma.pool.query<Row>(pageSql, params), this.count(userId, q, where)]);
-    const rows = page.rows.slice(0, q.pageSize);
+    let pageRows: Row[];
+    let total: { n: number; estimate: boolean };
+    if (countsFromAggregates(q)) {
+      // One round trip: the count and the page in one snapshot (snapshotRead).
+      const [counted, page] = await snapshotRead(this.prisma.pool, (wm) => [
+        this.aggregateCountSql(userId, q, wm),
+        { sql: pageSql, params },
+      ]);
+      pageRows = page as unknown as Row[];
+      total = { n: Number((counted[0] as { n: string }).n), estimate: false };
+    } else {
+      const [page, counted] = await Promise.all([this.prisma.pool.query<Row>(pageSql, params), this.estimatedCount(where)]);
+      pageRows = page.rows;
+      total = counted;
+    }
+    const rows = pageRows.slice(0, q.pageSize);
     const last = rows[rows.length - 1];
     return {
       count: total.n,
       totalIsEstimate: total.estimate,
       list: rows.map(toItem),
       paging: { page: q.page, pageSize: q.pageSize },
-      nextCursor: page.rows.length > q.pageSize ? encodeCallCursor({ ts: last.cursor_ts, id: last.id }) : null,
+      nextCursor: pageRows.length > q.pageSize ? encodeCallCursor({ ts: last.cursor_ts, id: last.id }) : null,
     };
   }
 
-  /** The total of the list (see the class comment). */
-  private async count(userId: string | null, q: ListModelCallsDto, where: SqlWhere): Promise<{ n: number; estimate: boolean }> {
-    if (!q.search?.trim() && q.providerId === undefined && q.appDid === undefined) {
-      return { n: await this.countFromAggregates(userId, q), estimate: false };
-    }
+  /**
+   * The total when a filter the aggregates cannot answer is set (search, providerId, appDid):
+   * the planner's estimate, or the rows counted up to EXACT_COUNT_CAP + 1 (see the class comment).
+   */
+  private async estimatedCount(where: SqlWhere): Promise<{ n: number; estimate: boolean }> {
     const from = `FROM model_calls mc ${where.usesUsers ? 'JOIN users u ON u.id = mc.user_id' : ''} WHERE ${where.sql}`;
     // The planner's estimate first (no rows read): far above the cap, counting would only
     // confirm what is shown as an estimate anyway.
@@ -180,28 +193,21 @@ export class CallListService {
     return { n: Math.max(EXACT_COUNT_CAP + 1, estimated), estimate: true };
   }
 
-  /** Exact count of the calls matching time, status and model, from the aggregates and the log, in one snapshot. */
-  private async countFromAggregates(userId: string | null, q: ListModelCallsDto): Promise<number> {
+  /** Exact count of the calls matching time, status and model, from the aggregates and the log (a statement for snapshotRead). */
+  private aggregateCountSql(userId: string | null, q: ListModelCallsDto, wm: StatsWatermark | null): SnapshotStatement {
     const start = (q.startTime ?? 0) * 1000;
     const end = (q.endTime ?? MAX_UNIX_SECONDS + 1) * 1000;
-    const c = await this.prisma.pool.connect();
-    try {
-      await beginSnapshot(c);
-      const wm = await readWatermark(c);
-      const h = hybridSql({ userId, statuses: statusesOf(q.status), model: q.model }, start, end, wm, {
-        agg: 'sum(s.calls)::bigint',
-        raw: 'count(*)::bigint',
-      });
-      const { rows } = await c.query<{ n: string }>(`SELECT coalesce(sum(n), 0)::text AS n FROM (${h.sql}) AS parts (n)`, h.params);
-      await c.query('COMMIT');
-      return Number(rows[0].n);
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    const h = hybridSql({ userId, statuses: statusesOf(q.status), model: q.model }, start, end, wm, {
+      agg: 'sum(s.calls)::bigint',
+      raw: 'count(*)::bigint',
+    });
+    return { sql: `SELECT coalesce(sum(n), 0)::text AS n FROM (${h.sql}) AS parts (n)`, params: h.params };
   }
+}
+
+/** Whether the list's total comes from the aggregates: no filter but time, status and model. */
+function countsFromAggregates(q: ListModelCallsDto): boolean {
+  return !q.search?.trim() && q.providerId === undefined && q.appDid === undefined;
 }
 
 function toItem(r: Row): ModelCallItem {
@@ -219,7 +225,7 @@ function toItem(r: Row): ModelCallItem {
     outputTokens: r.completion_tokens,
     totalUsage: r.total_tokens,
     usageSource: r.usage_source,
-    credits: new Decimal(r.credits).toNumber(),
+    credits: Number(r.credits),
     duration: r.duration_ms,
     appDid: r.app_did,
     upstreamStatus: r.upstream_status,

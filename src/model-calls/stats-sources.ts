@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import { escapeLiteral, type Pool, type QueryResult } from 'pg';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -7,8 +7,12 @@ const DAY_MS = 24 * HOUR_MS;
 export interface StatsWatermark {
   /** hour watermark H, epoch ms: the aggregates hold no call created at or after it */
   hour: number;
-  /** recorded watermark R: the aggregates hold no call recorded at or after it */
-  recorded: Date;
+  /**
+   * recorded watermark R: the aggregates hold no call recorded at or after it. As PostgreSQL
+   * prints a timestamptz (microseconds kept: a JavaScript Date would cut them, and a call
+   * recorded in the cut-off part of the millisecond before R would be read twice).
+   */
+  recorded: string;
 }
 
 /** Which calls: one user's (or every user's, null), optionally some statuses and one model. */
@@ -31,25 +35,129 @@ export interface HybridSelect {
   raw: string;
 }
 
-/**
- * Opens the REPEATABLE READ, read-only transaction of a hybrid read on `c`, with parallel query
- * and JIT off for it: the statements read a few thousand rows at most, where starting parallel
- * workers or compiling costs more than it saves (tens of ms on a busy machine).
- */
-export async function beginSnapshot(c: Pick<PoolClient, 'query'>): Promise<void> {
-  await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off');
+/** Opens the snapshot of a hybrid read (see snapshotRead). */
+const BEGIN_SNAPSHOT =
+  'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off';
+/** The watermarks, or no row before the first aggregation run. */
+const WATERMARK_SQL =
+  'SELECT extract(epoch FROM hour_watermark) * 1000 AS h, recorded_watermark::text AS r FROM model_call_stats_state WHERE id = 1';
+/** Results of BEGIN_SNAPSHOT in a multi-statement answer (BEGIN and two SETs), then the watermarks. */
+const WATERMARK_RESULT = 3;
+
+type WatermarkRow = { h: string | null; r: string | null };
+
+function toWatermark(row: WatermarkRow | undefined): StatsWatermark | null {
+  return row?.h != null && row.r != null ? { hour: Number(row.h), recorded: row.r } : null;
+}
+
+function sameWatermark(x: StatsWatermark | null, y: StatsWatermark | null): boolean {
+  return x === null || y === null ? x === y : x.hour === y.hour && x.recorded === y.recorded;
+}
+
+/** A statement of a hybrid read: SQL with `$n` placeholders and their values (inlined by snapshotRead). */
+export interface SnapshotStatement {
+  sql: string;
+  params: unknown[];
 }
 
 /**
- * Reads the watermarks, or null before the first aggregation run. Call it inside the
- * REPEATABLE READ transaction of the statements that use it, so the aggregates and the
- * watermarks come from one snapshot.
+ * The watermarks last seen through each pool (none: not read yet; null: no aggregation run yet).
+ * Hybrid reads build their statements with them; snapshotRead checks them in the statements' own
+ * snapshot.
  */
-export async function readWatermark(c: Pick<PoolClient, 'query'>): Promise<StatsWatermark | null> {
-  const { rows } = await c.query<{ h: Date | null; r: Date | null }>(
-    'SELECT hour_watermark AS h, recorded_watermark AS r FROM model_call_stats_state WHERE id = 1',
-  );
-  return rows[0]?.h && rows[0]?.r ? { hour: rows[0].h.getTime(), recorded: rows[0].r } : null;
+const lastWatermarks = new WeakMap<Pool, StatsWatermark | null>();
+
+/** Attempts of snapshotRead with watermarks that moved in between, before it gives up. */
+const SNAPSHOT_ATTEMPTS = 3;
+
+/**
+ * Runs the statements of a hybrid read in one round trip: one simple-protocol message
+ * `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0;
+ * SET LOCAL jit = off; <read the watermarks>; <statements>; COMMIT`. So the watermarks and every
+ * statement come from one snapshot, with parallel query and JIT off (the statements read a few
+ * thousand rows at most, where starting parallel workers or compiling costs more than it saves:
+ * tens of ms on a busy machine). `build` makes the statements from the watermarks this process
+ * saw last (read first, in a round trip of their own, when there are none yet); when the
+ * snapshot holds other ones (the aggregation job ran since, every 5 minutes at most) the answer
+ * is dropped and the read made again with those. The figures are therefore exactly those of a
+ * transaction that read the watermarks first and then the statements (as HourlyAggregationService's
+ * invariant needs), without the round trips. Values are inlined as literals (inlineParams): the
+ * simple protocol takes no bind parameters.
+ * @returns the rows of each statement, in order
+ * @throws the driver's error; Error when the watermarks moved at each of SNAPSHOT_ATTEMPTS attempts
+ */
+export async function snapshotRead(
+  pool: Pool,
+  build: (wm: StatsWatermark | null) => SnapshotStatement[],
+): Promise<Record<string, unknown>[][]> {
+  let wm = lastWatermarks.get(pool);
+  if (wm === undefined) {
+    wm = toWatermark((await pool.query<WatermarkRow>(WATERMARK_SQL)).rows[0]);
+    lastWatermarks.set(pool, wm);
+  }
+  for (let attempt = 1; ; attempt++) {
+    const statements = build(wm);
+    const text = [BEGIN_SNAPSHOT, WATERMARK_SQL, ...statements.map((s) => inlineParams(s.sql, s.params)), 'COMMIT'].join(';\n');
+    const results = await runInSnapshot(pool, text);
+    const seen = toWatermark(results[WATERMARK_RESULT].rows[0] as WatermarkRow | undefined);
+    if (sameWatermark(seen, wm)) return statements.map((_, i) => results[WATERMARK_RESULT + 1 + i].rows);
+    wm = seen;
+    lastWatermarks.set(pool, wm);
+    if (attempt >= SNAPSHOT_ATTEMPTS) throw new Error('stats watermarks kept moving during the read');
+  }
+}
+
+/** Sends a multi-statement message that opens a transaction; rolls it back if a statement fails. */
+async function runInSnapshot(pool: Pool, text: string): Promise<QueryResult[]> {
+  const c = await pool.connect();
+  try {
+    return (await c.query(text)) as unknown as QueryResult[];
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
+/**
+ * A value as an SQL literal for inlineParams: a finite number as is, a string or a Date (UTC) quoted by pg's escapeLiteral (quotes doubled, backslashes in an E'' literal), an array of
+ * strings as an array literal (`'{"a","b"}'`, elements quoted and escaped), null as NULL.
+ * @throws Error for anything else, or a string holding U+0000 (a programming error: the values
+ *   are validated query fields, ids and times)
+ */
+export function sqlLiteral(v: unknown): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (v instanceof Date && Number.isFinite(v.getTime())) return escapeLiteral(timestampText(v));
+  if (typeof v === 'string' && !v.includes('\u0000')) return escapeLiteral(v);
+  if (Array.isArray(v) && v.every((e) => typeof e === 'string' && !e.includes('\u0000'))) {
+    return escapeLiteral(`{${(v as string[]).map((e) => `"${e.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
+  }
+  throw new Error(`no SQL literal for ${typeof v}`);
+}
+
+/**
+ * A Date as timestamptz input, UTC: `2026-12-01 20:00:00.000+00`. Not toISOString, which writes
+ * years past 9999 as `+010000` (the list's open end is in year 10000: MAX_UNIX_SECONDS + 1).
+ */
+function timestampText(d: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  const time = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}.${String(d.getUTCMilliseconds()).padStart(3, '0')}`;
+  return `${String(d.getUTCFullYear()).padStart(4, '0')}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${time}+00`;
+}
+
+/**
+ * Replaces the `$n` placeholders of `sql` by the literals of `params` (sqlLiteral), in one pass
+ * (a literal's own text is never scanned again).
+ * @throws Error when a placeholder has no parameter
+ */
+export function inlineParams(sql: string, params: unknown[]): string {
+  return sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const i = Number(n) - 1;
+    if (i < 0 || i >= params.length) throw new Error(`no parameter for $${n}`);
+    return sqlLiteral(params[i]);
+  });
 }
 
 /**

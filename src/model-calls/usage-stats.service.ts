@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { PoolClient } from 'pg';
 import { Decimal } from '../common/decimal';
 import { PrismaService } from '../prisma/prisma.service';
 import { TYPE_LABELS } from './call-filters';
-import { beginSnapshot, hybridSql, readWatermark, StatsWatermark } from './stats-sources';
+import { hybridSql, snapshotRead, SnapshotStatement, StatsWatermark } from './stats-sources';
 
 /** The usage-stats response. Credits are numbers, summed exactly as decimals first. */
 export interface UsageStats {
@@ -29,14 +28,24 @@ export interface UsageStats {
   };
 }
 
-interface Group {
-  day: string;
-  model: string;
-  type: string;
+/**
+ * One row of the grouped read: a grouping set of the period's calls, `g` saying which
+ * (GROUPING(day, model, type): 3 = per day, 5 = per model, 6 = per type, 7 = the whole period).
+ * Sums as PostgreSQL prints them (exact decimals).
+ */
+interface GroupRow {
+  g: number;
+  day: string | null;
+  model: string | null;
+  type: string | null;
   calls: string;
-  credits: string;
-  tokens: string;
+  credits: string | null;
+  tokens: string | null;
 }
+
+const PER_DAY = 3;
+const PER_MODEL = 5;
+const PER_TYPE = 6;
 
 /** Per (UTC day, model, type) of the period. */
 const GROUP_SELECT = {
@@ -54,93 +63,85 @@ const TOTAL_SELECT = {
  * volume and fresh to the last recorded call: whole aggregated hours come from the hourly
  * aggregates (one user's: model_call_hourly_stats; every user's: model_call_hourly_totals, so
  * the all-users figures read tens of rows per hour rather than one per active user), the rest
- * (edge hours, the current hour, calls recorded late) from the call log (stats-sources.ts). All
- * of it is read in one REPEATABLE READ snapshot so the watermark and the aggregates agree.
+ * (edge hours, the current hour, calls recorded late) from the call log (stats-sources.ts). Both
+ * periods are read in one round trip and one snapshot with the watermarks (snapshotRead), and
+ * PostgreSQL does the sums (grouping sets per day, per model, per type and over the period, as
+ * exact decimals), so the api only converts a few hundred figures.
  */
 @Injectable()
 export class UsageStatsService {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** `userId` null = all users. Range [start, end) in Unix seconds, end > start. */
+  /**
+   * `userId` null = all users. Range [start, end) in Unix seconds, end > start; the previous
+   * period is [start − (end − start), start).
+   * @throws the driver's error (500)
+   */
   async stats(userId: string | null, startSec: number, endSec: number): Promise<UsageStats> {
     const start = startSec * 1000;
     const end = endSec * 1000;
-    const c = await this.prisma.pool.connect();
-    try {
-      await beginSnapshot(c);
-      const wm = await readWatermark(c);
-      const current = await groups(c, userId, start, end, wm);
-      const previous = await totals(c, userId, start - (end - start), start, wm);
-      await c.query('COMMIT');
-      return shape(current, previous);
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    const [current, previous] = await snapshotRead(this.prisma.pool, (wm) => [
+      groupsSql(userId, start, end, wm),
+      totalsSql(userId, start - (end - start), start, wm),
+    ]);
+    const prev = previous[0] as { calls: string; credits: string };
+    return shape(current as unknown as GroupRow[], { calls: Number(prev.calls), credits: new Decimal(prev.credits) });
   }
 }
 
-async function groups(c: PoolClient, userId: string | null, start: number, end: number, wm: StatsWatermark | null): Promise<Group[]> {
+function groupsSql(userId: string | null, start: number, end: number, wm: StatsWatermark | null): SnapshotStatement {
   const q = hybridSql({ userId }, start, end, wm, GROUP_SELECT);
-  const { rows } = await c.query<Group>(
-    `WITH r (day, model, type, calls, credits, tokens) AS (${q.sql})
-SELECT to_char(day, 'YYYY-MM-DD') AS day, model, type::text AS type, sum(calls)::text AS calls, sum(credits)::text AS credits,
-  sum(tokens)::text AS tokens
-FROM r GROUP BY day, model, type`,
-    q.params,
-  );
-  return rows;
+  return {
+    sql: `WITH r (day, model, type, calls, credits, tokens) AS (${q.sql})
+SELECT GROUPING(day, model, type) AS g, to_char(day, 'YYYY-MM-DD') AS day, model, type::text AS type, coalesce(sum(calls), 0)::text AS calls,
+  sum(credits)::text AS credits, sum(tokens)::text AS tokens
+FROM r GROUP BY GROUPING SETS ((day), (model), (type), ())`,
+    params: q.params,
+  };
 }
 
-async function totals(
-  c: PoolClient,
-  userId: string | null,
-  start: number,
-  end: number,
-  wm: StatsWatermark | null,
-): Promise<{ calls: number; credits: Decimal }> {
+function totalsSql(userId: string | null, start: number, end: number, wm: StatsWatermark | null): SnapshotStatement {
   const q = hybridSql({ userId }, start, end, wm, TOTAL_SELECT);
-  const { rows } = await c.query<{ calls: string; credits: string }>(
-    `WITH r (calls, credits) AS (${q.sql})
+  return {
+    sql: `WITH r (calls, credits) AS (${q.sql})
 SELECT coalesce(sum(calls), 0)::text AS calls, coalesce(sum(credits), 0)::text AS credits FROM r`,
-    q.params,
-  );
-  return { calls: Number(rows[0].calls), credits: new Decimal(rows[0].credits) };
+    params: q.params,
+  };
 }
 
-function shape(current: Group[], previous: { calls: number; credits: Decimal }): UsageStats {
+/** The response from the grouping sets of the period and the previous period's totals. */
+function shape(rows: GroupRow[], previous: { calls: number; credits: Decimal }): UsageStats {
   const byType: Record<string, number> = {};
-  const daily = new Map<string, { credits: Decimal; calls: number }>();
-  const models = new Map<string, { calls: number; credits: Decimal }>();
+  const dailyStats: UsageStats['dailyStats'] = [];
+  const models: { model: string; calls: number; credits: string }[] = [];
   let totalCalls = 0;
   let totalCredits = new Decimal(0);
   let totalUsage = 0;
-  for (const g of current) {
-    const calls = Number(g.calls);
-    const credits = new Decimal(g.credits);
-    const label = TYPE_LABELS[g.type] ?? g.type;
-    byType[label] = (byType[label] ?? 0) + calls;
-    totalCalls += calls;
-    totalCredits = totalCredits.plus(credits);
-    totalUsage += Number(g.tokens);
-    const d = daily.get(g.day) ?? { credits: new Decimal(0), calls: 0 };
-    daily.set(g.day, { credits: d.credits.plus(credits), calls: d.calls + calls });
-    const m = models.get(g.model) ?? { calls: 0, credits: new Decimal(0) };
-    models.set(g.model, { calls: m.calls + calls, credits: m.credits.plus(credits) });
+  for (const r of rows) {
+    const calls = Number(r.calls);
+    if (r.g === PER_DAY) dailyStats.push({ date: r.day as string, credits: Number(r.credits), calls });
+    else if (r.g === PER_MODEL) models.push({ model: r.model as string, calls, credits: r.credits as string });
+    else if (r.g === PER_TYPE) {
+      const label = TYPE_LABELS[r.type as string] ?? (r.type as string);
+      byType[label] = (byType[label] ?? 0) + calls;
+    } else {
+      totalCalls = calls;
+      totalCredits = new Decimal(r.credits ?? 0);
+      totalUsage = Number(r.tokens ?? 0);
+    }
   }
+  dailyStats.sort((x, y) => x.date.localeCompare(y.date));
+  const modelCredits = new Map(models.map((m) => [m.model, new Decimal(m.credits)]));
+  const credit = (model: string) => modelCredits.get(model) as Decimal;
+  const modelStats = models
+    .sort((x, y) => credit(y.model).cmp(credit(x.model)) || y.calls - x.calls || x.model.localeCompare(y.model))
+    .map((m) => ({ model: m.model, totalCalls: m.calls, totalCredits: Number(m.credits) }));
   const prevCalls = previous.calls;
   const prevCredits = previous.credits;
   return {
-    summary: { byType, totalCalls, totalCredits: totalCredits.toNumber(), modelCount: models.size, totalUsage },
-    dailyStats: [...daily.entries()]
-      .sort(([x], [y]) => x.localeCompare(y))
-      .map(([date, d]) => ({ date, credits: d.credits.toNumber(), calls: d.calls })),
-    modelStats: [...models.entries()]
-      .map(([model, m]) => ({ model, totalCalls: m.calls, totalCredits: m.credits }))
-      .sort((x, y) => y.totalCredits.cmp(x.totalCredits) || y.totalCalls - x.totalCalls || x.model.localeCompare(y.model))
-      .map((m) => ({ ...m, totalCredits: m.totalCredits.toNumber() })),
+    summary: { byType, totalCalls, totalCredits: totalCredits.toNumber(), modelCount: models.length, totalUsage },
+    dailyStats,
+    modelStats,
     trendComparison: {
       totalCredits: { current: totalCredits.toNumber(), previous: prevCredits.toNumber(), change: change(totalCredits, prevCredits) },
       totalCalls: { current: totalCalls, previous: prevCalls, change: change(new Decimal(totalCalls), new Decimal(prevCalls)) },
