@@ -126,6 +126,20 @@ describe('gateway /v1', () => {
     expect(call.credits.toFixed()).toBe(creditsFor(call.promptTokens, call.completionTokens, RATE_IN, RATE_OUT).toFixed());
   });
 
+  it('gives calls time-ordered ids (UUID version 7), refusals included', async () => {
+    const t = await createTenant(h, { credits: '100' });
+    await client(t.key).chat.completions.create({ model: 'mock-model', messages: [{ role: 'user', content: 'first' }] });
+    await expect(
+      client(t.key).chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toThrow();
+    await client(t.key).chat.completions.create({ model: 'mock-model', messages: [{ role: 'user', content: 'third' }] });
+    await h.recorder.drain();
+    const calls = await h.prisma.modelCall.findMany({ where: { userId: t.userId }, orderBy: { createdAt: 'asc' } });
+    expect(calls.map((c) => c.status)).toEqual(['success', 'failed', 'success']);
+    for (const c of calls) expect(c.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(calls.map((c) => c.id)).toEqual(calls.map((c) => c.id).sort());
+  });
+
   it('answers embeddings and bills prompt tokens at the input rate', async () => {
     const before = new Decimal(await balance(tenant.userId));
     const res = await client(tenant.key).embeddings.create({ model: 'mock-embed', input: ['alpha beta', 'gamma'] });

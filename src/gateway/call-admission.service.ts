@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -8,6 +7,7 @@ import { CreditLedgerService, HoldResult } from '../credits/credit-ledger.servic
 import { HoldLeases } from '../credits/hold-leases.service';
 import { KeyCheckService } from '../keys/key-check.service';
 import { ModelType } from '../generated/prisma/enums';
+import { newCallId } from '../model-calls/call-id';
 import { GatewayRateLimits } from '../rate-limit/gateway-rate-limits.service';
 import { CatalogService, ModelRoute } from '../providers/catalog.service';
 import { SettingsService } from '../settings/settings.service';
@@ -82,7 +82,7 @@ export class CallAdmissionService {
   async route(ctx: CallContext, requestedModel: string, type: ModelType, stream: boolean): Promise<GatewayCall> {
     const billing = await this.settings.billingForGateway();
     const call: GatewayCall = {
-      callId: randomUUID(),
+      callId: newCallId(),
       requestedModel,
       type,
       stream,
