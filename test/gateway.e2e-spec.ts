@@ -126,7 +126,7 @@ describe('gateway /v1', () => {
     expect(call.credits.toFixed()).toBe(creditsFor(call.promptTokens, call.completionTokens, RATE_IN, RATE_OUT).toFixed());
   });
 
-  it('gives calls time-ordered ids (UUID version 7), refusals included', async () => {
+  it('gives calls and their debits time-ordered ids (UUID version 7), refusals included', async () => {
     const t = await createTenant(h, { credits: '100' });
     await client(t.key).chat.completions.create({ model: 'mock-model', messages: [{ role: 'user', content: 'first' }] });
     await expect(
@@ -138,6 +138,10 @@ describe('gateway /v1', () => {
     expect(calls.map((c) => c.status)).toEqual(['success', 'failed', 'success']);
     for (const c of calls) expect(c.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(calls.map((c) => c.id)).toEqual(calls.map((c) => c.id).sort());
+    // their debit transactions too (tollgate_uuid_v7 in settlement)
+    const debits = await h.prisma.creditTransaction.findMany({ where: { userId: t.userId, type: 'debit' } });
+    expect(debits).toHaveLength(2);
+    for (const d of debits) expect(d.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it('answers embeddings and bills prompt tokens at the input rate', async () => {
