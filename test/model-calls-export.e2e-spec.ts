@@ -1,7 +1,19 @@
-/** GET /user/model-calls/export (docs/api/model-calls.md): header, rows, filters, escaping, row limit, auth. */
+/**
+ * GET /user/model-calls/export (docs/api/model-calls.md): header, rows, filters, escaping, row
+ * limit, auth; then, on a PostgreSQL reached through a fault proxy, what clients and the database
+ * can do to it: clients that stop reading or leave, the concurrency bound, a backend killed or a
+ * partition mid-export, the overall time limit. Every one must leave no COPY running
+ * (pg_stat_activity) and the api serving.
+ */
 import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
 import { parseString } from '@fast-csv/parse';
+import { Client } from 'pg';
 import request from 'supertest';
+import { CopyCsvStream } from '../src/model-calls/call-export-stream';
+import { CallExportService, EXPORT_APPLICATION_NAME } from '../src/model-calls/call-export.service';
+import { isConnectionError } from '../src/prisma/pool-query';
+import { FaultProxy, startFaultProxy } from './support/fault-proxy';
 import { Harness, startHarness } from './support/gateway-harness';
 
 const PASSWORD = 'export password 0123456789';
@@ -141,6 +153,78 @@ describe('model calls export', () => {
     expect(paged.text).toBe(all.text);
   });
 
+  it('writes the documented bytes for awkward values (quoting, formula cells, empty and long cells, unicode), and takes any filter text literally', async () => {
+    const uc = await h.users.create({ email: 'c@example.com', password: PASSWORD });
+    const token = await login(h, 'c@example.com');
+    // [request id, model, app DID, credits as stored, credits as written, type, status]
+    const calls: [string, string, string | null, string, string, string, string][] = [
+      ['a,b', 'm"q', null, '0.0000000001', '0.0000000001', 'chatCompletion', 'success'],
+      ['line1\nline2', 'cr\rin', '', '12.3400000000', '12.34', 'embedding', 'failed'],
+      ['pipe|x', "o'brien\\model", '=cmd', '1000000.5', '1000000.5', 'imageGeneration', 'aborted'],
+      ['', 'ünïcødé ✓', '@x', '3', '3', 'chatCompletion', 'interrupted'],
+      [' -lead', '+plus', '\t', '0', '0', 'chatCompletion', 'success'],
+      ['\r', '-', 'x'.repeat(20_000), '7.5', '7.5', 'chatCompletion', 'success'],
+    ];
+    const label: Record<string, string> = { chatCompletion: 'chat', embedding: 'embedding', imageGeneration: 'image' };
+    for (const [i, [requestId, model, appDid, credits, , type, status]] of calls.entries()) {
+      await h.prisma.pool.query(
+        `INSERT INTO model_calls (id, user_id, model, type, status, prompt_tokens, completion_tokens, total_tokens, credits, duration_ms, app_did, request_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, 100, 200, 300, $6, 500, $7, $8, to_timestamp($9))`,
+        [randomUUID(), uc.id, model, type, status, credits, appDid, requestId, t0 + 100 + i + 0.123456],
+      );
+    }
+    // The documented rules, written out independently of the SQL: formula cells get an apostrophe,
+    // then a cell holding a comma, quote, CR or LF is quoted with its quotes doubled.
+    const cell = (v: string | null): string => {
+      const s = v === null ? '' : /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+      return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    };
+    const expected =
+      HEADER +
+      calls
+        .map(([requestId, model, appDid, , credits, type, status], i) =>
+          [
+            `\n${new Date((t0 + 100 + i) * 1000 + 123).toISOString()}`,
+            cell(requestId),
+            cell(uc.did),
+            '',
+            'c@example.com',
+            cell(model),
+            '',
+            label[type],
+            status,
+            '100',
+            '200',
+            '300',
+            credits,
+            '500',
+            cell(appDid),
+          ].join(','),
+        )
+        .reverse()
+        .join('');
+    const text = (await exportCsv(token).expect(200)).body as string;
+    expect(text).toBe(expected);
+    const rows = await parseCsv(text);
+    expect(rows.slice(1).map((r) => r[1])).toEqual(["'\r", ' -lead', '', 'pipe|x', 'line1\nline2', 'a,b']);
+
+    // Filters are values, never SQL: quotes, backslashes, placeholders, LIKE wildcards, NUL.
+    const requestIds = async (query: Record<string, string>) => {
+      const res = await exportCsv(token, query);
+      if (res.status !== 200) throw new Error(`${JSON.stringify(query)}: ${res.status} ${res.body}`);
+      return (await parseCsv(res.body as string)).slice(1).map((r) => r[1]);
+    };
+    expect(await requestIds({ model: "o'brien\\model" })).toEqual(['pipe|x']);
+    expect(await requestIds({ search: 'a,b' })).toEqual(['a,b']);
+    expect(await requestIds({ search: 'ünïcødé' })).toEqual(['']);
+    for (const search of ["x' OR '1'='1", "\\' OR TRUE --", '$1', '%', '_']) expect(await requestIds({ search })).toEqual([]);
+    expect(await requestIds({ appDid: '$2' })).toEqual([]);
+    // NUL never reaches the statement: the api refuses it in any query value.
+    expect((await exportCsv(token, { model: 'm"q\u0000' }).expect(400)).body).toContain('invalid_text');
+    const stillThere = await h.prisma.pool.query(`SELECT count(*)::int n FROM model_calls WHERE user_id = $1`, [uc.id]);
+    expect(stillThere.rows[0].n).toBe(calls.length);
+  });
+
   it('stops at the configured row limit, across keyset batches with equal timestamps, newest first', async () => {
     // 5,000 calls, 50 per timestamp: batches must break ties by id without skipping or repeating.
     await h.prisma.pool.query(
@@ -157,5 +241,284 @@ describe('model calls export', () => {
     );
     expect(rows.map((r) => r[1])).toEqual(expected.rows.map((r) => r.request_id));
     expect(new Set(rows.map((r) => r[1])).size).toBe(LIMIT);
+  });
+});
+
+describe('model calls export against slow, vanishing and hostile clients and a failing database', () => {
+  const ROWS = 150_000;
+  const STALL_MS = 1500;
+  const TIMEOUT_MS = 10_000;
+  let h: Harness;
+  let proxy: FaultProxy;
+  /** a direct connection to the suite's database (not through the proxy) */
+  let db: Client;
+  let token: string;
+  let fullSize = 0;
+
+  /** The export backends of this database: pid, state, wait event. */
+  const exportBackends = async () =>
+    (
+      await db.query<{ pid: number; state: string; wait_event: string | null }>(
+        `SELECT pid, state, wait_event FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = $1 AND backend_type = 'client backend'`,
+        [EXPORT_APPLICATION_NAME],
+      )
+    ).rows;
+
+  async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const v = await probe();
+      if (ok(v)) return v;
+      if (Date.now() > until) throw new Error(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** No export left in the api nor in PostgreSQL. */
+  const nothingLeft = async () => {
+    await eventually('export backends', exportBackends, (b) => b.length === 0);
+    await eventually(
+      'exports in the api',
+      async () => h.app.get(CallExportService).inProgress,
+      (n) => n === 0,
+    );
+  };
+
+  interface RawExport {
+    req: http.ClientRequest;
+    res: http.IncomingMessage;
+    /** bytes read so far */
+    received: number;
+    /**
+     * Resolves when the connection closes: complete = the whole response arrived (its chunked
+     * terminator included), as a client knows it.
+     */
+    closed: Promise<{ complete: boolean; at: number }>;
+  }
+
+  /** GET the export with a raw client that reads nothing until told (readAtLeast, readSome, readAll). */
+  function openExport(auth = `Bearer ${token}`): Promise<RawExport> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(`${h.baseUrl}/user/model-calls/export`, { headers: { authorization: auth } }, (res) => {
+        res.on('error', () => undefined);
+        const closed = new Promise<{ complete: boolean; at: number }>((r) =>
+          req.on('close', () => r({ complete: res.complete, at: Date.now() })),
+        );
+        resolve({ req, res, received: 0, closed });
+      });
+      req.on('error', (err) => reject(err));
+    });
+  }
+
+  /** Reads what the response has buffered (at most about 16 KiB), without waiting. */
+  const readSome = (x: RawExport): void => {
+    const c = x.res.read() as Buffer | null;
+    if (c) x.received += c.length;
+  };
+
+  /** Reads until `n` bytes were read in all. */
+  const readAtLeast = (x: RawExport, n: number) =>
+    eventually(
+      'bytes read',
+      async () => {
+        readSome(x);
+        return x.received;
+      },
+      (got) => got >= n,
+    );
+
+  /** Reads everything from now on. */
+  const readAll = (x: RawExport): void => {
+    x.res.on('data', (c: Buffer) => (x.received += c.length));
+    x.res.resume();
+  };
+
+  beforeAll(async () => {
+    proxy = await startFaultProxy({ targetHost: '127.0.0.1', targetPort: 5432 });
+    h = await startHarness(
+      'model_calls_export_abuse',
+      {
+        MODEL_CALLS_EXPORT_MAX_ROWS: '1000000',
+        MODEL_CALLS_EXPORT_MAX_CONCURRENT: '2',
+        MODEL_CALLS_EXPORT_STALL_TIMEOUT_MS: String(STALL_MS),
+        MODEL_CALLS_EXPORT_TIMEOUT_MS: String(TIMEOUT_MS),
+        DATABASE_QUERY_TIMEOUT_MS: '2000',
+      },
+      { databaseUrlFor: (url) => proxy.url(url) },
+    );
+    db = new Client({ connectionString: h.db.url });
+    await db.connect();
+    const u = await h.users.create({ email: 'bulk@example.com', password: PASSWORD });
+    token = await login(h, 'bulk@example.com');
+    // About 50 MB of CSV: far more than socket and stream buffers hold.
+    await db.query(
+      `INSERT INTO model_calls (id, user_id, model, type, status, credits, request_id, created_at)
+       SELECT gen_random_uuid(), $1, 'bulk', 'chatCompletion', 'success', 1.5, 'req-' || i || '-' || repeat('x', 250), to_timestamp($2 - i)
+       FROM generate_series(1, $3) i`,
+      [u.id, Date.UTC(2026, 5, 1) / 1000, ROWS],
+    );
+    const full = await exportWhole();
+    fullSize = full.bytes;
+    expect(full.lines).toBe(ROWS + 1);
+  });
+
+  afterAll(async () => {
+    await proxy?.restore();
+    await db?.end();
+    await h?.close();
+    await proxy?.close();
+  });
+
+  /** A whole export read as fast as possible: its size and line count. */
+  async function exportWhole(): Promise<{ status: number; bytes: number; lines: number }> {
+    const res = await fetch(`${h.baseUrl}/user/model-calls/export`, { headers: { authorization: `Bearer ${token}` } });
+    let bytes = 0;
+    let newlines = 0;
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      bytes += chunk.length;
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++;
+    }
+    return { status: res.status, bytes, lines: newlines + 1 };
+  }
+
+  it('backpressure reaches PostgreSQL; clients that stop reading are cut off after the stall timeout, their COPY ended; past the bound a 503; others are served meanwhile', async () => {
+    const stalled = [await openExport(), await openExport()];
+    for (const x of stalled) {
+      expect(x.res.statusCode).toBe(200);
+      await readAtLeast(x, 100_000);
+    }
+    const stalledAt = Date.now();
+    // Both backends wait on their client: nothing is buffered in the api beyond a few hundred KiB.
+    await eventually(
+      'backends blocked in ClientWrite',
+      exportBackends,
+      (b) => b.length === 2 && b.every((r) => r.wait_event === 'ClientWrite'),
+    );
+
+    const third = await request(h.baseUrl).get('/user/model-calls/export').set('authorization', `Bearer ${token}`).expect(503);
+    expect(third.body.code).toBe('too_many_concurrent_exports');
+    expect(third.headers['retry-after']).toBe('5');
+
+    const t = Date.now();
+    await request(h.baseUrl).get('/user/model-calls').query({ pageSize: 5 }).set('authorization', `Bearer ${token}`).expect(200);
+    expect(Date.now() - t).toBeLessThan(1000);
+
+    // The api gives up on them: their COPY ended, their connections closed, their slots free.
+    await nothingLeft();
+    const gaveUpAfter = Date.now() - stalledAt;
+    expect(gaveUpAfter).toBeGreaterThanOrEqual(STALL_MS - 100);
+    expect(gaveUpAfter).toBeLessThan(STALL_MS + 5000);
+    expect(h.logs.join('')).toContain('export_client_stalled');
+    // Their clients, reading again, find the response cut off (the end of the connection comes
+    // after the bytes already in their socket buffers).
+    for (const x of stalled) {
+      readAll(x);
+      expect((await x.closed).complete).toBe(false);
+      expect(x.received).toBeLessThan(fullSize);
+    }
+    // The slots are free again.
+    const again = await exportWhole();
+    expect(again).toEqual({ status: 200, bytes: fullSize, lines: ROWS + 1 });
+  });
+
+  it('a client that disconnects mid-export: the COPY is cancelled and its connection closed', async () => {
+    const x = await openExport();
+    await readAtLeast(x, 1_000_000);
+    await eventually('an export backend', exportBackends, (b) => b.length === 1);
+    x.req.destroy();
+    await nothingLeft();
+    expect((await exportWhole()).bytes).toBe(fullSize);
+  });
+
+  it('a backend killed mid-export: the response ends without its terminating chunk (the client can tell it is truncated)', async () => {
+    const x = await openExport();
+    await readAtLeast(x, 1_000_000);
+    const [backend] = await eventually('an export backend', exportBackends, (b) => b.length === 1);
+    await db.query('SELECT pg_terminate_backend($1)', [backend.pid]);
+    readAll(x);
+    const end = await x.closed;
+    expect(end.complete).toBe(false);
+    expect(x.received).toBeLessThan(fullSize);
+    await nothingLeft();
+    // fetch, as a browser or script would: reading the body fails, it does not just end.
+    const res = await fetch(`${h.baseUrl}/user/model-calls/export`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let got = 0;
+    while (got < 100_000) got += (await reader.read()).value?.length ?? 0;
+    const [b2] = await eventually('an export backend', exportBackends, (b) => b.length === 1);
+    await db.query('SELECT pg_terminate_backend($1)', [b2.pid]);
+    await expect(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return 'a clean end';
+      })(),
+    ).rejects.toThrow();
+    await nothingLeft();
+    expect(await exportWhole()).toEqual({ status: 200, bytes: fullSize, lines: ROWS + 1 });
+  });
+
+  it('a database that falls silent mid-export (partition): cut off after DATABASE_QUERY_TIMEOUT_MS', async () => {
+    const x = await openExport();
+    await readAtLeast(x, 1_000_000);
+    await proxy.cut({ mode: 'blackhole', existing: 'freeze' });
+    const cutAt = Date.now();
+    try {
+      readAll(x);
+      const end = await x.closed;
+      expect(end.complete).toBe(false);
+      expect(end.at - cutAt).toBeGreaterThanOrEqual(1900);
+      expect(end.at - cutAt).toBeLessThan(2000 + 4000);
+      expect(x.received).toBeLessThan(fullSize);
+    } finally {
+      await proxy.restore();
+    }
+    // The api closed its side: once the link is back the backend finds its client gone.
+    await nothingLeft();
+    expect(await exportWhole()).toEqual({ status: 200, bytes: fullSize, lines: ROWS + 1 });
+  });
+
+  it('an export slower than MODEL_CALLS_EXPORT_TIMEOUT_MS is cut off, though its client keeps reading', async () => {
+    const x = await openExport();
+    const startedAt = Date.now();
+    // At most about 16 KiB every 50 ms: never stalled for long, far too slow to finish.
+    const reader = setInterval(() => readSome(x), 50);
+    try {
+      const end = await x.closed;
+      expect(end.complete).toBe(false);
+      expect(end.at - startedAt).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
+      expect(end.at - startedAt).toBeLessThan(TIMEOUT_MS + 4000);
+    } finally {
+      clearInterval(reader);
+    }
+    await nothingLeft();
+    expect(h.logs.join('')).toContain('export_timeout');
+  }, 30_000);
+
+  it('the database unreachable when an export starts: the stream fails before its first byte, with an error the api answers 503 for', async () => {
+    // Through HTTP the request would fail in authentication first (it reads the database too), so
+    // the export's stream is driven directly, on the same proxy.
+    await proxy.cut('refuse');
+    try {
+      const stream = new CopyCsvStream({
+        connection: { connectionString: proxy.url(h.db.url), connectionTimeoutMillis: 2000 },
+        sql: 'COPY (SELECT 1) TO STDOUT WITH (FORMAT csv)',
+        header: 'n',
+        stallTimeoutMs: 1000,
+        dbSilenceTimeoutMs: 1000,
+        maxDurationMs: 5000,
+      });
+      let bytes = 0;
+      const err = await new Promise<Error>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => (bytes += c.length));
+        stream.on('error', resolve);
+        stream.on('end', () => reject(new Error('ended normally')));
+      });
+      expect(bytes).toBe(0);
+      expect((err as { code?: unknown }).code).toBe('ECONNRESET');
+      expect(isConnectionError(err)).toBe(true);
+    } finally {
+      await proxy.restore();
+    }
   });
 });

@@ -114,6 +114,15 @@ export interface AppConfig {
     /** Most rows one CSV export of the call log writes (docs/api/model-calls.md). */
     exportMaxRows: number;
     /**
+     * Exports running at once in one api process, each on a PostgreSQL connection of its own
+     * (outside DATABASE_POOL_SIZE); past it 503 `too_many_concurrent_exports`.
+     */
+    exportMaxConcurrent: number;
+    /** An export whose client reads nothing this long is cut off and its COPY cancelled (ms). */
+    exportStallTimeoutMs: number;
+    /** Longest an export may run (ms): its COPY's statement_timeout, and the api cuts it off past it. */
+    exportTimeoutMs: number;
+    /**
      * Hourly stats: a call log row counts as settled this long after it was inserted (ms). Must
      * exceed the longest insert transaction; see hourly-aggregation.service.ts.
      */
@@ -401,6 +410,9 @@ export function loadConfig(env: Env): AppConfig {
     },
     modelCalls: {
       exportMaxRows: r.int('MODEL_CALLS_EXPORT_MAX_ROWS', 10_000, 1, 10_000_000),
+      exportMaxConcurrent: r.int('MODEL_CALLS_EXPORT_MAX_CONCURRENT', 4, 1, 1000),
+      exportStallTimeoutMs: r.int('MODEL_CALLS_EXPORT_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      exportTimeoutMs: r.int('MODEL_CALLS_EXPORT_TIMEOUT_MS', 900_000, 1_000, 86_400_000),
       statsSettleMs: r.int('MODEL_CALL_STATS_SETTLE_MS', 60_000, 0, 3_600_000),
     },
     providerHealth: {

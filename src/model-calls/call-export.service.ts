@@ -1,9 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Readable } from 'node:stream';
+import { DomainError } from '../common/domain-error';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { PrismaService } from '../prisma/prisma.service';
-import { buildCallWhere, TYPE_LABELS } from './call-filters';
+import { buildExportCopySql } from './call-export-sql';
+import { CopyCsvStream } from './call-export-stream';
 import { ModelCallFiltersDto } from './dto/model-call-filters.dto';
 
 /** The header row of the export, exactly (docs/api/model-calls.md). */
@@ -25,133 +26,100 @@ export const EXPORT_HEADERS = [
   'App DID',
 ] as const;
 
-/** Rows fetched per keyset query. */
-const BATCH = 5000;
-
 const FORMULA_START = /^[=+\-@\t\r]/;
 
 /**
  * Neutralises spreadsheet formula injection: a text cell starting with = + - @ tab or CR gets a
- * leading apostrophe, so Excel/LibreOffice/Sheets show it as text instead of evaluating it.
+ * leading apostrophe, so Excel/LibreOffice/Sheets show it as text instead of evaluating it. The
+ * call-log export does the same in SQL (textCell in call-export-sql.ts); the user and audit
+ * exports use this function.
  */
 export function csvSafe(v: string | null): string {
   if (v === null) return '';
   return FORMULA_START.test(v) ? `'${v}` : v;
 }
 
-const NEEDS_QUOTES = /[",\r\n|]/;
-
-/**
- * One CSV cell (RFC 4180): NUL characters dropped; quoted when it holds a quote, comma, CR, LF
- * or `|`, with quotes doubled. The same bytes as the fast-csv formatter this export used before.
- */
-export function csvCell(v: string): string {
-  const s = v.includes('\0') ? v.replace(/\0/g, '') : v;
-  return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-interface Row {
-  ts: string;
-  cursor_ts: string;
-  id: string;
-  request_id: string;
-  did: string;
-  full_name: string;
-  email: string;
-  model: string;
-  provider: string | null;
-  type: string;
-  status: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  credits: string;
-  duration_ms: number;
-  app_did: string | null;
-}
+/** application_name of the export's connections (visible in pg_stat_activity). */
+export const EXPORT_APPLICATION_NAME = 'tollgate-call-export';
 
 /**
  * GET /user/model-calls/export: the filtered call log as CSV, newest first, at most
- * `MODEL_CALLS_EXPORT_MAX_ROWS` rows. Rows are read in keyset batches of BATCH ((created_at, id)
- * below the last row sent, served by the (user_id, created_at) and (created_at) indexes at any
- * depth), the next batch's query running while the current one is written; each batch becomes
- * one chunk of CSV text and the stream pulls the next only when the client has taken it
- * (backpressure), so memory stays flat (about two batches) however many rows are exported.
+ * `MODEL_CALLS_EXPORT_MAX_ROWS` rows. PostgreSQL writes the CSV (`COPY (SELECT …) TO STDOUT WITH
+ * (FORMAT csv)`, built by call-export-sql.ts, the formula neutralisation done in SQL) and the api
+ * forwards its bytes (CopyCsvStream in call-export-stream.ts) with backpressure: memory per export
+ * stays at a few hundred KiB however many rows it has.
+ *
+ * Each export has a PostgreSQL connection of its own, not one of the shared pool of src/prisma:
+ * a client that reads slowly holds its own connection, never one the gateway's hot path needs.
+ * One statement per export, so the export is one consistent snapshot; the pool's per-statement
+ * deadline (DATABASE_QUERY_TIMEOUT_MS, meant for short statements) does not apply to it. Instead:
+ * - the connection's statement_timeout and the stream's own limit are MODEL_CALLS_EXPORT_TIMEOUT_MS
+ *   (a slow download does not hold its snapshot, which holds back vacuum, for ever);
+ * - a client that reads nothing for MODEL_CALLS_EXPORT_STALL_TIMEOUT_MS is cut off;
+ * - a database that sends nothing for DATABASE_QUERY_TIMEOUT_MS while the client waits (a
+ *   partition) cuts the export off too;
+ * - at most MODEL_CALLS_EXPORT_MAX_CONCURRENT exports run at once per api process.
+ * Whenever an export is cut off or its client leaves, its COPY is cancelled and its connection
+ * closed (see CopyCsvStream).
  */
 @Injectable()
-export class CallExportService {
-  constructor(
-    private readonly prisma: PrismaService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+export class CallExportService implements OnApplicationShutdown {
+  private readonly log = new Logger(CallExportService.name);
+  private readonly running = new Set<CopyCsvStream>();
 
-  /** `userId` null = every user. The stream errors (and the response is cut) if a query fails. */
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  /** Exports in progress in this process (tests and diagnostics). */
+  get inProgress(): number {
+    return this.running.size;
+  }
+
+  /**
+   * The export's CSV stream; `userId` null = every user. The stream errors before its first byte
+   * if the database cannot be reached (the error filter answers 503 `service_unavailable`) and
+   * is destroyed mid-way, the response then cut off, when the database fails or a limit above is
+   * hit.
+   * @throws DomainError 503 `too_many_concurrent_exports` (Retry-After: 5) when
+   *   MODEL_CALLS_EXPORT_MAX_CONCURRENT exports already run in this process
+   */
   export(userId: string | null, filters: ModelCallFiltersDto): Readable {
-    return Readable.from(this.chunks(userId, filters), { objectMode: false });
-  }
-
-  /** The header line, then one chunk of CSV lines per batch (no newline after the last line). */
-  private async *chunks(userId: string | null, filters: ModelCallFiltersDto): AsyncGenerator<Buffer> {
-    const where = buildCallWhere(filters, userId);
-    const n = where.params.length;
-    const limit = this.config.modelCalls.exportMaxRows;
-    const fetch = (take: number, cursor: { ts: string; id: string } | null): Promise<Row[]> => {
-      const after: string = cursor ? `AND (mc.created_at, mc.id) < ($${n + 2}::timestamptz, $${n + 3}::uuid)` : '';
-      const params: unknown[] = [...where.params, take];
-      if (cursor) params.push(cursor.ts, cursor.id);
-      return this.prisma.pool
-        .query<Row>(
-          `SELECT to_char(mc.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts,
-           mc.created_at::text AS cursor_ts, mc.id, mc.request_id, u.did, u.full_name, u.email, mc.model,
-           p.display_name AS provider, mc.type, mc.status, mc.prompt_tokens, mc.completion_tokens,
-           mc.total_tokens, trim_scale(mc.credits)::text AS credits, mc.duration_ms, mc.app_did
-         FROM model_calls mc
-         JOIN users u ON u.id = mc.user_id
-         LEFT JOIN ai_providers p ON p.id = mc.provider_id
-         WHERE ${where.sql} ${after}
-         ORDER BY mc.created_at DESC, mc.id DESC
-         LIMIT $${n + 1}`,
-          params,
-        )
-        .then((r) => r.rows);
-    };
-    yield Buffer.from(EXPORT_HEADERS.map(csvCell).join(','), 'utf8');
-    let sent = 0;
-    let pending: Promise<Row[]> | null = fetch(Math.min(BATCH, limit), null);
-    while (pending) {
-      const rows: Row[] = await pending;
-      const take = Math.min(BATCH, limit - sent);
-      sent += rows.length;
-      const last = rows[rows.length - 1];
-      // The next batch is queried while this one is formatted and written.
-      pending = rows.length === take && sent < limit ? fetch(Math.min(BATCH, limit - sent), { ts: last.cursor_ts, id: last.id }) : null;
-      // Swallowed here, rethrown by the await above: an unawaited rejection must not crash the process.
-      pending?.catch(() => undefined);
-      if (rows.length) yield Buffer.from(rows.map(line).join(''), 'utf8');
+    const mc = this.config.modelCalls;
+    if (this.running.size >= mc.exportMaxConcurrent) {
+      throw DomainError.unavailable(
+        'too_many_concurrent_exports',
+        `${mc.exportMaxConcurrent} exports are already running; try again shortly`,
+        { retryAfter: 5 },
+      );
     }
+    const stream = new CopyCsvStream({
+      connection: {
+        connectionString: this.config.databaseUrl,
+        connectionTimeoutMillis: this.config.databaseConnectTimeoutMs,
+        keepAlive: true,
+        application_name: EXPORT_APPLICATION_NAME,
+        statement_timeout: mc.exportTimeoutMs,
+        // JIT compiles a large plan for a statement that mostly moves bytes; read-only as a
+        // second fence around the filters written into the statement as literals.
+        options: '-c jit=off -c default_transaction_read_only=on',
+      },
+      sql: buildExportCopySql(filters, userId, mc.exportMaxRows),
+      header: EXPORT_HEADERS.join(','),
+      stallTimeoutMs: mc.exportStallTimeoutMs,
+      dbSilenceTimeoutMs: this.config.databaseQueryTimeoutMs,
+      maxDurationMs: mc.exportTimeoutMs,
+    });
+    this.running.add(stream);
+    stream.once('close', () => this.running.delete(stream));
+    // After the first byte the HTTP layer only cuts the response off: say why here. (A listener
+    // of our own does not change how the error reaches the HTTP layer.)
+    stream.on('error', (err: Error & { code?: unknown }) => {
+      this.log.warn(`call log export ended early: ${typeof err.code === 'string' ? `${err.code}: ` : ''}${err.message}`);
+    });
+    return stream;
   }
-}
 
-/** One CSV line, preceded by its newline (the header has none after it otherwise). */
-function line(r: Row): string {
-  return (
-    '\n' +
-    [
-      r.ts,
-      csvCell(csvSafe(r.request_id)),
-      csvCell(csvSafe(r.did)),
-      csvCell(csvSafe(r.full_name)),
-      csvCell(csvSafe(r.email)),
-      csvCell(csvSafe(r.model)),
-      csvCell(csvSafe(r.provider)),
-      csvCell(TYPE_LABELS[r.type] ?? r.type),
-      r.status,
-      String(r.prompt_tokens),
-      String(r.completion_tokens),
-      String(r.total_tokens),
-      r.credits,
-      String(r.duration_ms),
-      csvCell(csvSafe(r.app_did)),
-    ].join(',')
-  );
+  /** Cuts off the exports still running (their COPY cancelled, their connections closed). */
+  onApplicationShutdown(): void {
+    for (const s of this.running) s.destroy(DomainError.unavailable('service_unavailable', 'the api is shutting down'));
+  }
 }
