@@ -3,9 +3,9 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-custom';
 import { KeyCheckService } from '../keys/key-check.service';
-import { PrismaService } from '../prisma/prisma.service';
 import { looksLikeVirtualKey } from '../keys/virtual-key';
 import { AuthUser } from './auth-user';
+import { AuthUsersRepository } from './auth-users.repository';
 
 /**
  * API keys on the management API: `Authorization: Bearer tg-…` (a virtual key) or `X-API-Key`.
@@ -15,7 +15,7 @@ import { AuthUser } from './auth-user';
 export class ApiKeyStrategy extends PassportStrategy(Strategy, 'api-key') {
   constructor(
     private readonly keys: KeyCheckService,
-    private readonly prisma: PrismaService,
+    private readonly users: AuthUsersRepository,
   ) {
     super();
   }
@@ -28,11 +28,17 @@ export class ApiKeyStrategy extends PassportStrategy(Strategy, 'api-key') {
     if (!secret) return null;
     const check = await this.keys.check(secret);
     if (!check.ok) return null;
-    const user = await this.prisma.user.findUnique({
-      where: { id: check.principal.userId },
-      select: { id: true, did: true, email: true, role: true },
-    });
+    const user = await this.users.byId(check.principal.userId);
     if (!user) return null;
-    return { ...user, via: 'api_key', scopes: check.principal.scopes, keyId: check.principal.keyId, mustChangePassword: false };
+    return {
+      id: user.id,
+      did: user.did,
+      email: user.email,
+      role: user.role,
+      via: 'api_key',
+      scopes: check.principal.scopes,
+      keyId: check.principal.keyId,
+      mustChangePassword: false,
+    };
   }
 }

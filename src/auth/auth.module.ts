@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { KeysModule } from '../keys/keys.module';
 import { ApiKeyStrategy } from './api-key.strategy';
 import { AuthController } from './auth.controller';
+import { AuthUsersRepository } from './auth-users.repository';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { BootstrapAdminService } from './bootstrap-admin.service';
@@ -32,6 +33,7 @@ import { SessionDenyList } from './session-deny-list.service';
     AuthService,
     JwtStrategy,
     ApiKeyStrategy,
+    AuthUsersRepository,
     LoginThrottleService,
     SessionDenyList,
     BootstrapAdminService,
