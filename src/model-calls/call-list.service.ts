@@ -105,8 +105,9 @@ interface Row {
  * GET /user/model-calls (docs/api/model-calls.md): one page of the call log, newest first
  * ((created_at, id) descending), with the total count. Paging by `page` (OFFSET: cost grows with
  * the depth) or by `cursor` (keyset: `(created_at, id) <` the cursor, served by the
- * (user_id, created_at) and (created_at) indexes at any depth). The page and the count run in
- * parallel on two pool connections.
+ * (user_id, created_at) and (created_at) indexes at any depth). When the count comes from the
+ * aggregates, the page and the count are one round trip in one snapshot (snapshotRead); otherwise
+ * they run in parallel on two pool connections.
  *
  * The count: with no filter but time, status and model, exact from the hourly aggregates plus
  * the call log (stats-sources.ts: one user's aggregates or the all-users rollups, a few rows
