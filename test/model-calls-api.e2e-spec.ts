@@ -172,6 +172,17 @@ describe('model calls list', () => {
     expect(noAdmin.body.code).toBe('forbidden');
   });
 
+  it('an API key follows its user’s role at once: demoted through the users service, allUsers is refused on the next request', async () => {
+    const ops = await h.users.create({ email: 'ops@example.com', role: 'admin', password: PASSWORD });
+    const key = await h.keys.create(ops.id, { name: 'ops dash', scopes: ['usage:read', 'admin'] });
+    const all = () => request(h.baseUrl).get('/user/model-calls').query({ allUsers: 'true' }).set('authorization', `Bearer ${key.secret}`);
+    expect((await all().expect(200)).body.count).toBeGreaterThanOrEqual(5);
+    await h.users.update(ops.id, { role: 'member' });
+    expect((await all().expect(403)).body.code).toBe('forbidden');
+    await h.users.update(ops.id, { role: 'admin' });
+    await all().expect(200);
+  });
+
   it.each([
     [{ pageSize: 101 }, 'pageSize'],
     [{ pageSize: 0 }, 'pageSize'],

@@ -3,11 +3,14 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '../config/app-config';
+import { looksLikeVirtualKey } from '../keys/virtual-key';
 import { APP_CONFIG } from '../config/config.module';
 import { AuthUser } from './auth-user';
 import { AuthUsersRepository } from './auth-users.repository';
 import { SessionDenyList } from './session-deny-list.service';
 import { checkCookieOrigin, sessionCookieToken } from './session-cookie';
+
+const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
 
 /** What a login JWT carries: the user, the session version it was issued under, its id and expiry. */
 export interface JwtPayload {
@@ -36,7 +39,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromExtractors([
-        ExtractJwt.fromAuthHeaderAsBearerToken(),
+        // A virtual key (`Bearer tg-…`) is never a JWT: no signature check, the API-key strategy takes it.
+        (req: FastifyRequest) => {
+          const token = bearerToken(req);
+          return token !== null && looksLikeVirtualKey(token) ? null : token;
+        },
         (req: FastifyRequest) => sessionCookieToken(req as unknown as Parameters<typeof sessionCookieToken>[0]),
       ]),
       secretOrKey: config.jwtSecret,
