@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Where the console is served (docs/console.md). */
@@ -44,6 +45,8 @@ export function consoleDistDir(env: NodeJS.ProcessEnv = process.env): string {
   return fromSources ? path.resolve(__dirname, '..', '..', 'dist', 'console') : path.resolve(__dirname, '..', '..', 'console');
 }
 
+const gzipAsync = promisify(gzip);
+
 /** Content types of the files a Vite build writes. */
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -64,7 +67,7 @@ const CONTENT_TYPES: Record<string, string> = {
 /** Files worth compressing (text); images and fonts are compressed already. */
 const COMPRESSIBLE = /\.(html|m?js|css|json|map|svg|txt)$/;
 
-/** One file of the build, held in memory (a console build is about 1 MB). */
+/** One file of the build, held in memory once served (a console build is about 2 MB). */
 interface ConsoleFile {
   body: Buffer;
   /** gzip of `body` when that is smaller, else null */
@@ -75,28 +78,31 @@ interface ConsoleFile {
   cacheControl: string;
 }
 
-/** Reads every file under `dir` (paths relative to it, `/` separators). */
-function loadFiles(dir: string): Map<string, ConsoleFile> {
-  const files = new Map<string, ConsoleFile>();
+/** The files under `dir` (paths relative to it, `/` separators); names only, nothing is read. */
+function listFiles(dir: string): Set<string> {
+  const names = new Set<string>();
   const walk = (rel: string) => {
     for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const child = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(child);
-      else if (entry.isFile()) {
-        const body = fs.readFileSync(path.join(dir, child));
-        const gz = COMPRESSIBLE.test(child) && body.length > 512 ? gzipSync(body, { level: 9 }) : null;
-        files.set(child, {
-          body,
-          gzip: gz && gz.length < body.length ? gz : null,
-          contentType: CONTENT_TYPES[path.extname(child).toLowerCase()] ?? 'application/octet-stream',
-          etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
-          cacheControl: child.startsWith('assets/') ? ASSET_CACHE_CONTROL : 'no-cache',
-        });
-      }
+      else if (entry.isFile()) names.add(child);
     }
   };
   walk('');
-  return files;
+  return names;
+}
+
+/** Reads one file of the build and prepares its answer: gzip (level 9) when that is smaller, ETag, cache policy. */
+async function loadFile(dir: string, rel: string): Promise<ConsoleFile> {
+  const body = await fs.promises.readFile(path.join(dir, rel));
+  const gz = COMPRESSIBLE.test(rel) && body.length > 512 ? await gzipAsync(body, { level: 9 }) : null;
+  return {
+    body,
+    gzip: gz && gz.length < body.length ? gz : null,
+    contentType: CONTENT_TYPES[path.extname(rel).toLowerCase()] ?? 'application/octet-stream',
+    etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+    cacheControl: rel.startsWith('assets/') ? ASSET_CACHE_CONTROL : 'no-cache',
+  };
 }
 
 /** The path after /console/ without query string, or null when it is not a clean relative path. */
@@ -126,7 +132,9 @@ function sendFile(req: FastifyRequest, reply: FastifyReply, file: ConsoleFile): 
 /**
  * Serves the built console (docs/console.md) on the Fastify instance, outside Nest (static files
  * need no guard: every piece of data the console shows comes from the guarded REST API). The
- * build's files are read into memory at boot (with their gzip and a content hash as ETag):
+ * build's file names are listed at boot; each file is read on its first request and then kept in
+ * memory with its gzip and a content hash as ETag (an api that never serves the console holds
+ * none of it: src/main.ts, docs/operations.md "Memory"):
  * - `GET /console/<file>`: that file; under `assets/` (content-hashed names) cached for a year
  *   (`immutable`), the others (`index.html`, icons) revalidated every time (`no-cache`);
  *   `If-None-Match` answers 304; gzip when the client accepts it;
@@ -135,16 +143,28 @@ function sendFile(req: FastifyRequest, reply: FastifyReply, file: ConsoleFile): 
  * - every answer carries CONSOLE_SECURITY_HEADERS;
  * - without a build (no `index.html` in the folder), `/console` answers 503
  *   `{statusCode, code:'console_not_built', message, requestId}`.
+ * Only files present at boot are served (a new build needs a restart, as before).
  * Not @fastify/static: its dependencies are ES modules that jest (Node 20) cannot require, and
  * the e2e suites boot this app under jest.
  * @param dir the build's folder (default consoleDistDir())
  */
 export function installConsole(fastify: FastifyInstance, dir: string = consoleDistDir()): void {
-  const files = fs.existsSync(path.join(dir, 'index.html')) ? loadFiles(dir) : null;
+  const names = fs.existsSync(path.join(dir, 'index.html')) ? listFiles(dir) : null;
+  const loaded = new Map<string, Promise<ConsoleFile>>();
+  const file = (rel: string): Promise<ConsoleFile> => {
+    let f = loaded.get(rel);
+    if (!f) {
+      f = loadFile(dir, rel);
+      loaded.set(rel, f);
+      // a failed read (file removed since boot) is retried on the next request, not kept
+      f.catch(() => loaded.delete(rel));
+    }
+    return f;
+  };
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     void reply.headers(CONSOLE_SECURITY_HEADERS);
-    if (!files) {
+    if (!names) {
       return reply.code(503).send({
         statusCode: 503,
         code: 'console_not_built',
@@ -153,12 +173,11 @@ export function installConsole(fastify: FastifyInstance, dir: string = consoleDi
       });
     }
     const rel = relativePath(req.url);
-    const file = rel ? files.get(rel) : undefined;
-    if (file) return sendFile(req, reply, file);
+    if (rel && names.has(rel)) return sendFile(req, reply, await file(rel));
     if (rel === null || rel.startsWith('assets/')) {
       return reply.code(404).send({ statusCode: 404, code: 'not_found', message: 'No such console file', requestId: req.id });
     }
-    return sendFile(req, reply, files.get('index.html')!);
+    return sendFile(req, reply, await file('index.html'));
   };
   fastify.get(CONSOLE_PREFIX, handler);
   fastify.get(`${CONSOLE_PREFIX}/*`, handler);
