@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config/app-config';
+import { tuneApiHeap } from './metrics/heap-tuning';
 
 /**
  * Entry point of the api process: `node dist/src/main.js`. With API_WORKERS = 1 (the default) it
@@ -15,10 +16,14 @@ async function main(): Promise<void> {
     const code = await runApiCluster({ workers: config.apiWorkers, host: config.host, port: config.port, logLevel: config.logLevel });
     process.exit(code);
   }
+  // V8's heap sizing for a server (src/metrics/heap-tuning.ts, docs/operations.md "Memory"),
+  // before the application's modules load.
+  const heap = tuneApiHeap();
   // Loaded only here: the primary never loads the application's modules.
   const { createApiApp } = await import('./app.factory');
   const app = await createApiApp();
   await app.listen(config.port, config.host);
+  heap.startYoungGrowth();
   process.stdout.write(`tollgate api listening on http://${config.host}:${config.port} (pid ${process.pid})\n`);
 }
 
