@@ -15,12 +15,13 @@ describe('heap tuning of the api (src/metrics/heap-tuning.ts)', () => {
   });
 
   it('picks the growth factor that lands on the cap in one step, and 1 at or over it', () => {
-    expect(semiSpaceGrowthFactor(2 * MB, 16 * MB)).toBe(8);
-    expect(semiSpaceGrowthFactor(4 * MB, 16 * MB)).toBe(4);
-    expect(semiSpaceGrowthFactor(8 * MB, 16 * MB)).toBe(2);
-    expect(semiSpaceGrowthFactor(16 * MB, 16 * MB)).toBe(1);
-    expect(semiSpaceGrowthFactor(32 * MB, 16 * MB)).toBe(1);
-    expect(semiSpaceGrowthFactor(0, 16 * MB)).toBe(1);
+    // capacities as V8 reports them: a little under the power of two (page headers)
+    expect(semiSpaceGrowthFactor(0.98 * MB, 8)).toBe(8);
+    expect(semiSpaceGrowthFactor(1.97 * MB, 8)).toBe(4);
+    expect(semiSpaceGrowthFactor(3.93 * MB, 8)).toBe(2);
+    expect(semiSpaceGrowthFactor(7.87 * MB, 8)).toBe(1);
+    expect(semiSpaceGrowthFactor(15.7 * MB, 8)).toBe(1);
+    expect(semiSpaceGrowthFactor(0, 8)).toBe(1);
   });
 
   it('keeps the young generation under the cap in a process that allocates, where V8 alone grows it past; a flag given to node wins', () => {

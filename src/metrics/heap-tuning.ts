@@ -35,18 +35,26 @@ export function givenV8Flags(
 
 const MB = 1024 * 1024;
 
-/** The young generation's current size (bytes): both semi-spaces (V8's `new_space`). */
-function youngGenerationBytes(): number {
-  return v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+/**
+ * Capacity of one semi-space now (bytes): what it holds plus what it can still take. Not V8's
+ * `space_size`, which is the memory committed (both semi-spaces, or one while V8 has released the
+ * other at idle).
+ */
+function semiSpaceBytes(): number {
+  const s = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+  return s ? s.space_used_size + s.space_available_size : 0;
 }
 
 /**
- * The growth factor that takes a young generation of `currentBytes` at most to `maxBytes` in one
- * step (V8 grows it to min(maximum, factor × current)): 1 (no growth) at or over the cap.
+ * The growth factor that takes a semi-space of `currentBytes` capacity at most to `maxMb` MB in one
+ * step (V8 grows it to min(its maximum, factor × current), in powers of two from 1 MB; the
+ * capacity it reports is a little under the power of two, page headers excluded): 1 (no growth)
+ * at or over the cap.
  */
-export function semiSpaceGrowthFactor(currentBytes: number, maxBytes: number): number {
-  if (currentBytes <= 0 || currentBytes >= maxBytes) return 1;
-  return Math.max(1, Math.floor(maxBytes / currentBytes));
+export function semiSpaceGrowthFactor(currentBytes: number, maxMb: number): number {
+  if (currentBytes <= 0) return 1;
+  const currentMb = 2 ** Math.round(Math.log2(currentBytes / MB));
+  return currentMb >= maxMb ? 1 : Math.max(1, Math.floor(maxMb / currentMb));
 }
 
 /**
@@ -60,7 +68,6 @@ export function semiSpaceGrowthFactor(currentBytes: number, maxBytes: number): n
  * @returns a function that stops the observer (tests)
  */
 export function capYoungGeneration(semiSpaceMb: number): () => void {
-  const maxBytes = semiSpaceMb * 2 * MB;
   let factor = 0;
   const adjust = (next: number) => {
     if (next === factor) return;
@@ -69,7 +76,7 @@ export function capYoungGeneration(semiSpaceMb: number): () => void {
   };
   adjust(1);
   // any collection may resize the young generation (a full one may shrink it): adjust after each
-  const observer = new PerformanceObserver(() => adjust(semiSpaceGrowthFactor(youngGenerationBytes(), maxBytes)));
+  const observer = new PerformanceObserver(() => adjust(semiSpaceGrowthFactor(semiSpaceBytes(), semiSpaceMb)));
   observer.observe({ entryTypes: ['gc'] });
   return () => observer.disconnect();
 }
