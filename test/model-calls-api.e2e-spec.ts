@@ -212,4 +212,20 @@ describe('model calls list', () => {
     expect(res.body.list[0]).toMatchObject({ userDid: t.userDid, model: 'mock-model', status: 'success', providerId });
     expect(res.body.list[0].totalUsage).toBe(res.body.list[0].inputTokens + res.body.list[0].outputTokens);
   });
+
+  it('filters by a model name holding quotes, backslashes, braces and $1 (the count and page are sent as literals)', async () => {
+    const model = `o'neil\\ "x" {a,b} $1 $2`;
+    await insertCall(b.id, { requestId: 'req-b-quoted', model, at: base + 90 });
+    const res = await get(b.token, { model }).expect(200);
+    expect(res.body).toMatchObject({ count: 1, totalIsEstimate: false });
+    expect(res.body.list.map((c: { requestId: string; model: string }) => [c.requestId, c.model])).toEqual([['req-b-quoted', model]]);
+    const none = await get(b.token, { model: `o'neil\\ "x"` }).expect(200);
+    expect(none.body).toMatchObject({ count: 0, list: [] });
+    const stats = await request(h.baseUrl)
+      .get('/user/usage-stats')
+      .query({ startTime: base - 3600, endTime: base + 7200 })
+      .set('authorization', `Bearer ${b.token}`)
+      .expect(200);
+    expect(stats.body.modelStats).toContainEqual({ model, totalCalls: 1, totalCredits: 150.75 });
+  });
 });
