@@ -98,9 +98,10 @@ export class CallExportService implements OnApplicationShutdown {
         keepAlive: true,
         application_name: EXPORT_APPLICATION_NAME,
         statement_timeout: mc.exportTimeoutMs,
-        // JIT compiles a large plan for a statement that mostly moves bytes; read-only as a
-        // second fence around the filters written into the statement as literals.
-        options: '-c jit=off -c default_transaction_read_only=on',
+        // JIT compiles a large plan for a statement that mostly moves bytes. No parallel workers:
+        // an export takes at most one PostgreSQL core, whatever the gateway needs meanwhile.
+        // Read-only as a second fence around the filters written into the statement as literals.
+        options: '-c jit=off -c max_parallel_workers_per_gather=0 -c default_transaction_read_only=on',
       },
       sql: buildExportCopySql(filters, userId, mc.exportMaxRows),
       header: EXPORT_HEADERS.join(','),
