@@ -63,6 +63,9 @@ export class CopyCsvStream extends Readable {
   /** when push() last returned false, until the consumer asks for more (_read) */
   private blockedSince: number | null = null;
   private lastDbAt = Date.now();
+  /** after COPY's end: bytes still buffered at the last check, and since when that count holds */
+  private tailLeft = -1;
+  private tailSince = Date.now();
   private readonly openedAt = Date.now();
   private readonly watchdog: NodeJS.Timeout;
 
@@ -127,6 +130,8 @@ export class CopyCsvStream extends Readable {
 
   private onEnd(): void {
     this.copyDone = true;
+    // From here on the consumer's progress is watched through the buffered length (tailUntaken).
+    this.blockedSince = null;
     if (!this.started) {
       this.started = true;
       this.push(Buffer.from(this.opts.header, 'utf8'));
@@ -153,13 +158,28 @@ export class CopyCsvStream extends Readable {
     const now = Date.now();
     if (now - this.openedAt > this.opts.maxDurationMs) {
       this.destroy(DomainError.gatewayTimeout('export_timeout', `the export did not finish within ${this.opts.maxDurationMs} ms`));
-    } else if (this.blockedSince !== null) {
-      if (now - this.blockedSince > this.opts.stallTimeoutMs) {
+    } else if (this.blockedSince !== null || this.tailUntaken(now)) {
+      if (now - (this.blockedSince ?? this.tailSince) > this.opts.stallTimeoutMs) {
         this.destroy(new DomainError(408, 'export_client_stalled', `the client read nothing for ${this.opts.stallTimeoutMs} ms`));
       }
     } else if (this.copy && !this.copyDone && now - this.lastDbAt > this.opts.dbSilenceTimeoutMs) {
       this.destroy(DomainError.unavailable('service_unavailable', `the database sent nothing for ${this.opts.dbSilenceTimeoutMs} ms`));
     }
+  }
+
+  /**
+   * After COPY's end no push() reports a full buffer and _read is not called again: whether the
+   * consumer still takes what is left is told by the buffered length changing. True while bytes
+   * wait and their length has not changed since `tailSince`.
+   */
+  private tailUntaken(now: number): boolean {
+    if (!this.copyDone) return false;
+    const left = this.readableLength;
+    if (left !== this.tailLeft) {
+      this.tailLeft = left;
+      this.tailSince = now;
+    }
+    return left > 0;
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
