@@ -1,6 +1,6 @@
 import { connect as netConnect } from 'node:net';
 import { Readable } from 'node:stream';
-import { Client, ClientConfig } from 'pg';
+import { Client, ClientConfig, escapeLiteral } from 'pg';
 import { to as copyTo, CopyToStreamQuery } from 'pg-copy-streams';
 import { DomainError } from '../common/domain-error';
 
@@ -10,6 +10,12 @@ export interface CopyCsvStreamOptions {
   connection: ClientConfig;
   /** a `COPY (…) TO STDOUT WITH (FORMAT csv)` statement whose every line ends with LF */
   sql: string;
+  /**
+   * PostgreSQL settings for the statement (name → value), set with SET LOCAL semantics in the
+   * read-only transaction the COPY runs in: they end with it, so a transaction-mode pooler
+   * (PgBouncer) never hands them to another client, and no startup parameter is needed.
+   */
+  settings?: Record<string, string>;
   /** the first line, without its line break */
   header: string;
   /** the consumer takes nothing this long while data waits for it (ms): the stream is destroyed */
@@ -90,18 +96,31 @@ export class CopyCsvStream extends Readable {
     client.on('error', () => undefined);
     await client.connect();
     if (this.destroyed) return;
-    // PostgreSQL 14+: the backend checks every 2 s, even while it scans, whether the client is
-    // still there (so an api process that died does not leave its COPY running). Older servers
-    // have no such setting: the query then sets nothing.
-    await client.query(`SELECT set_config(name, '2000', false) FROM pg_settings WHERE name = 'client_connection_check_interval'`);
+    // One round trip: the read-only transaction and its settings. PostgreSQL 14+ also checks
+    // every 2 s, even while it scans, whether the client is still there (so an api process that
+    // died does not leave its COPY running); older servers have no such setting, and the last
+    // SELECT then sets nothing.
+    const settings = Object.entries(this.opts.settings ?? {}).map(
+      ([name, value]) => `set_config(${escapeLiteral(name)}, ${escapeLiteral(value)}, true)`,
+    );
+    await client.query(
+      `BEGIN READ ONLY;${settings.length ? ` SELECT ${settings.join(', ')};` : ''}` +
+        ` SELECT set_config(name, '2000', true) FROM pg_settings WHERE name = 'client_connection_check_interval'`,
+    );
     if (this.destroyed) return;
     const copy = client.query(copyTo(this.opts.sql, { highWaterMark: 64 * 1024 }));
     this.copy = copy;
     this.lastDbAt = Date.now();
-    // 'drain': the statement is complete (ReadyForQuery) and the connection idle.
+    // 'drain': the statement is complete (ReadyForQuery); the transaction is then committed (a
+    // pooler releases its server connection) and the connection idle.
     client.once('drain', () => {
-      this.idle = true;
-      if (this.endWhenIdle) client.end().catch(() => undefined);
+      client
+        .query('COMMIT')
+        .then(() => {
+          this.idle = true;
+          if (this.endWhenIdle) client.end().catch(() => undefined);
+        })
+        .catch(() => undefined);
     });
     copy.on('data', (chunk: Buffer) => this.onData(chunk));
     copy.on('end', () => this.onEnd());

@@ -53,7 +53,7 @@ export const EXPORT_APPLICATION_NAME = 'tollgate-call-export';
  * a client that reads slowly holds its own connection, never one the gateway's hot path needs.
  * One statement per export, so the export is one consistent snapshot; the pool's per-statement
  * deadline (DATABASE_QUERY_TIMEOUT_MS, meant for short statements) does not apply to it. Instead:
- * - the connection's statement_timeout and the stream's own limit are MODEL_CALLS_EXPORT_TIMEOUT_MS
+ * - the statement's statement_timeout (local to its transaction) and the stream's own limit are MODEL_CALLS_EXPORT_TIMEOUT_MS
  *   (a slow download does not hold its snapshot, which holds back vacuum, for ever);
  * - a client that reads nothing for MODEL_CALLS_EXPORT_STALL_TIMEOUT_MS is cut off;
  * - a database that sends nothing for DATABASE_QUERY_TIMEOUT_MS while the client waits (a
@@ -97,13 +97,12 @@ export class CallExportService implements OnApplicationShutdown {
         connectionTimeoutMillis: this.config.databaseConnectTimeoutMs,
         keepAlive: true,
         application_name: EXPORT_APPLICATION_NAME,
-        statement_timeout: mc.exportTimeoutMs,
-        // JIT compiles a large plan for a statement that mostly moves bytes. No parallel workers:
-        // an export takes at most one PostgreSQL core, whatever the gateway needs meanwhile.
-        // Read-only as a second fence around the filters written into the statement as literals.
-        options: '-c jit=off -c max_parallel_workers_per_gather=0 -c default_transaction_read_only=on',
       },
       sql: buildExportCopySql(filters, userId, mc.exportMaxRows),
+      // JIT compiles a large plan for a statement that mostly moves bytes. No parallel workers:
+      // an export takes at most one PostgreSQL core, whatever the gateway needs meanwhile. (The
+      // transaction is read-only: a second fence around the filters written in as literals.)
+      settings: { statement_timeout: String(mc.exportTimeoutMs), jit: 'off', max_parallel_workers_per_gather: '0' },
       header: EXPORT_HEADERS.join(','),
       stallTimeoutMs: mc.exportStallTimeoutMs,
       dbSilenceTimeoutMs: this.config.databaseQueryTimeoutMs,
