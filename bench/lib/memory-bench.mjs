@@ -110,23 +110,37 @@ function wrk(seconds) {
 
 /**
  * The process's resident memory by kind of mapping (MB, from /proc/PID/smaps): `files` (the node
- * binary, shared libraries), `brk` (the main thread's malloc heap), `high` (anonymous mappings at
- * 0x7f… addresses: glibc's per-thread malloc arenas and large malloc blocks), `v8` (the other
- * anonymous mappings: V8's heap pages, code space, wasm code).
+ * binary, shared libraries), `brk` (the main thread's malloc heap), `arenas` (anonymous mappings aligned on
+ * 64 MB: glibc's per-thread malloc arenas), `v8` (the other anonymous mappings: V8's heap pages,
+ * code space, wasm code, large malloc blocks).
  */
+/** glibc's per-thread malloc arenas are 64 MB-aligned mappings (HEAP_MAX_SIZE on 64-bit). */
+const ARENA_ALIGN = 0x4000000n;
 function smaps(pid) {
-  const out = { files: 0, brk: 0, high: 0, v8: 0 };
+  const out = { files: 0, brk: 0, arenas: 0, v8: 0 };
   let kind = 'v8';
   for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
     const head = /^([0-9a-f]+)-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (head) {
       const name = head[2].trim();
-      kind = name === '[heap]' ? 'brk' : name ? 'files' : head[1].startsWith('7f') ? 'high' : 'v8';
+      kind = name === '[heap]' ? 'brk' : name ? 'files' : BigInt(`0x${head[1]}`) % ARENA_ALIGN === 0n ? 'arenas' : 'v8';
     } else if (line.startsWith('Rss:')) out[kind] += Number(line.split(/\s+/)[1]) / 1024;
   }
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Math.round(v)]));
 }
 const maxOf = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, Math.max(a[k], b[k])]));
+
+/** The probe's JSON; read again when caught half-written (it rewrites the file every second). */
+async function readProbe(file) {
+  for (let i = 0; ; i++) {
+    try {
+      return JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      if (i === 10) throw e;
+      await sleep(50);
+    }
+  }
+}
 
 const probeFile = (name, rep) => path.join(OUT, `memory-probe-${name}-${rep}.json`);
 const results = Object.fromEntries(variants.map((v) => [v.name, []]));
@@ -150,20 +164,20 @@ for (let rep = 1; rep <= REPS; rep++) {
     }
     if (child.exitCode !== null) throw new Error(`the api of ${v.name} exited (port ${API_PORT} taken?): bench/results/memory-api-${v.name}.log`);
     await sleep(IDLE_S * 1000);
-    const idle = JSON.parse(fs.readFileSync(file, 'utf8')).last;
+    const idle = (await readProbe(file)).last;
     const idleMaps = smaps(child.pid);
     await wrk(3); // warm-up
     // calls the warm-up left in flight (wrk closes its connections mid-call) end before the load
     await sleep(2000);
     const t0 = cpuTicks(child.pid);
-    const gc0 = JSON.parse(fs.readFileSync(file, 'utf8')).gc;
+    const gc0 = (await readProbe(file)).gc;
     let loadMaps = idleMaps;
     const sampler = setInterval(() => (loadMaps = maxOf(loadMaps, smaps(child.pid))), 500);
     const w = await wrk(DURATION);
     clearInterval(sampler);
     const cpuMs = ((cpuTicks(child.pid) - t0) / CLK_TCK) * 1000;
     await sleep(1200);
-    const probe = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const probe = (await readProbe(file));
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     const rps = w.requests / (w.duration_us / 1e6);

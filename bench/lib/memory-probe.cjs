@@ -4,7 +4,7 @@
 // arrayBuffers, MB) and v8.getHeapSpaceStatistics() (each space's size and used MB), keeps the
 // sample with the highest RSS and the last one, and writes both as JSON to MEMORY_PROBE_FILE
 // (default /tmp/memory-probe-<pid>.json) every second and at exit. Also counts the modules in
-// require.cache, every change of the young generation's size, and the garbage collections (by kind, with their total pause ms) through a
+// require.cache, where the peak RSS is (by kind of mapping), every change of the young generation's size, and the garbage collections (by kind, with their total pause ms) through a
 // PerformanceObserver. Costs one sample's work per interval (a few µs): negligible for a bench.
 'use strict';
 const fs = require('node:fs');
@@ -49,6 +49,32 @@ function sample() {
   };
 }
 
+/**
+ * Resident memory by kind of mapping (MB) from /proc/self/smaps: `files` (node binary, shared
+ * libraries), `brk` (the main thread's malloc heap), `arenas` (anonymous mappings aligned on
+ * 64 MB: glibc's per-thread malloc arenas), `v8` (the other anonymous mappings: V8's heap and code,
+ * large malloc blocks).
+ * Read only when a sample sets a new peak (a millisecond or two each).
+ */
+/** glibc's per-thread malloc arenas are 64 MB-aligned mappings (HEAP_MAX_SIZE on 64-bit). */
+const ARENA_ALIGN = 0x4000000n;
+function mappings() {
+  const out = { files: 0, brk: 0, arenas: 0, v8: 0 };
+  try {
+    let kind = 'v8';
+    for (const line of fs.readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+      const head = /^([0-9a-f]+)-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) {
+        const name = head[2].trim();
+        kind = name === '[heap]' ? 'brk' : name ? 'files' : BigInt(`0x${head[1]}`) % ARENA_ALIGN === 0n ? 'arenas' : 'v8';
+      } else if (line.startsWith('Rss:')) out[kind] += Number(line.split(/\s+/)[1]) / 1024;
+    }
+  } catch {
+    /* not Linux */
+  }
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Math.round(v)]));
+}
+
 let peak = null;
 let last = null;
 /** Every change of the young generation's size (MB) with the seconds since start: [[s, MB], …]. */
@@ -58,7 +84,10 @@ function tick() {
   last = sample();
   const young = last.spaces.new_space?.size;
   if (young !== undefined && young !== youngSizes.at(-1)?.[1]) youngSizes.push([(Date.now() - started) / 1000, young]);
-  if (!peak || last.rss > peak.rss) peak = last;
+  if (!peak || last.rss > peak.rss) {
+    peak = last;
+    peak.mappings = mappings();
+  }
 }
 function write() {
   try {
