@@ -52,7 +52,8 @@ interface BackendKey {
  * `maxDurationMs` (504 `export_timeout`). On any destruction before COPY ended, the statement is
  * cancelled (a CancelRequest on a new connection, for a backend still scanning) and the socket
  * destroyed (a backend blocked writing to it fails at once and ends; PostgreSQL handles no cancel
- * while it is blocked in a send). After a normal end the connection is closed with Terminate.
+ * while it is blocked in a send). After a normal end the (read-only) transaction is committed and
+ * the connection closed with Terminate.
  */
 export class CopyCsvStream extends Readable {
   private client: Client | null = null;
@@ -82,11 +83,6 @@ export class CopyCsvStream extends Readable {
     this.watchdog.unref();
     // Errors pass as they are (not `instanceof Error` checked: an error of another realm keeps its code).
     this.open().catch((err: unknown) => this.destroy(typeof err === 'object' && err !== null ? (err as Error) : new Error(String(err))));
-  }
-
-  /** The server process id of the stream's connection once connected (tests look it up in pg_stat_activity). */
-  get backendPid(): number | null {
-    return (this.client as BackendKey | null)?.processID ?? null;
   }
 
   private async open(): Promise<void> {
