@@ -299,7 +299,9 @@ describe('role matrix', () => {
   }
 
   beforeAll(async () => {
-    h = await startHarness('role_matrix');
+    // Every caller hits every route at once: the export's per-process limit (4) is not what this
+    // suite checks (test/model-calls-export.e2e-spec.ts does), so it is lifted here.
+    h = await startHarness('role_matrix', { MODEL_CALLS_EXPORT_MAX_CONCURRENT: '1000' });
     jwt = h.app.get(JwtService);
     routes = listNestRoutes(h.app);
     for (const spec of CALLERS) shared.set(spec.label, await materialize(spec));
