@@ -1,4 +1,5 @@
 import { escapeLiteral } from 'pg';
+import { inlineParams } from '../database/sql-literals';
 import { buildCallWhere, TYPE_LABELS } from './call-filters';
 import { ModelCallFiltersDto } from './dto/model-call-filters.dto';
 
@@ -12,33 +13,6 @@ import { ModelCallFiltersDto } from './dto/model-call-filters.dto';
  */
 function textCell(expr: string): string {
   return `CASE WHEN ascii(${expr}) IN (9, 13, 43, 45, 61, 64) THEN '''' || ${expr} ELSE NULLIF(${expr}, '') END`;
-}
-
-/**
- * A filter value as an SQL literal (COPY takes no bind parameters). Numbers must be finite;
- * strings are quoted by pg's escapeLiteral (quotes doubled, backslashes in an E'' literal). A
- * string holding U+0000 becomes NULL: no stored text can hold it (see textCell), so such a filter
- * matches nothing, and NULL makes its comparison match nothing as well (the text could not be sent
- * in a statement anyway: the protocol ends a statement at its first NUL byte).
- * @throws Error for any other type (a programming error, never user input)
- */
-export function sqlLiteral(v: unknown): string {
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  if (typeof v === 'string') return v.includes('\u0000') ? 'NULL' : escapeLiteral(v);
-  throw new Error(`no SQL literal for a ${typeof v}`);
-}
-
-/**
- * Replaces the `$n` placeholders of `sql` (as buildCallWhere writes them) by the literals of
- * `params`, in one pass (a literal's own text is never scanned again).
- * @throws Error when a placeholder has no parameter
- */
-export function inlineParams(sql: string, params: unknown[]): string {
-  return sql.replace(/\$(\d+)/g, (_, n: string) => {
-    const i = Number(n) - 1;
-    if (i < 0 || i >= params.length) throw new Error(`no parameter for $${n}`);
-    return sqlLiteral(params[i]);
-  });
 }
 
 /**
