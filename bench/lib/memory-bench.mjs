@@ -87,7 +87,9 @@ const seed = JSON.parse(
   await c.connect();
   await c.query(`INSERT INTO model_rates (id, provider_id, model, type, input_rate, output_rate)
     SELECT gen_random_uuid(), id, 'gpt-4o-mini', 'chatCompletion', 0.15, 0.6 FROM ai_providers WHERE name = 'devup'`);
-  await c.query(`UPDATE credit_accounts SET balance = balance + 1000000000 WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`);
+  await c.query(
+    `UPDATE credit_accounts SET balance = balance + 1000000000 WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`,
+  );
   await c.end();
 }
 const bodyFile = path.join(os.tmpdir(), `memory-bench-body-${process.pid}.json`);
@@ -148,11 +150,16 @@ for (let rep = 1; rep <= REPS; rep++) {
   for (const v of variants) {
     const file = probeFile(v.name, rep);
     fs.rmSync(file, { force: true });
-    const child = start(`memory-api-${v.name}`, 'node', ['--require', path.join(HERE, 'memory-probe.cjs'), ...v.nodeArgs, `${v.dist}/src/main.js`], {
-      ...appEnv,
-      ...v.env,
-      MEMORY_PROBE_FILE: file,
-    });
+    const child = start(
+      `memory-api-${v.name}`,
+      'node',
+      ['--require', path.join(HERE, 'memory-probe.cjs'), ...v.nodeArgs, `${v.dist}/src/main.js`],
+      {
+        ...appEnv,
+        ...v.env,
+        MEMORY_PROBE_FILE: file,
+      },
+    );
     // a loaded machine boots slowly: up to 4 × waitFor's 30 s
     for (let i = 0; ; i++) {
       try {
@@ -162,7 +169,8 @@ for (let rep = 1; rep <= REPS; rep++) {
         if (i === 3 || child.exitCode !== null) throw e;
       }
     }
-    if (child.exitCode !== null) throw new Error(`the api of ${v.name} exited (port ${API_PORT} taken?): bench/results/memory-api-${v.name}.log`);
+    if (child.exitCode !== null)
+      throw new Error(`the api of ${v.name} exited (port ${API_PORT} taken?): bench/results/memory-api-${v.name}.log`);
     await sleep(IDLE_S * 1000);
     const idle = (await readProbe(file)).last;
     const idleMaps = smaps(child.pid);
@@ -177,7 +185,7 @@ for (let rep = 1; rep <= REPS; rep++) {
     clearInterval(sampler);
     const cpuMs = ((cpuTicks(child.pid) - t0) / CLK_TCK) * 1000;
     await sleep(1200);
-    const probe = (await readProbe(file));
+    const probe = await readProbe(file);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     const rps = w.requests / (w.duration_us / 1e6);
@@ -214,8 +222,15 @@ for (let rep = 1; rep <= REPS; rep++) {
   }
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-console.log(`\nload: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; c=${CONNECTIONS}, ${DURATION} s, ${REPS} reps (medians)\n`);
-console.log('| variant | idle RSS | idle heap used/total | peak RSS | heap at peak used/total | RPS | p99 ms | CPU ms/call | GC pause ms/call |');
+console.log(
+  `\nload: ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}; c=${CONNECTIONS}, ${DURATION} s, ${REPS} reps (medians)\n`,
+);
+console.log(
+  '| variant | idle RSS | idle heap used/total | peak RSS | heap at peak used/total | RPS | p99 ms | CPU ms/call | GC pause ms/call |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const v of variants) {
   const rs = results[v.name];

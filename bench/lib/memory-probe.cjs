@@ -8,6 +8,8 @@
 // PerformanceObserver. Costs one sample's work per interval (a few µs): negligible for a bench.
 'use strict';
 const fs = require('node:fs');
+const process = require('node:process');
+const { setInterval } = require('node:timers');
 const v8 = require('node:v8');
 const { PerformanceObserver, constants } = require('node:perf_hooks');
 
@@ -92,7 +94,10 @@ function tick() {
 function write() {
   try {
     const g = Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, { count: v.count, ms: Math.round(v.ms) }]));
-    fs.writeFileSync(FILE, JSON.stringify({ pid: process.pid, seconds: (Date.now() - started) / 1000, peak, last, gc: g, youngSizes }, null, 1));
+    fs.writeFileSync(
+      FILE,
+      JSON.stringify({ pid: process.pid, seconds: (Date.now() - started) / 1000, peak, last, gc: g, youngSizes }, null, 1),
+    );
   } catch {
     /* best effort */
   }
