@@ -8,14 +8,17 @@
 // A variant is `name=` followed by space-separated items: `--flag` (an option for node itself),
 // `NAME=value` (an environment variable of the api) or `@DIR` (another build's dist folder; the
 // default is BENCH_DIST_DIR or ./dist). Sets up its own database (BENCH_MEMORY_DATABASE_URL,
-// default tollgate_bench_memory: dropped, migrated, demo seeded), a dev upstream on :18790 (or
-// `--port N`), then for each repetition starts each variant's api on the next port in turn with bench/lib/memory-probe.cjs
-// preloaded, waits `--idle` seconds, takes the idle sample, drives non-streaming chat calls with
+// default tollgate_bench_memory: dropped, migrated, demo seeded) and a dev upstream on :18790
+// (`--port N`: N, the api on N + 1), then for each repetition starts each variant's api in turn
+// with bench/lib/memory-probe.cjs preloaded, waits `--idle` seconds, takes the idle sample, warms
+// up (3 s of load, then 2 s for the calls it left in flight), drives non-streaming chat calls with
 // wrk (bench/wrk-post.lua) for `--duration` seconds at `--connections`, and stops it. Prints per
-// variant: idle RSS / heapTotal / heapUsed / external (MB), peak RSS and the heap at that moment,
-// the old and new space sizes at the peak, RPS, the api's CPU ms per call (its /proc CPU time over
-// the load ÷ requests answered) and GC counts. Figures, not a test; the machine's load shows in
-// RPS, so compare variants within a run.
+// variant and repetition: idle RSS / heap used / heap total / external (MB), peak RSS and the heap
+// at that moment (old and young generation sizes), RPS, p99, the api's CPU ms per call (its /proc
+// CPU time over the load ÷ requests answered), resident memory by kind of mapping (files, brk,
+// malloc arenas, V8; at rest and the maximum of samples every 500 ms under load) and the
+// collections during the load (count, pause ms, pause ms per call); then a table of medians.
+// Figures, not a test: the machine's load shows in RPS, so compare variants within a run.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
