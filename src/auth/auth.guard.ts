@@ -2,6 +2,7 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard as PassportAuthGuard } from '@nestjs/passport';
 import { DomainError } from '../common/domain-error';
+import { isDatabaseUnavailable } from '../common/database-errors';
 import { AuthUser } from './auth-user';
 import { AUTH_RULE, AuthRule, IS_PUBLIC } from './auth.decorators';
 import { canReadAdmin, canWriteAdmin, isViewer } from './roles';
@@ -39,6 +40,9 @@ export class AuthGuard extends PassportAuthGuard(['jwt', 'api-key']) {
   override handleRequest<T>(err: unknown, user: T): T {
     // the session cookie's CSRF refusal (src/auth/session-cookie.ts) keeps its own answer
     if (err instanceof DomainError && err.code === 'csrf_origin_mismatch') throw err;
+    // a database that could not be asked is not a bad credential: 503 service_unavailable through
+    // the exception filter (src/common/all-exceptions.filter.ts), not 401
+    if (isDatabaseUnavailable(err)) throw err;
     if (err || !user) throw DomainError.unauthorized('unauthorized', 'Log in (Bearer JWT) or send an API key with the right scope');
     return user;
   }

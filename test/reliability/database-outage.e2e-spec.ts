@@ -4,6 +4,8 @@
  * the fallback into PostgreSQL exactly once when it is back. New calls meanwhile answer 503, not 500.
  * PostgreSQL is cut and restored through a TCP proxy.
  */
+import { randomUUID } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
 import { Decimal } from '../../src/common/decimal';
 import { APP_CONFIG } from '../../src/config/config.module';
 import { AppConfig } from '../../src/config/app-config';
@@ -148,4 +150,22 @@ describe('PostgreSQL outage during calls', () => {
       expect((held._sum.held ?? new Decimal(0)).toFixed()).toBe('0');
     });
   }
+
+  it('answers a logged-in management request 503 while the database is away, not 401', async () => {
+    const tenant = await createTenant(h, { credits: '1' });
+    const token = await h.app.get(JwtService).signAsync({ sub: tenant.userId, sv: 0, jti: randomUUID() });
+    // /auth/me answers even before a first password change (this user has none yet)
+    const get = () => fetch(`${h.baseUrl}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await get()).status).toBe(200);
+    await proxy.cut('refuse');
+    try {
+      const res = await get();
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(((await res.json()) as { code: string }).code).toBe('service_unavailable');
+    } finally {
+      await proxy.restore();
+    }
+    expect((await get()).status).toBe(200);
+  });
 });
