@@ -136,13 +136,16 @@ export async function startUpstream(name, env, opts) {
   return child;
 }
 
+/** Node's own options for the api, as `npm start` gives them (package.json; docs/operations.md "Memory"). */
+export const API_NODE_ARGS = ['--max-semi-space-size=8'];
+
 /**
  * Starts the api on env.PORT and waits until /readyz answers (`error`: message if it never does;
  * `nodeArgs`: options for node itself, e.g. --cpu-prof; `script`: another build's main.js).
  */
 export async function startApi(name, env, { error, nodeArgs = [], script = DIST.api, ...opts } = {}) {
   await assertPortFree(env.PORT);
-  const child = start(name, 'node', [...nodeArgs, script], env, opts);
+  const child = start(name, 'node', [...API_NODE_ARGS, ...nodeArgs, script], env, opts);
   await waitFor(`http://127.0.0.1:${env.PORT}/readyz`, { error });
   return child;
 }
