@@ -3,11 +3,10 @@
  * setting false, a call's record commits without waiting for the WAL flush, and only that
  * transaction does; the call is still recorded and debited exactly once.
  */
-import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { Decimal } from '../src/common/decimal';
-import { CallRecord } from '../src/model-calls/call-record';
 import { modelCallQueries } from '../src/model-calls/model-call.repository';
+import { testCallRecord } from './support/call-records';
 import { createDevProvider, createTenant, Harness, startHarness } from './support/gateway-harness';
 
 describe('call records with an asynchronous commit', () => {
@@ -22,37 +21,12 @@ describe('call records with an asynchronous commit', () => {
     await h?.close();
   });
 
-  const record = (userId: string): CallRecord => ({
-    id: randomUUID(),
-    userId,
-    apiKeyId: null,
-    providerId: null,
-    credentialId: null,
-    model: 'mock-model',
-    type: 'chatCompletion',
-    status: 'success',
-    stream: false,
-    promptTokens: 3,
-    completionTokens: 4,
-    usageSource: 'upstream',
-    credits: new Decimal('0.5'),
-    durationMs: 5,
-    appDid: null,
-    requestId: randomUUID(),
-    upstreamStatus: 200,
-    errorCode: null,
-    errorMessage: null,
-    createdAt: new Date(),
-    billable: true,
-    hasHold: false,
-  });
-
   /** synchronous_commit as the record's transaction sees it right after the record statement. */
   async function commitModeAfter(synchronousCommit: boolean, userId: string): Promise<{ mode: string; inserted: number }> {
     const client = await h.prisma.pool.connect();
     try {
       await client.query('BEGIN');
-      const res = await client.query<{ inserted: number }>(modelCallQueries.record([record(userId)], { synchronousCommit }));
+      const res = await client.query<{ inserted: number }>(modelCallQueries.record([testCallRecord(userId)], { synchronousCommit }));
       const mode = await client.query<{ mode: string }>(`SELECT current_setting('synchronous_commit') AS mode`);
       return { mode: mode.rows[0].mode, inserted: res.rows[0].inserted };
     } finally {
