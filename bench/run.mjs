@@ -40,12 +40,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import {
-  DIST,
   dropDatabase,
   migrate,
   option as opt,
   OUT,
   run,
+  seedGatewayBench,
   start,
   startApi,
   startUpstream,
@@ -123,26 +123,8 @@ await startUpstream(
   { DEV_UPSTREAM_PORT: String(UPSTREAM_PORT), DEV_UPSTREAM_API_KEY: UPSTREAM_KEY, DEV_UPSTREAM_MODELS: 'gpt-4o-mini' },
   { pidFile: true },
 );
-const seed = JSON.parse(
-  run('node', [DIST.seedDemo], { ...appEnv, DEMO_UPSTREAM_URL: `http://127.0.0.1:${UPSTREAM_PORT}/v1`, DEMO_UPSTREAM_KEY: UPSTREAM_KEY })
-    .trim()
-    .split('\n')
-    .pop(),
-);
-// The peer runner sends model gpt-4o-mini: give the bench provider a rate for it.
-{
-  const c = new pg.Client({ connectionString: DB_URL });
-  await c.connect();
-  await c.query(`INSERT INTO model_rates (id, provider_id, model, type, input_rate, output_rate)
-    SELECT gen_random_uuid(), id, 'gpt-4o-mini', 'chatCompletion', 0.15, 0.6 FROM ai_providers WHERE name = 'devup'`);
-  await c.query(
-    `UPDATE credit_accounts SET balance = balance + 1000000000 WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`,
-  );
-  await c.query(`INSERT INTO credit_transactions (id, user_id, type, amount, balance_after, description)
-    SELECT gen_random_uuid(), user_id, 'adjustment', 1000000000, balance, 'bench top-up' FROM credit_accounts
-    WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`);
-  await c.end();
-}
+// The peer runner sends model gpt-4o-mini: the seed gives the bench provider a rate for it.
+const seed = await seedGatewayBench(appEnv, { dbUrl: DB_URL, upstreamPort: UPSTREAM_PORT, upstreamKey: UPSTREAM_KEY });
 /** A second key of the demo user with limits never reached (for --limited); its secret. */
 async function limitedKey() {
   const { createHash, randomBytes, randomUUID } = await import('node:crypto');

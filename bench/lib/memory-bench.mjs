@@ -24,8 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { dropDatabase, option, OUT, run, sleep, start, tollgateEnv, waitFor } from './processes.mjs';
+import { dropDatabase, option, OUT, run, seedGatewayBench, sleep, start, tollgateEnv, waitFor } from './processes.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CONNECTIONS = Number(option('connections', '50'));
@@ -75,26 +74,12 @@ start('memory-upstream', 'node', [`${DEFAULT_DIST}/src/dev-upstream/main.js`], {
   DEV_UPSTREAM_MODELS: 'gpt-4o-mini',
 });
 await waitFor(`http://127.0.0.1:${UPSTREAM_PORT}/v1/models`);
-const seed = JSON.parse(
-  run('node', [`${DEFAULT_DIST}/src/cli/seed-demo.js`], {
-    ...appEnv,
-    DEMO_UPSTREAM_URL: `http://127.0.0.1:${UPSTREAM_PORT}/v1`,
-    DEMO_UPSTREAM_KEY: UPSTREAM_KEY,
-  })
-    .trim()
-    .split('\n')
-    .pop(),
-);
-{
-  const c = new pg.Client({ connectionString: DB_URL });
-  await c.connect();
-  await c.query(`INSERT INTO model_rates (id, provider_id, model, type, input_rate, output_rate)
-    SELECT gen_random_uuid(), id, 'gpt-4o-mini', 'chatCompletion', 0.15, 0.6 FROM ai_providers WHERE name = 'devup'`);
-  await c.query(
-    `UPDATE credit_accounts SET balance = balance + 1000000000 WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`,
-  );
-  await c.end();
-}
+const seed = await seedGatewayBench(appEnv, {
+  dbUrl: DB_URL,
+  upstreamPort: UPSTREAM_PORT,
+  upstreamKey: UPSTREAM_KEY,
+  seedScript: `${DEFAULT_DIST}/src/cli/seed-demo.js`,
+});
 const bodyFile = path.join(os.tmpdir(), `memory-bench-body-${process.pid}.json`);
 fs.writeFileSync(bodyFile, JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello' }], max_tokens: 16 }));
 

@@ -154,3 +154,34 @@ export async function startApi(name, env, { error, nodeArgs = [], script = DIST.
 export function startWorker(name, env, opts) {
   return start(name, 'node', [DIST.worker], env, opts);
 }
+
+/**
+ * Seeds a fresh bench database for gateway load: the demo seed (its provider `devup` pointing at
+ * the dev upstream, the demo user and key), a rate for `gpt-4o-mini` (the model the load sends),
+ * and 1,000,000,000 credits more for the demo user with their ledger row, so Σ transactions =
+ * Σ balances holds for the books check. `seedScript`: another build's seed-demo.js.
+ * @returns the demo seed's JSON (`apiKey`, …)
+ */
+export async function seedGatewayBench(env, { dbUrl, upstreamPort, upstreamKey, seedScript = DIST.seedDemo }) {
+  const seed = JSON.parse(
+    run('node', [seedScript], { ...env, DEMO_UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}/v1`, DEMO_UPSTREAM_KEY: upstreamKey })
+      .trim()
+      .split('\n')
+      .pop(),
+  );
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  try {
+    await c.query(`INSERT INTO model_rates (id, provider_id, model, type, input_rate, output_rate)
+      SELECT gen_random_uuid(), id, 'gpt-4o-mini', 'chatCompletion', 0.15, 0.6 FROM ai_providers WHERE name = 'devup'`);
+    await c.query(
+      `UPDATE credit_accounts SET balance = balance + 1000000000 WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`,
+    );
+    await c.query(`INSERT INTO credit_transactions (id, user_id, type, amount, balance_after, description)
+      SELECT gen_random_uuid(), user_id, 'adjustment', 1000000000, balance, 'bench top-up' FROM credit_accounts
+      WHERE user_id = (SELECT id FROM users WHERE email = 'demo@tollgate.local')`);
+  } finally {
+    await c.end();
+  }
+  return seed;
+}
