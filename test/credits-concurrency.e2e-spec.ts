@@ -10,7 +10,14 @@ describe('credits under concurrency', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness('concurrency', { DATABASE_POOL_SIZE: '10' });
+    // 200 calls of one user at once: the per-key and per-user in-flight limits (64, answered 429)
+    // are not what this suite checks (test/reliability/fair-share.e2e-spec.ts does); off here, so
+    // every refusal must be the credit check's, however slowly the machine runs the calls.
+    h = await startHarness('concurrency', {
+      DATABASE_POOL_SIZE: '10',
+      GATEWAY_MAX_CONCURRENT_PER_KEY: '0',
+      GATEWAY_MAX_CONCURRENT_PER_USER: '0',
+    });
     await createDevProvider(h, { inputRate: '0.1', outputRate: '0.3' });
   });
 
