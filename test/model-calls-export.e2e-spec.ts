@@ -246,7 +246,8 @@ describe('model calls export', () => {
 
 describe('model calls export against slow, vanishing and hostile clients and a failing database', () => {
   const ROWS = 150_000;
-  const STALL_MS = 1500;
+  // Long enough that, on a loaded machine, both backends are seen blocked before the api gives up.
+  const STALL_MS = 4000;
   const TIMEOUT_MS = 10_000;
   let h: Harness;
   let proxy: FaultProxy;
@@ -394,6 +395,7 @@ describe('model calls export against slow, vanishing and hostile clients and a f
       'backends blocked in ClientWrite',
       exportBackends,
       (b) => b.length === 2 && b.every((r) => r.wait_event === 'ClientWrite'),
+      STALL_MS,
     );
 
     const third = await request(h.baseUrl).get('/user/model-calls/export').set('authorization', `Bearer ${token}`).expect(503);
