@@ -263,6 +263,12 @@ describe('usage stats', () => {
       `UPDATE model_call_hourly_stats SET calls = calls + 3, credits = credits * 2 WHERE user_id = $1 AND hour >= to_timestamp($2) AND hour < now() - interval '10 days'`,
       [victim.id, start],
     );
+    // Whole days are read from the daily level: corrupt it too, or near midnight UTC (when the
+    // range's first day has no whole hour left) nothing corrupted above would be read.
+    await h.prisma.pool.query(
+      `UPDATE model_call_daily_stats SET calls = calls + 3, credits = credits * 2 WHERE user_id = $1 AND day >= to_timestamp($2) AND day < now() - interval '10 days'`,
+      [victim.id, start],
+    );
     await h.prisma.pool.query(
       `DELETE FROM model_call_hourly_stats WHERE ctid IN (SELECT ctid FROM model_call_hourly_stats WHERE user_id = $1 AND hour > now() - interval '5 days' LIMIT 5)`,
       [victim.id],
