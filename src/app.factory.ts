@@ -1,14 +1,16 @@
 import 'reflect-metadata';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyMultipart from '@fastify/multipart';
+import type { FastifyServerFactoryHandler } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { installConsole } from './console/console-static';
 import { installEdgeInputChecks, MAX_JSON_DEPTH } from './common/edge-input';
 import { serveGatewayCallsDirectly } from './gateway/gateway-direct-routes';
+import { GatewayHttpFront, gatewayHttpFront } from './gateway/gateway-http-front';
 import { AppConfig, loadConfig } from './config/app-config';
 import { requestIdFor } from './logging/logging.module';
 import { setupOpenApi } from './openapi/openapi-setup';
@@ -81,6 +83,13 @@ export function validationPipe(): ValidationPipe {
   });
 }
 
+const FRONTS = new WeakMap<NestFastifyApplication, GatewayHttpFront>();
+
+/** The gateway's HTTP front of an api built by createApiApp (tests read its `served` count). */
+export function gatewayFrontOf(app: NestFastifyApplication): GatewayHttpFront | undefined {
+  return FRONTS.get(app);
+}
+
 /**
  * Builds the api application (Fastify under Nest). Used by src/main.ts and by the e2e tests,
  * so tests run the same HTTP stack as production. Input is checked at the edge for every route
@@ -93,7 +102,20 @@ export function validationPipe(): ValidationPipe {
  */
 export async function createApiApp(options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
   const { userImport, http } = loadConfig(process.env);
+  // The gateway's call routes are served ahead of Fastify once the app has started
+  // (src/gateway/gateway-http-front.ts); until then, and for every other request, Fastify serves.
+  const started: { app?: NestFastifyApplication; front?: GatewayHttpFront } = {};
   const adapter = new FastifyAdapter({
+    serverFactory: (fastifyHandler: FastifyServerFactoryHandler) => {
+      const server = createServer((req, res) => {
+        if (!started.front?.take(req, res)) fastifyHandler(req, res);
+      });
+      // what Fastify sets on a server it creates itself (with serverFactory it does not)
+      server.keepAliveTimeout = 65_000;
+      server.requestTimeout = 0;
+      server.setTimeout(0);
+      return server;
+    },
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: http.trustProxy,
     genReqId: (req: IncomingMessage) => {
@@ -101,10 +123,9 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
       (req as IncomingMessage & { id?: string }).id = id;
       return id;
     },
-    keepAliveTimeout: 65_000,
   });
   // The body parsers are ours (bodyParser: false below): JSON and urlencoded, with the edge checks.
-  installEdgeInputChecks(adapter.getInstance(), BODY_LIMIT_BYTES);
+  const parseJsonBody = installEdgeInputChecks(adapter.getInstance(), BODY_LIMIT_BYTES);
   // Every answer names its request (docs/README.md "Request ids"); error answers set it again.
   adapter.getInstance().addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
@@ -116,8 +137,7 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
     .register(fastifyMultipart, { limits: { fileSize: userImport.maxBytes, files: 1, fields: 10, parts: 11, fieldSize: 1024 } });
   // the console at /console (docs/console.md)
   installConsole(adapter.getInstance());
-  // the gateway's call routes skip Nest's per-request pipeline (src/gateway/gateway-direct-routes.ts)
-  const started: { app?: NestFastifyApplication } = {};
+  // the gateway's call routes that reach Fastify skip Nest's per-request pipeline (src/gateway/gateway-direct-routes.ts)
   serveGatewayCallsDirectly(adapter.getInstance(), () => started.app);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     bufferLogs: true,
@@ -131,5 +151,7 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   started.app = app;
+  started.front = gatewayHttpFront(app, parseJsonBody, BODY_LIMIT_BYTES);
+  FRONTS.set(app, started.front);
   return app;
 }

@@ -68,7 +68,7 @@ describe('AllExceptionsFilter', () => {
       expect(JSON.stringify(a.body)).toBe(
         '{"statusCode":409,"code":"model_rate_exists","message":"A rate exists","providerIds":["p1"],"requestId":"req-1"}',
       );
-      expect(a.headers).toEqual({ 'content-type': 'application/json', 'x-request-id': 'req-1' });
+      expect(a.headers).toEqual({ 'content-type': 'application/json; charset=utf-8', 'x-request-id': 'req-1' });
       expect(answer(rateLimited, '/user/info').headers).toMatchObject({ 'retry-after': '1' });
     });
 
@@ -86,7 +86,7 @@ describe('AllExceptionsFilter', () => {
         '{"error":{"message":"Used up","type":"insufficient_quota","param":null,"code":"insufficient_credits","payment_link":null,"affordable_completion_tokens":0}}',
       );
       expect(answer(rateLimited, '/v1/chat/completions').headers).toEqual({
-        'content-type': 'application/json',
+        'content-type': 'application/json; charset=utf-8',
         'x-request-id': 'req-1',
         'retry-after': '1',
       });

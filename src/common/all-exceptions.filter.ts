@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable, prismaErrorCode } from './database-errors';
@@ -87,27 +88,26 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const req = http.getRequest<FastifyRequest>();
-    const error = this.toDomainError(exception, req);
-    const raw = reply.raw;
-    if (raw.headersSent) {
-      if (!raw.writableEnded) raw.end();
+    const facts = { method: req.method, url: req.url, id: String(req.id) };
+    const error = this.toDomainError(exception, facts);
+    if (reply.sent || reply.raw.headersSent) {
+      writeRaw(error, facts, reply.raw);
       return;
     }
-    // Management errors name their request in the body too (quoted in support requests); OpenAI's
-    // shape has no such field, so /v1 errors carry it in the header only.
-    const body = req.url.startsWith('/v1/') ? openAiBody(error) : { ...managementBody(error), requestId: String(req.id) };
-    const headers = { 'content-type': 'application/json', 'x-request-id': String(req.id), ...error.headers };
-    if (!reply.sent) {
-      void reply.code(error.status).headers(headers).send(body);
-      return;
-    }
-    const text = JSON.stringify(body);
-    raw.writeHead(error.status, { ...headers, 'content-length': Buffer.byteLength(text) });
-    raw.end(text);
+    void reply.code(error.status).headers(errorHeaders(error, facts)).send(errorBody(error, facts));
+  }
+
+  /**
+   * The same answer as `catch`, written on a raw response that Fastify does not manage (the
+   * gateway's call routes, src/gateway/gateway-http-front.ts): status, JSON body with its
+   * content-length, the request id and the error's headers; a response already started is ended.
+   */
+  answerRaw(exception: unknown, req: RequestFacts, res: ServerResponse): void {
+    writeRaw(this.toDomainError(exception, req), req, res);
   }
 
   /** The one mapping of whatever was thrown to the error the client gets (see the class comment). */
-  private toDomainError(exception: unknown, req: FastifyRequest): DomainError {
+  private toDomainError(exception: unknown, req: Pick<RequestFacts, 'method' | 'url'>): DomainError {
     const where = `${req.method} ${req.url.split('?')[0]}`;
     if (exception instanceof DomainError) {
       this.logDeliberate(exception, where);
@@ -144,6 +144,38 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (error.status === 500) this.log.error(`${where} answered ${error.status} ${error.code}: ${error.message}`);
     else if (error.status > 500) this.log.warn(`${where} answered ${error.status} ${error.code}: ${error.message}`);
   }
+}
+
+/** What an error answer needs of its request. */
+export interface RequestFacts {
+  method: string;
+  url: string;
+  /** the request id (x-request-id) */
+  id: string;
+}
+
+/**
+ * The body in the route family's shape. Management errors name their request in the body too
+ * (quoted in support requests); OpenAI's shape has no such field, so /v1 errors carry it in the
+ * header only.
+ */
+function errorBody(error: DomainError, req: RequestFacts): Record<string, unknown> {
+  return req.url.startsWith('/v1/') ? openAiBody(error) : { ...managementBody(error), requestId: req.id };
+}
+
+function errorHeaders(error: DomainError, req: RequestFacts): Record<string, string> {
+  return { 'content-type': 'application/json; charset=utf-8', 'x-request-id': req.id, ...error.headers };
+}
+
+/** Writes the error answer on a raw response; one already started (a stream) is ended instead. */
+function writeRaw(error: DomainError, req: RequestFacts, res: ServerResponse): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  const text = JSON.stringify(errorBody(error, req));
+  res.writeHead(error.status, { ...errorHeaders(error, req), 'content-length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 /**

@@ -142,6 +142,36 @@ function checkUrl(req: FastifyRequest): void {
   }
 }
 
+/** An `application/json` body's checks and parse (jsonBodyParser). */
+export type JsonBodyParser = (body: Buffer) => unknown;
+
+/**
+ * The one JSON body parser of the api, for Fastify's routes and the gateway's front
+ * (src/gateway/gateway-http-front.ts) alike: an empty or blank body is no body (`undefined`); raw
+ * NUL bytes, invalid UTF-8, `\u0000` escapes and unpaired surrogate escapes throw 400 invalid_text;
+ * nesting deeper than MAX_JSON_DEPTH throws 400 json_too_deep (scanJson); then Fastify's own JSON
+ * parser, which refuses `__proto__` and `constructor.prototype` keys and throws its 400
+ * FST_ERR_CTP_INVALID_JSON_BODY for malformed JSON.
+ */
+export function jsonBodyParser(fastify: FastifyInstance): JsonBodyParser {
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  return (buf) => {
+    if (buf.length === 0 || isBlank(buf)) return undefined;
+    if (buf.indexOf(0) !== -1 || !isUtf8(buf)) throw invalidText('The JSON body');
+    const problem = scanJson(buf, MAX_JSON_DEPTH);
+    if (problem) throw problem === 'nul' ? invalidText('The JSON body') : jsonTooDeep();
+    let failure: Error | null = null;
+    let parsed: unknown;
+    // Fastify's parser answers through its callback, synchronously; its request argument is unused.
+    void parseJson(undefined as never, buf.toString('utf8'), (err: Error | null, value?: unknown) => {
+      failure = err;
+      parsed = value;
+    });
+    if (failure) throw failure;
+    return parsed;
+  };
+}
+
 /**
  * Installs the edge checks on the Fastify instance; every route, before authentication and any
  * handler. Errors are DomainErrors, answered by the global exception filter in each route
@@ -152,26 +182,20 @@ function checkUrl(req: FastifyRequest): void {
  * - `application/x-www-form-urlencoded` bodies: NUL → 400 invalid_text.
  * - query values and path parameters: NUL → 400 invalid_text; empty values removed.
  * Header values cannot carry NUL: Node's HTTP parser answers 400 before the app sees them.
+ * Returns the JSON body parser (jsonBodyParser) for the routes served ahead of Fastify.
  */
-export function installEdgeInputChecks(fastify: FastifyInstance, bodyLimit: number): void {
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+export function installEdgeInputChecks(fastify: FastifyInstance, bodyLimit: number): JsonBodyParser {
+  const parseJsonBody = jsonBodyParser(fastify);
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
-    const buf = body as Buffer;
-    if (buf.length === 0 || isBlank(buf)) {
-      done(null, undefined);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
+    let parsed: unknown;
+    try {
+      parsed = parseJsonBody(body as Buffer);
+    } catch (err) {
+      done(err as Error, undefined);
       return;
     }
-    if (buf.indexOf(0) !== -1 || !isUtf8(buf)) {
-      done(invalidText('The JSON body'), undefined);
-      return;
-    }
-    const problem = scanJson(buf, MAX_JSON_DEPTH);
-    if (problem) {
-      done(problem === 'nul' ? invalidText('The JSON body') : jsonTooDeep(), undefined);
-      return;
-    }
-    void parseJson(req, buf.toString('utf8'), done);
+    done(null, parsed);
   });
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
     const form: Record<string, string | string[]> = Object.create(null);
@@ -194,4 +218,5 @@ export function installEdgeInputChecks(fastify: FastifyInstance, bodyLimit: numb
     }
     done();
   });
+  return parseJsonBody;
 }

@@ -15,8 +15,10 @@ const DIRECT_ROUTES: Record<string, 'chatCompletions' | 'embeddings'> = {
 type Handler = (req: GatewayRequest, reply: FastifyReply) => Promise<void>;
 
 /**
- * Serves the gateway's call routes (`POST /v1/chat/completions`, `/v1/embeddings`) from Fastify
- * straight into their GatewayController methods, past Nest's per-request pipeline (execution
+ * Serves the gateway's call routes (`POST /v1/chat/completions`, `/v1/embeddings`), when Fastify
+ * gets them (most calls are answered ahead of Fastify: src/gateway/gateway-http-front.ts; Fastify
+ * gets those the front leaves, e.g. with a query string or an Origin under CORS), straight into
+ * their GatewayController methods, past Nest's per-request pipeline (execution
  * contexts, the global guard's metadata lookups, parameter factories): on the hot path that
  * pipeline cost about a tenth of the api's CPU per call (bench/README.md). What the pipeline did
  * for these routes is done here the same way: the virtual key is checked by the function
@@ -47,7 +49,7 @@ function directHandler(app: INestApplication | undefined, method: 'chatCompletio
   const errors = new AllExceptionsFilter();
   return async (req, reply) => {
     try {
-      await authenticateVirtualKey(keys, req);
+      req.principal = await authenticateVirtualKey(keys, req.headers.authorization);
       await controller[method](req, reply);
     } catch (err) {
       errors.catch(err, new ExecutionContextHost([req, reply]));

@@ -1,21 +1,31 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Controller, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators';
+import { KeyPrincipal } from '../keys/key-check.service';
 import { CallContext } from './call-context';
 import { GatewayService } from './gateway.service';
 import { GatewayRequest, VirtualKeyGuard } from './virtual-key.guard';
 
 const APP_DID_PATTERN = /^[A-Za-z0-9:._-]{1,128}$/;
 
-function context(req: GatewayRequest, reply: FastifyReply): CallContext {
-  const appDid = req.headers['x-app-did'];
+/**
+ * The CallContext of an authenticated /v1 call: its principal, request id, calling application
+ * (the `x-app-did` header when well-formed, else null) and the raw response the gateway writes.
+ */
+export function callContext(principal: KeyPrincipal, requestId: string, headers: IncomingHttpHeaders, res: ServerResponse): CallContext {
+  const appDid = headers['x-app-did'];
   return {
-    principal: req.principal!,
-    requestId: String(req.id),
+    principal,
+    requestId,
     appDid: typeof appDid === 'string' && APP_DID_PATTERN.test(appDid) ? appDid : null,
     startedAt: Date.now(),
-    res: reply.hijack().raw,
+    res,
   };
+}
+
+function context(req: GatewayRequest, reply: FastifyReply): CallContext {
+  return callContext(req.principal!, String(req.id), req.headers, reply.hijack().raw);
 }
 
 /**

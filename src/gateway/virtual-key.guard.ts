@@ -15,24 +15,23 @@ const MESSAGES: Record<string, string> = {
 
 /**
  * The virtual key of a /v1 request (`Authorization: Bearer <virtual key>`, step 1 of the hot
- * path): its principal, set on `req.principal` too.
+ * path): its principal.
+ * @param authorization the request's Authorization header
  * @throws DomainError 401 with code missing_api_key | invalid_api_key | revoked_api_key |
  *   expired_api_key | user_disabled
  */
-export async function authenticateVirtualKey(keys: KeyCheckService, req: GatewayRequest): Promise<KeyPrincipal> {
-  const header = req.headers.authorization;
-  const secret = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+export async function authenticateVirtualKey(keys: KeyCheckService, authorization: string | string[] | undefined): Promise<KeyPrincipal> {
+  const secret = typeof authorization === 'string' && authorization.startsWith('Bearer ') ? authorization.slice(7).trim() : undefined;
   const check = await keys.check(secret);
   if (!check.ok) {
     const code = check.reason === 'user_disabled' ? 'user_disabled' : `${check.reason}_api_key`;
     throw GatewayErrors.unauthorized(code, MESSAGES[check.reason]);
   }
-  req.principal = check.principal;
   return check.principal;
 }
 
 /**
- * Authenticates /v1 routes by virtual key (authenticateVirtualKey).
+ * Authenticates /v1 routes by virtual key (authenticateVirtualKey), setting `req.principal`.
  * @throws DomainError 401 as authenticateVirtualKey
  */
 @Injectable()
@@ -40,7 +39,8 @@ export class VirtualKeyGuard implements CanActivate {
   constructor(private readonly keys: KeyCheckService) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    await authenticateVirtualKey(this.keys, context.switchToHttp().getRequest<GatewayRequest>());
+    const req = context.switchToHttp().getRequest<GatewayRequest>();
+    req.principal = await authenticateVirtualKey(this.keys, req.headers.authorization);
     return true;
   }
 }

@@ -51,11 +51,19 @@ export class HttpMetricsHook implements OnModuleInit {
   }
 
   private observe(req: FastifyRequest, reply: FastifyReply): void {
-    const template = req.routeOptions?.url;
+    this.record(req.method, req.routeOptions?.url, reply.statusCode, reply.elapsedTime / 1000);
+  }
+
+  /**
+   * Counts and times one answered request: `template` is the matched route template (undefined
+   * for none), `seconds` its time from arrival to the end of the response. Also called by the
+   * gateway's call routes, which are answered ahead of Fastify (src/gateway/gateway-http-front.ts).
+   */
+  record(method: string, template: string | undefined, status: number, seconds: number): void {
     if (template === METRICS_ROUTE) return;
-    const method = methodLabel(req.method);
+    const m = methodLabel(method);
     const route = routeLabel(template);
-    this.requests.inc({ method, route, status: statusLabel(reply.statusCode) });
-    this.duration.observe({ method, route }, reply.elapsedTime / 1000);
+    this.requests.inc({ method: m, route, status: statusLabel(status) });
+    this.duration.observe({ method: m, route }, seconds);
   }
 }
