@@ -131,6 +131,12 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
     void reply.header('x-request-id', req.id);
     done();
   });
+  // Shutting down: requests still arriving on kept-alive connections go to Fastify, which answers
+  // 503 and closes them, instead of the front starting calls while modules are being destroyed.
+  adapter.getInstance().addHook('preClose', (done) => {
+    started.front = undefined;
+    done();
+  });
   // multipart/form-data (CSV uploads, docs/api/user-import.md): streamed, one file, at most USER_IMPORT_MAX_BYTES
   await adapter
     .getInstance()

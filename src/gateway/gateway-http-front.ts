@@ -84,7 +84,13 @@ export class GatewayHttpFront {
     this.served++;
     const id = requestIdFor(req);
     (req as FrontRequest).id = id;
-    storage.run(requestStore(req as FrontRequest), () => void this.serve(req as FrontRequest & { id: string }, res, method));
+    storage.run(requestStore(req as FrontRequest), () => {
+      this.serve(req as FrontRequest & { id: string }, res, method).catch((err: unknown) => {
+        // serve answers every error itself; this is only for a fault while answering one
+        requestLogger().error({ req, err }, 'gateway front: request failed while answering an error');
+        if (!res.writableEnded) res.destroy();
+      });
+    });
     return true;
   }
 
