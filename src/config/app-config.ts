@@ -105,8 +105,9 @@ export interface AppConfig {
     /**
      * Whether a call's record waits for PostgreSQL's WAL flush before the call's answer is sent
      * (default true). false: the record's transaction commits asynchronously; it still survives an
-     * api or PostgreSQL process crash, but a crash of the database host can lose the last records
-     * (about three times wal_writer_delay). docs/call-recording.md "Durability and latency".
+     * api crash and a clean PostgreSQL restart, but a PostgreSQL crash or a crash of the database
+     * host can lose the last records (about three times wal_writer_delay). docs/call-recording.md
+     * "Durability and latency".
      */
     synchronousCommit: boolean;
   };
