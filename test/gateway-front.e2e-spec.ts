@@ -193,6 +193,35 @@ describe('gateway HTTP front', () => {
     expect(await calls()).toBe(recorded + 1);
   });
 
+  it('Expect: 100-continue (curl sends it for bodies over 1 kB): the body is asked for and the call served', async () => {
+    const before = front.served;
+    const url = new URL(h.baseUrl);
+    const body = chat({ messages: [{ role: 'user', content: 'x'.repeat(4000) }] });
+    const answer = await new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
+      let continued = false;
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': String(body.length), expect: '100-continue', ...auth(tenant) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, continued }));
+        },
+      );
+      req.on('continue', () => {
+        continued = true;
+        req.end(body);
+      });
+      req.on('error', reject);
+    });
+    expect(answer).toEqual({ status: 200, continued: true });
+    expect(front.served).toBe(before + 1);
+  });
+
   it('lines written during a call carry its request id; its request line has the pino-http shape, the key censored', async () => {
     const provider = await h.providers.createProvider({ name: 'deadup', displayName: 'Unreachable', baseUrl: 'http://127.0.0.1:9/v1' });
     await h.providers.addCredential(provider.id, { name: 'Dead Key', value: 'sk-dead-upstream-secret-1234' });
