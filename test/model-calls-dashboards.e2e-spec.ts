@@ -351,4 +351,50 @@ describe('usage dashboards: rollups, cursor paging and totals', () => {
     const provider = await list(adminToken, { allUsers: true, providerId: randomUUID() }).expect(200);
     expect(provider.body).toMatchObject({ count: 0, totalIsEstimate: false, list: [], nextCursor: null });
   });
+
+  it('other filters: nothing counted when the planner expects more than 1,000 matches (even if fewer match); the last page of a page-based answer counts exactly', async () => {
+    // User c makes 3,000 calls, 300 of them with an app DID that user d's 6,000 calls all carry:
+    // the planner (user and app DID taken as independent) expects ~1,450 of c's calls to carry it.
+    // Counting them would read every one of c's calls; the planner's estimate is the answer instead.
+    const c = await h.users.create({ email: 'c@example.com', password: PASSWORD });
+    const d = await h.users.create({ email: 'd@example.com', password: PASSWORD });
+    const token = await login('c@example.com');
+    await h.prisma.pool.query(
+      `INSERT INTO model_calls (id, user_id, model, type, status, credits, app_did, request_id, created_at)
+       SELECT gen_random_uuid(), CASE WHEN i < 3000 THEN $1::uuid ELSE $2::uuid END, 'm-a', 'chatCompletion', 'success', 0,
+         CASE WHEN i < 300 OR i >= 3000 THEN 'zAppMix' END, 'mix-' || i, now() - i * interval '1 minute'
+       FROM generate_series(0, 8999) i`,
+      [c.id, d.id],
+    );
+    await h.prisma.pool.query('ANALYZE model_calls');
+    const [{ 'QUERY PLAN': plan }] = await q<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+      `EXPLAIN (FORMAT JSON) SELECT 1 FROM model_calls mc WHERE mc.user_id = $1::uuid AND mc.app_did = $2`,
+      [c.id, 'zAppMix'],
+    );
+    const expected = Math.round(plan[0].Plan['Plan Rows']);
+    expect(expected).toBeGreaterThan(1000);
+    expect(expected).toBeLessThan(10_000);
+
+    const first = await list(token, { appDid: 'zAppMix', pageSize: 100 }).expect(200);
+    expect(first.body).toMatchObject({ count: expected, totalIsEstimate: true });
+    expect(first.body.list).toHaveLength(100);
+    // Page 3 of 100 is the last one (rows 201-300): its count is exact.
+    const last = await list(token, { appDid: 'zAppMix', pageSize: 100, page: 3 }).expect(200);
+    expect(last.body).toMatchObject({ count: 300, totalIsEstimate: false, nextCursor: null });
+    expect(last.body.list).toHaveLength(100);
+    // A page past the end knows nothing more: the estimate again.
+    const past = await list(token, { appDid: 'zAppMix', pageSize: 100, page: 4 }).expect(200);
+    expect(past.body).toMatchObject({ count: expected, totalIsEstimate: true, list: [], nextCursor: null });
+    // A cursor page never knows the rows before it: the estimate, also on the last page.
+    const afterFirst = await list(token, { appDid: 'zAppMix', pageSize: 100, cursor: first.body.nextCursor }).expect(200);
+    expect(afterFirst.body).toMatchObject({ count: expected, totalIsEstimate: true });
+    // A first page holding every match is the last page too: exact.
+    const few = await list(token, { appDid: 'zAppMix', search: 'mix-2', pageSize: 10 }).expect(200);
+    const [{ n }] = await q<{ n: string }>(
+      `SELECT count(*) n FROM model_calls WHERE user_id = $1 AND app_did = 'zAppMix' AND (request_id = 'mix-2' OR model ILIKE '%mix-2%' OR app_did ILIKE '%mix-2%')`,
+      [c.id],
+    );
+    expect(Number(n)).toBe(1);
+    expect(few.body).toMatchObject({ count: 1, totalIsEstimate: false });
+  });
 });
