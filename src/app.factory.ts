@@ -9,7 +9,6 @@ import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { installConsole } from './console/console-static';
 import { installEdgeInputChecks, MAX_JSON_DEPTH } from './common/edge-input';
-import { serveGatewayCallsDirectly } from './gateway/gateway-direct-routes';
 import { GatewayHttpFront, gatewayHttpFront } from './gateway/gateway-http-front';
 import { AppConfig, loadConfig } from './config/app-config';
 import { requestIdFor } from './logging/logging.module';
@@ -143,8 +142,6 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
     .register(fastifyMultipart, { limits: { fileSize: userImport.maxBytes, files: 1, fields: 10, parts: 11, fieldSize: 1024 } });
   // the console at /console (docs/console.md)
   installConsole(adapter.getInstance());
-  // the gateway's call routes that reach Fastify skip Nest's per-request pipeline (src/gateway/gateway-direct-routes.ts)
-  serveGatewayCallsDirectly(adapter.getInstance(), () => started.app);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     bufferLogs: true,
     bodyParser: false,

@@ -46,7 +46,8 @@ type FrontRequest = IncomingMessage & { id?: string };
  * Serves the gateway's two call routes, `POST /v1/chat/completions` and `POST /v1/embeddings`,
  * straight from Node's HTTP server, ahead of Fastify: per call, Fastify's routing, hooks,
  * content-type parser and reply, the Express-style middleware layer and pino-http's per-request
- * child logger cost about a fifth of the api's CPU (bench/README.md "Where the CPU goes"). The
+ * child logger cost between a sixth and a third of the api's CPU per call (bench/README.md
+ * "Latest figures", "Where the CPU goes"). The
  * answers are the same as through Fastify, because the same code makes them:
  * - request id: requestIdFor, answered in `x-request-id` (docs/README.md "Request ids");
  * - body: read up to `bodyLimit` (413 request_too_large past it), checked and parsed by the api's
@@ -55,7 +56,8 @@ type FrontRequest = IncomingMessage & { id?: string };
  * - errors: the global exception filter's rendering (AllExceptionsFilter.answerRaw);
  * - request line: the pino-http logger and level (requestLineLevel), the same fields; lines
  *   written during the call carry the request (`req.id`), through nestjs-pino's request store;
- * - metrics: HttpMetricsHook.record, route label = the route template.
+ * - metrics: HttpMetricsHook.record, route label = the route template, once the response closes
+ *   (a call whose client left after its headers is counted too; one that left before is not).
  * Only requests that fit the fast path are taken (take() answers false for the rest, which
  * Fastify serves as every other route, with the same results): POST to the exact path with no
  * query string, `application/json`, a declared length within the limit, and no Origin when CORS
