@@ -14,7 +14,8 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 /**
  * Counts every HTTP request the api answers, by method, route template and status, and times it
  * (`tollgate_http_requests_total`, `tollgate_http_request_duration_seconds`). A Fastify onResponse
- * hook, so guard refusals, 404s and the gateway's hijacked responses are all seen. The route label
+ * hook, so guard refusals and 404s are seen; the gateway's call routes, answered ahead of Fastify,
+ * are counted by their front through record() (src/gateway/gateway-http-front.ts). The route label
  * is the matched template (`/admin/users/:id`), never the URL.
  */
 @Injectable()
