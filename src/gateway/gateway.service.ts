@@ -11,7 +11,7 @@ import { CallAdmissionService, HoldEstimate, isAllowedByEvery } from './call-adm
 import { CallContext, MeteredUsage, readUsage } from './call-context';
 import { CallLog, GatewayCall, UpstreamTimes } from './call-log.service';
 import { GatewayErrors } from './openai-error';
-import { finishStream, relayStream } from './stream-relay';
+import { failStream, finishStream, relayStream } from './stream-relay';
 import { UpstreamAnswer, UpstreamFailure, UpstreamForwarder } from './upstream-forwarder.service';
 
 interface ChatBody {
@@ -22,6 +22,12 @@ interface ChatBody {
   max_tokens?: number | null;
   max_completion_tokens?: number | null;
   [k: string]: unknown;
+}
+
+/** The provider's answer, and the hold's late refusal when the answer came first (see admitAndForward). */
+interface AdmittedAnswer {
+  answer: UpstreamAnswer;
+  refusal: Promise<unknown> | null;
 }
 
 interface EmbeddingsBody {
@@ -84,9 +90,30 @@ export class GatewayService {
       });
     const { abort, progress, stop } = watchClient(ctx);
     try {
-      const answer = await this.admitAndForward(ctx, call, estimate, '/chat/completions', upstreamBody, abort, progress);
+      const { answer, refusal } = await this.admitAndForward(
+        ctx,
+        call,
+        estimate,
+        '/chat/completions',
+        upstreamBody,
+        abort,
+        progress,
+        stream,
+      );
       if (stream) {
+        // A hold refused after the relay began stops it (the refusal is recorded, as a failed call).
+        let refused: unknown = null;
+        const holdSettled = refusal?.then((err) => {
+          if (err === null) return;
+          refused = err;
+          abort.abort();
+        });
         const outcome = await relayStream(ctx, answer.response, clientWantsUsage, abort.signal, this.config.gateway.streamStallTimeoutMs);
+        await holdSettled;
+        if (refused !== null) {
+          failStream(ctx.res, refused);
+          return;
+        }
         if (call.upstream) Object.assign(call.upstream, { firstByteAt: outcome.firstChunkAt, doneAt: performance.now() });
         const usage: MeteredUsage = outcome.usage
           ? { ...outcome.usage, source: 'upstream' }
@@ -158,7 +185,7 @@ export class GatewayService {
     const release = await this.admission.limit(ctx, call);
     const { abort, progress, stop } = watchClient(ctx);
     try {
-      const answer = await this.admitAndForward(
+      const { answer } = await this.admitAndForward(
         ctx,
         call,
         estimate,
@@ -223,6 +250,12 @@ export class GatewayService {
    * headroom the two run at the same time (CallAdmissionService.mayOverlap) with the full
    * allowance; otherwise the hold comes first and decides the allowance. Nothing is recorded
    * before the hold has resolved, so a hold is never left behind by a call already recorded.
+   *
+   * With `relayEarly` (streams) an overlapping call's answer is returned as soon as the provider
+   * answers, even if the hold has not: `refusal` then settles later, to null when the hold is
+   * admitted or to the refusal (already recorded as a failed call), on which the caller must stop
+   * relaying and end the stream with that error (docs/call-recording.md "Admission"). Otherwise
+   * `refusal` is null: the hold was admitted before this returned.
    * @throws DomainError 402/503 (refused hold, recorded) or the upstream failure (recorded, not
    *   billed); when the client left, the failure is left for recordUnexpected to record
    */
@@ -234,7 +267,8 @@ export class GatewayService {
     body: (completionTokens: number) => string,
     abort: AbortController,
     progress: { upstreamStarted: boolean },
-  ): Promise<UpstreamAnswer> {
+    relayEarly = false,
+  ): Promise<AdmittedAnswer> {
     const send = (completionTokens: number) => {
       progress.upstreamStarted = !abort.signal.aborted;
       const times: UpstreamTimes = { sentAt: performance.now(), firstByteAt: null, doneAt: null };
@@ -253,17 +287,30 @@ export class GatewayService {
     };
     let forwarded: Promise<UpstreamAnswer | UpstreamFailure>;
     if (this.admission.mayOverlap(ctx.principal.userId, call, estimate)) {
-      const held = this.admission.hold(ctx, call, { ...estimate, cappable: false });
+      // The hold's refusal (already recorded by admission), or null once it is admitted.
+      const refusal = this.admission.hold(ctx, call, { ...estimate, cappable: false }).then(
+        () => null,
+        (err: unknown) => err,
+      );
       forwarded = send(estimate.completionTokens);
-      try {
-        await held;
-      } catch (err) {
+      const refuseLate = async (err: unknown): Promise<never> => {
         abort.abort();
         progress.upstreamStarted = false; // aborted by us, not the client: nothing to bill
         const late = await forwarded.catch(() => null);
         if (late && !(late instanceof UpstreamFailure)) late.response.body.destroy();
         throw err;
+      };
+      if (relayEarly) {
+        // A stream may start before its hold has answered: whichever comes first.
+        const answered = forwarded.then(
+          (r) => (r instanceof UpstreamFailure ? null : r),
+          () => null, // thrown again below, once the hold has answered
+        );
+        const first = await Promise.race([refusal.then(() => null), answered]);
+        if (first) return { answer: first, refusal };
       }
+      const err = await refusal;
+      if (err !== null) await refuseLate(err);
     } else {
       const { completionTokens } = await this.admission.hold(ctx, call, estimate);
       forwarded = send(completionTokens);
@@ -282,7 +329,7 @@ export class GatewayService {
         .catch((err: Error) => this.log.warn(`failed call ${call.callId} not recorded: ${err.message}`));
       throw result.error;
     }
-    return result;
+    return { answer: result, refusal: null };
   }
 
   /**

@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Dispatcher } from 'undici';
+import { openAiBody } from '../common/all-exceptions.filter';
+import { DomainError } from '../common/domain-error';
 import { CallContext, readUsage } from './call-context';
 import { eventData, SseSplitter } from './sse-splitter';
 
@@ -134,6 +136,22 @@ export function finishStream(res: ServerResponse, outcome: StreamOutcome, record
     return;
   }
   res.end(outcome.sawDone ? 'data: [DONE]\n\n' : undefined);
+}
+
+/**
+ * Ends a relayed stream whose call was refused after the relay began (its credit hold answered
+ * late with a refusal, docs/call-recording.md "Admission"): an error event in OpenAI's shape
+ * (`data: {"error": {message, type, param, code}}`) instead of `data: [DONE]`, so the client
+ * does not take the answer as complete. A DomainError keeps its code (402 insufficient_credits,
+ * 503 service_unavailable); anything else is a server_error.
+ */
+export function failStream(res: ServerResponse, err: unknown): void {
+  if (res.destroyed || res.writableEnded) return;
+  const body =
+    err instanceof DomainError
+      ? openAiBody(err)
+      : { error: { message: 'The call could not be admitted', type: 'server_error', param: null, code: 'internal_error' } };
+  res.end(`data: ${JSON.stringify(body)}\n\n`);
 }
 
 /** Waits until the client's buffer drains: false if the client left or stalled past the timeout. */
