@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MeteringModule } from './metering.module';
+import { seedO200kRanks } from './token-count.worker';
 import { countEmbeddingInputTokens, countPromptTokens, countTextTokens, ChatMessageLike } from './token-counter';
 import {
   resolveTokenizerOptions,
@@ -133,6 +134,21 @@ describe('TokenCounterService', () => {
     await expect(service.countPrompt(PROMPT)).resolves.toBe(countPromptTokens(PROMPT));
     await expect(service.countText('a'.repeat(1 << 20))).resolves.toBe((1 << 20) / 8);
     expect(service.stats.worker).toBe(2);
+  });
+
+  it("gives the worker o200k's rank table from gpt-tokenizer's .tiktoken file, entry for entry the library's own", () => {
+    const cache: NodeJS.Dict<NodeJS.Module> = {};
+    const file = require.resolve('gpt-tokenizer/cjs/bpeRanks/o200k_base');
+    expect(seedO200kRanks(cache)).toBe(file);
+    expect(Object.keys(cache)).toEqual([file]);
+    expect(cache[file]).toMatchObject({ filename: file, loaded: true });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module the seeded table stands in for
+    const own = (require('gpt-tokenizer/cjs/bpeRanks/o200k_base') as { default: (string | number[])[] }).default;
+    const seeded = (cache[file]!.exports as { default: (string | number[])[] }).default;
+    expect(seeded).toHaveLength(own.length);
+    expect(seeded.filter((entry) => Array.isArray(entry)).length).toBeGreaterThan(0); // bytes that are not UTF-8 stay bytes
+    expect(seeded).toStrictEqual(own);
+    expect(seedO200kRanks(cache)).toBeNull(); // already there
   });
 
   it('is provided by MeteringModule, with options, and shut down with the app', async () => {

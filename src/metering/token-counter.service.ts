@@ -36,7 +36,10 @@ export interface TokenizerOptions {
    * loaded there (default 512; the service never loads it on the calling thread itself).
    */
   inlineBytes?: number;
-  /** An idle worker thread exits after this long, freeing its memory (~75 MB, more with a full merge cache; default 60000 ms). */
+  /**
+   * An idle worker thread exits after this long, freeing most of its memory (55-75 MB resident,
+   * token-count.worker.ts; default 60000 ms).
+   */
   idleTimeoutMs?: number;
   /** Worker entry file; default resolveWorkerEntry() next to this file. For tests. */
   workerFile?: string;
