@@ -30,6 +30,8 @@ export interface StreamOutcome {
  * - The usage-only chunk (empty `choices`) is dropped unless the client asked for it.
  * - `data: [DONE]` is withheld: the caller sends it with `finishStream` once the call's record is
  *   durable, so a client never sees a complete stream that was not recorded.
+ * - The response headers leave with the first events when those were already in when the relay
+ *   began (Node's HTTP server writes the events of one chunk in one socket write).
  * - Backpressure: when the client's socket buffer is full the relay stops reading the provider
  *   until it drains, so at most one socket buffer plus one event is held per stream; a client
  *   that reads nothing for `stallTimeoutMs` is dropped (and billed for what it was sent).
@@ -59,7 +61,10 @@ export async function relayStream(
     connection: 'keep-alive',
     'x-request-id': ctx.requestId,
   });
-  res.flushHeaders();
+  // When the provider's first events are already here, the headers go out with them in one write
+  // (one wake-up of the client less before its first token); otherwise at once, so a client
+  // waiting for a slow first token still sees the answer begin.
+  if (response.body.readableLength === 0) res.flushHeaders();
   const splitter = new SseSplitter();
   /** Writes one event; false when the client's buffer is full. */
   const relay = (event: string): boolean => {
