@@ -18,13 +18,13 @@
 // database when it already holds exactly --calls generated calls (only migrations, the
 // aggregation and the measurements run again). Needs a build (the npm script builds; or
 // TOLLGATE_DIST_DIR=<outDir of scripts/build.mjs>, which must hold links to package.json, prisma/
-// and node_modules/ of the repository), PostgreSQL and Redis (BENCH_CALLS_DATABASE_URL, REDIS_URL).
+// and node_modules/ of the repository, as for bench/run.mjs), PostgreSQL and Redis (BENCH_CALLS_DATABASE_URL, REDIS_URL).
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
-import { dropDatabase, option as opt, OUT, ROOT, run, sleep, start, tollgateEnv, waitFor } from './lib/processes.mjs';
+import { buildCommit, dropDatabase, option as opt, OUT, ROOT, run, sleep, start, tollgateEnv, waitFor } from './lib/processes.mjs';
 
 const CALLS = Number(opt('calls', '1000000'));
 const USERS = Number(opt('users', '1000'));
@@ -236,7 +236,7 @@ const exportS = (t() - t0) / 1000;
 clearInterval(sampler);
 const rows = lines; // header + rows, no newline after the last row
 
-const commit = run('git', ['rev-parse', '--short', 'HEAD'], {}).trim();
+const commit = buildCommit(DIST_DIR);
 const report = [
   `# Model calls benchmark (${new Date().toISOString()}, commit ${commit}, ${CALLS.toLocaleString()} calls, ${info.users} users, ${info.days} days)`,
   `generation ${info.seconds} s; aggregation ${aggS.toFixed(1)} s; ` +

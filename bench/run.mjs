@@ -40,6 +40,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import {
+  buildCommit,
+  DIST_DIR,
   dropDatabase,
   migrate,
   option as opt,
@@ -246,7 +248,11 @@ if (PORTKEY_DIR) {
 }
 fs.writeFileSync(path.join(OUT, 'targets.json'), JSON.stringify({ baseline: 'direct', targets, processes }, null, 2));
 
-const report = [];
+const builds = [`tollgate: ${buildCommit(DIST_DIR)}`];
+if (COMPARE_DIR) builds.push(`tollgate-before: ${buildCommit(COMPARE_DIR)}`);
+const buildsLine = `builds (commit of each target's code): ${builds.join(', ')}`;
+console.log(buildsLine);
+const report = [buildsLine];
 if (SOAK_SECONDS > 0) {
   const { soak } = await import('./lib/soak.mjs');
   const t = targets[1];

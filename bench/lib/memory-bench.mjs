@@ -7,7 +7,7 @@
 //
 // A variant is `name=` followed by space-separated items: `--flag` (an option for node itself),
 // `NAME=value` (an environment variable of the api) or `@DIR` (another build's dist folder; the
-// default is BENCH_DIST_DIR or ./dist). Sets up its own database (BENCH_MEMORY_DATABASE_URL,
+// default is TOLLGATE_DIST_DIR or ./dist). Sets up its own database (BENCH_MEMORY_DATABASE_URL,
 // default tollgate_bench_memory: dropped, migrated, demo seeded) and a dev upstream on :18790
 // (`--port N`: N, the api on N + 1), then for each repetition starts each variant's api in turn
 // with bench/lib/memory-probe.cjs preloaded, waits `--idle` seconds, takes the idle sample, warms
@@ -37,7 +37,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const UPSTREAM_PORT = Number(option('port', '18790'));
 const API_PORT = UPSTREAM_PORT + 1;
 const UPSTREAM_KEY = 'sk-bench-upstream';
-const DEFAULT_DIST = process.env.BENCH_DIST_DIR ?? 'dist';
+const DEFAULT_DIST = process.env.TOLLGATE_DIST_DIR ?? 'dist';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 const variants = [];

@@ -17,17 +17,17 @@ export const OUT = path.join(ROOT, 'bench', 'results');
 fs.mkdirSync(OUT, { recursive: true });
 
 /**
- * Compiled entry points, relative to ROOT (`npm run build` writes them), or under BENCH_DIST_DIR:
+ * Compiled entry points, relative to ROOT (`npm run build` writes them), or under TOLLGATE_DIST_DIR:
  * another build (say of an earlier commit, in a git worktree) measured by this bench, for a
  * before/after in one run of the same scripts.
  */
-const BUILD = process.env.BENCH_DIST_DIR ?? 'dist';
+export const DIST_DIR = process.env.TOLLGATE_DIST_DIR ?? 'dist';
 export const DIST = {
-  api: `${BUILD}/src/main.js`,
-  worker: `${BUILD}/src/worker.js`,
-  upstream: `${BUILD}/src/dev-upstream/main.js`,
-  migrate: `${BUILD}/src/cli/db-migrate.js`,
-  seedDemo: `${BUILD}/src/cli/seed-demo.js`,
+  api: `${DIST_DIR}/src/main.js`,
+  worker: `${DIST_DIR}/src/worker.js`,
+  upstream: `${DIST_DIR}/src/dev-upstream/main.js`,
+  migrate: `${DIST_DIR}/src/cli/db-migrate.js`,
+  seedDemo: `${DIST_DIR}/src/cli/seed-demo.js`,
 };
 
 /** The value after `--name` on the command line, else `dflt`. */
@@ -184,4 +184,19 @@ export async function seedGatewayBench(env, { dbUrl, upstreamPort, upstreamKey, 
     await c.end();
   }
   return seed;
+}
+
+/**
+ * The commit a build was made from: HEAD of the git checkout that holds `dir` (so a build in a
+ * worktree of an earlier commit reports that commit), with "+changes" when that checkout has
+ * uncommitted changes to tracked files; "unknown" outside a git checkout.
+ */
+export function buildCommit(dir) {
+  const git = (args) => run('git', ['-C', path.resolve(ROOT, dir), ...args], {}, { stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const head = git(['rev-parse', '--short', 'HEAD']);
+    return git(['status', '--porcelain', '--untracked-files=no']) ? `${head}+changes` : head;
+  } catch {
+    return 'unknown';
+  }
 }
