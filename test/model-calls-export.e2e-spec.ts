@@ -3,7 +3,9 @@
  * limit, auth; then, on a PostgreSQL reached through a fault proxy, what clients and the database
  * can do to it: clients that stop reading or leave, the concurrency bound, a backend killed or a
  * partition mid-export, the overall time limit. Every one must leave no COPY running
- * (pg_stat_activity) and the api serving.
+ * (pg_stat_activity) and the api serving. Last, the per-user cap
+ * (MODEL_CALLS_EXPORT_MAX_CONCURRENT_PER_USER): its 429, its precedence over the process-wide 503,
+ * and its slot freed however the export ends.
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
@@ -34,6 +36,65 @@ function parseCsv(text: string): Promise<string[][]> {
 async function login(h: Harness, email: string): Promise<string> {
   return (await request(h.baseUrl).post('/auth/login').send({ login: email, password: PASSWORD }).expect(200)).body.accessToken as string;
 }
+
+async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (ok(v)) return v;
+    if (Date.now() > until) throw new Error(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface RawExport {
+  req: http.ClientRequest;
+  res: http.IncomingMessage;
+  /** bytes read so far */
+  received: number;
+  /**
+   * Resolves when the connection closes: complete = the whole response arrived (its chunked
+   * terminator included), as a client knows it.
+   */
+  closed: Promise<{ complete: boolean; at: number }>;
+}
+
+/** GET the export (`query`: its query string) with a raw client that reads nothing until told (readAtLeast, readSome, readAll). */
+function openRawExport(baseUrl: string, auth: string, query = ''): Promise<RawExport> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${baseUrl}/user/model-calls/export${query}`, { headers: { authorization: auth } }, (res) => {
+      res.on('error', () => undefined);
+      const closed = new Promise<{ complete: boolean; at: number }>((r) =>
+        req.on('close', () => r({ complete: res.complete, at: Date.now() })),
+      );
+      resolve({ req, res, received: 0, closed });
+    });
+    req.on('error', (err) => reject(err));
+  });
+}
+
+/** Reads what the response has buffered (at most about 16 KiB), without waiting. */
+const readSome = (x: RawExport): void => {
+  const c = x.res.read() as Buffer | null;
+  if (c) x.received += c.length;
+};
+
+/** Reads until `n` bytes were read in all. */
+const readAtLeast = (x: RawExport, n: number) =>
+  eventually(
+    'bytes read',
+    async () => {
+      readSome(x);
+      return x.received;
+    },
+    (got) => got >= n,
+  );
+
+/** Reads everything from now on. */
+const readAll = (x: RawExport): void => {
+  x.res.on('data', (c: Buffer) => (x.received += c.length));
+  x.res.resume();
+};
 
 describe('model calls export', () => {
   let h: Harness;
@@ -266,16 +327,6 @@ describe('model calls export against slow, vanishing and hostile clients and a f
       )
     ).rows;
 
-  async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const v = await probe();
-      if (ok(v)) return v;
-      if (Date.now() > until) throw new Error(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   /** No export left in the api nor in PostgreSQL. */
   const nothingLeft = async () => {
     await eventually('export backends', exportBackends, (b) => b.length === 0);
@@ -286,54 +337,8 @@ describe('model calls export against slow, vanishing and hostile clients and a f
     );
   };
 
-  interface RawExport {
-    req: http.ClientRequest;
-    res: http.IncomingMessage;
-    /** bytes read so far */
-    received: number;
-    /**
-     * Resolves when the connection closes: complete = the whole response arrived (its chunked
-     * terminator included), as a client knows it.
-     */
-    closed: Promise<{ complete: boolean; at: number }>;
-  }
-
   /** GET the export with a raw client that reads nothing until told (readAtLeast, readSome, readAll). */
-  function openExport(auth = `Bearer ${token}`): Promise<RawExport> {
-    return new Promise((resolve, reject) => {
-      const req = http.get(`${h.baseUrl}/user/model-calls/export`, { headers: { authorization: auth } }, (res) => {
-        res.on('error', () => undefined);
-        const closed = new Promise<{ complete: boolean; at: number }>((r) =>
-          req.on('close', () => r({ complete: res.complete, at: Date.now() })),
-        );
-        resolve({ req, res, received: 0, closed });
-      });
-      req.on('error', (err) => reject(err));
-    });
-  }
-
-  /** Reads what the response has buffered (at most about 16 KiB), without waiting. */
-  const readSome = (x: RawExport): void => {
-    const c = x.res.read() as Buffer | null;
-    if (c) x.received += c.length;
-  };
-
-  /** Reads until `n` bytes were read in all. */
-  const readAtLeast = (x: RawExport, n: number) =>
-    eventually(
-      'bytes read',
-      async () => {
-        readSome(x);
-        return x.received;
-      },
-      (got) => got >= n,
-    );
-
-  /** Reads everything from now on. */
-  const readAll = (x: RawExport): void => {
-    x.res.on('data', (c: Buffer) => (x.received += c.length));
-    x.res.resume();
-  };
+  const openExport = (auth = `Bearer ${token}`): Promise<RawExport> => openRawExport(h.baseUrl, auth);
 
   beforeAll(async () => {
     proxy = await startFaultProxy({ targetHost: '127.0.0.1', targetPort: 5432 });
@@ -342,6 +347,8 @@ describe('model calls export against slow, vanishing and hostile clients and a f
       {
         MODEL_CALLS_EXPORT_MAX_ROWS: '1000000',
         MODEL_CALLS_EXPORT_MAX_CONCURRENT: '2',
+        // One user here stands for many clients (the per-user cap has its own suite below).
+        MODEL_CALLS_EXPORT_MAX_CONCURRENT_PER_USER: '1000',
         MODEL_CALLS_EXPORT_STALL_TIMEOUT_MS: String(STALL_MS),
         MODEL_CALLS_EXPORT_TIMEOUT_MS: String(TIMEOUT_MS),
         DATABASE_QUERY_TIMEOUT_MS: '2000',
@@ -522,5 +529,215 @@ describe('model calls export against slow, vanishing and hostile clients and a f
     } finally {
       await proxy.restore();
     }
+  });
+
+  it('the database unreachable when an export starts: the export frees its slots, the process’s and its requester’s', async () => {
+    // Driven through the service, as above (authentication would fail first over HTTP).
+    const exporter = h.app.get(CallExportService);
+    const requester = randomUUID();
+    await proxy.cut('refuse');
+    try {
+      const stream = exporter.export(null, {}, requester);
+      expect(exporter.inProgressFor(requester)).toBe(1);
+      let bytes = 0;
+      const err = await new Promise<Error>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => (bytes += c.length));
+        stream.on('error', resolve);
+        stream.on('end', () => reject(new Error('ended normally')));
+      });
+      expect(bytes).toBe(0);
+      expect(isConnectionError(err)).toBe(true);
+      await eventually(
+        'the requester’s exports',
+        async () => [exporter.inProgressFor(requester), exporter.inProgress],
+        ([mine, all]) => mine === 0 && all === 0,
+      );
+    } finally {
+      await proxy.restore();
+    }
+  });
+});
+
+describe('model calls export: at most MODEL_CALLS_EXPORT_MAX_CONCURRENT_PER_USER exports per user', () => {
+  // About 20 MB of CSV for A (and for an admin's all-users export): far more than socket and
+  // stream buffers hold, so an export whose client stops reading stays open.
+  const ROWS = 60_000;
+  let h: Harness;
+  /** a direct connection to the suite's database */
+  let db: Client;
+  let exporter: CallExportService;
+  let a: { id: string; token: string };
+  let b: { id: string; token: string };
+  let c: { id: string; token: string };
+  let admin: { id: string; token: string };
+  const bRows = 3;
+
+  const newUser = async (email: string, role?: 'admin') => {
+    const u = await h.users.create({ email, password: PASSWORD, ...(role ? { role } : {}) });
+    return { id: u.id, token: await login(h, email) };
+  };
+  const exportAs = (who: { token: string }, query: Record<string, string> = {}) =>
+    request(h.baseUrl).get('/user/model-calls/export').query(query).set('authorization', `Bearer ${who.token}`);
+  /** an export of A's that is small (no row matches): the header only */
+  const smallExportOfA = () => exportAs(a, { model: 'no such model' });
+  const exportBackends = async () =>
+    (
+      await db.query<{ pid: number; wait_event_type: string | null }>(
+        `SELECT pid, wait_event_type FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = $1 AND backend_type = 'client backend'`,
+        [EXPORT_APPLICATION_NAME],
+      )
+    ).rows;
+  const nothingLeft = async () => {
+    await eventually(
+      'exports in the api',
+      async () => exporter.inProgress,
+      (n) => n === 0,
+    );
+    await eventually('export backends', exportBackends, (rows) => rows.length === 0);
+  };
+  /** Asserts the per-user refusal: 429 `too_many_concurrent_exports`, Retry-After 5, the count and the limit in the message. */
+  const expectUserCapRefusal = (res: request.Response) => {
+    expect({ status: res.status, code: res.body.code, retryAfter: res.headers['retry-after'] }).toEqual({
+      status: 429,
+      code: 'too_many_concurrent_exports',
+      retryAfter: '5',
+    });
+    expect(res.body.message).toBe('You already have 1 export running (at most 1 at once per user); try again when one ends');
+  };
+
+  beforeAll(async () => {
+    h = await startHarness('model_calls_export_per_user', {
+      MODEL_CALLS_EXPORT_MAX_ROWS: '1000000',
+      MODEL_CALLS_EXPORT_MAX_CONCURRENT: '2',
+      MODEL_CALLS_EXPORT_MAX_CONCURRENT_PER_USER: '1',
+      // Exports held open by the tests must not be cut off meanwhile.
+      MODEL_CALLS_EXPORT_STALL_TIMEOUT_MS: '60000',
+    });
+    db = new Client({ connectionString: h.db.url });
+    await db.connect();
+    exporter = h.app.get(CallExportService);
+    a = await newUser('cap-a@example.com');
+    b = await newUser('cap-b@example.com');
+    c = await newUser('cap-c@example.com');
+    admin = await newUser('cap-root@example.com', 'admin');
+    await db.query(
+      `INSERT INTO model_calls (id, user_id, model, type, status, credits, request_id, created_at)
+       SELECT gen_random_uuid(), $1, 'bulk', 'chatCompletion', 'success', 1.5, 'req-' || i || '-' || repeat('x', 250), to_timestamp($2 - i)
+       FROM generate_series(1, $3) i`,
+      [a.id, Date.UTC(2026, 5, 1) / 1000, ROWS],
+    );
+    await db.query(
+      `INSERT INTO model_calls (id, user_id, model, type, status, credits, request_id, created_at)
+       SELECT gen_random_uuid(), $1, 'small', 'chatCompletion', 'success', 1, 'b-' || i, to_timestamp($2 - i)
+       FROM generate_series(1, $3) i`,
+      [b.id, Date.UTC(2026, 5, 1) / 1000, bRows],
+    );
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await h?.close();
+  });
+
+  afterEach(async () => {
+    await nothingLeft();
+  });
+
+  it('a user at the cap gets 429 with Retry-After 5, while another user’s export goes through; once the first export’s client leaves, the user can export again', async () => {
+    const first = await openRawExport(h.baseUrl, `Bearer ${a.token}`);
+    expect(first.res.statusCode).toBe(200);
+    await readAtLeast(first, 100_000);
+    expect(exporter.inProgressFor(a.id)).toBe(1);
+
+    expectUserCapRefusal(await smallExportOfA());
+    expectUserCapRefusal(await exportAs(a));
+
+    // B meanwhile: served in full.
+    const ofB = await exportAs(b).expect(200);
+    expect(ofB.text.split('\n')).toHaveLength(bRows + 1);
+    // A's first export is still running: the refusals took nothing from it.
+    expect(exporter.inProgressFor(a.id)).toBe(1);
+    expect(first.res.complete).toBe(false);
+
+    first.req.destroy();
+    expect((await first.closed).complete).toBe(false);
+    // The slot is freed when the export's stream closes (its COPY cancelled): A gets in again.
+    const again = await eventually(
+      'A’s next export',
+      async () => {
+        const res = await smallExportOfA();
+        return { status: res.status, text: res.text };
+      },
+      (r) => r.status === 200,
+      10_000,
+    );
+    expect(again.text).toBe(HEADER);
+    expect(exporter.inProgressFor(a.id)).toBe(0);
+  });
+
+  it('the per-user refusal wins when the process is full as well; others then get the process-wide 503; an admin’s all-users export counts against the admin', async () => {
+    const ofA = await openRawExport(h.baseUrl, `Bearer ${a.token}`);
+    const ofAdmin = await openRawExport(h.baseUrl, `Bearer ${admin.token}`, '?allUsers=true');
+    try {
+      for (const x of [ofA, ofAdmin]) {
+        expect(x.res.statusCode).toBe(200);
+        await readAtLeast(x, 100_000);
+      }
+      expect([exporter.inProgress, exporter.inProgressFor(a.id), exporter.inProgressFor(admin.id)]).toEqual([2, 1, 1]);
+
+      // The process is full (2) and A and the admin are at their cap: theirs is the 429.
+      expectUserCapRefusal(await smallExportOfA());
+      expectUserCapRefusal(await exportAs(admin));
+      expectUserCapRefusal(await exportAs(admin, { allUsers: 'true' }));
+      // C has no export running: the process-wide refusal.
+      const ofC = await exportAs(c);
+      expect({ status: ofC.status, code: ofC.body.code, retryAfter: ofC.headers['retry-after'] }).toEqual({
+        status: 503,
+        code: 'too_many_concurrent_exports',
+        retryAfter: '5',
+      });
+    } finally {
+      ofA.req.destroy();
+      ofAdmin.req.destroy();
+    }
+    await nothingLeft();
+    expect((await exportAs(c).expect(200)).text).toBe(HEADER);
+    expect((await exportAs(admin, { allUsers: 'true', model: 'small' }).expect(200)).text.split('\n')).toHaveLength(bRows + 1);
+  });
+
+  it('an export that fails before its first byte (its backend terminated while it waits for a lock) answers 503 and frees its slot', async () => {
+    // The export's COPY waits behind this lock, before any row; the request's authentication
+    // (users) and everything else the api reads meanwhile do not need model_calls.
+    const locker = new Client({ connectionString: h.db.url });
+    await locker.connect();
+    let status: number;
+    let code: unknown;
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE model_calls IN ACCESS EXCLUSIVE MODE');
+      const pending = fetch(`${h.baseUrl}/user/model-calls/export`, { headers: { authorization: `Bearer ${a.token}` } });
+      pending.catch(() => undefined); // awaited below; not an unhandled rejection if the wait fails first
+      const [waiting] = await eventually(
+        'the export waiting on the lock',
+        exportBackends,
+        (rows) => rows.length === 1 && rows[0].wait_event_type === 'Lock',
+      );
+      expect(exporter.inProgressFor(a.id)).toBe(1);
+      await db.query('SELECT pg_terminate_backend($1)', [waiting.pid]);
+      const res = await pending;
+      status = res.status;
+      code = ((await res.json()) as { code?: unknown }).code;
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    expect({ status, code }).toEqual({ status: 503, code: 'service_unavailable' });
+    await eventually(
+      'A’s exports',
+      async () => exporter.inProgressFor(a.id),
+      (n) => n === 0,
+    );
+    expect((await smallExportOfA().expect(200)).text).toBe(HEADER);
   });
 });

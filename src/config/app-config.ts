@@ -119,6 +119,12 @@ export interface AppConfig {
      * (outside DATABASE_POOL_SIZE); past it 503 `too_many_concurrent_exports`.
      */
     exportMaxConcurrent: number;
+    /**
+     * Exports running at once in one api process for one user (the requester; an admin's
+     * all-users export counts against the admin), within exportMaxConcurrent; past it 429
+     * `too_many_concurrent_exports`, so one user cannot take every slot.
+     */
+    exportMaxConcurrentPerUser: number;
     /** An export whose client reads nothing this long is cut off and its COPY cancelled (ms). */
     exportStallTimeoutMs: number;
     /** Longest an export may run (ms): its COPY's statement_timeout, and the api cuts it off past it. */
@@ -412,6 +418,7 @@ export function loadConfig(env: Env): AppConfig {
     modelCalls: {
       exportMaxRows: r.int('MODEL_CALLS_EXPORT_MAX_ROWS', 10_000, 1, 10_000_000),
       exportMaxConcurrent: r.int('MODEL_CALLS_EXPORT_MAX_CONCURRENT', 4, 1, 1000),
+      exportMaxConcurrentPerUser: r.int('MODEL_CALLS_EXPORT_MAX_CONCURRENT_PER_USER', 1, 1, 1000),
       exportStallTimeoutMs: r.int('MODEL_CALLS_EXPORT_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
       exportTimeoutMs: r.int('MODEL_CALLS_EXPORT_TIMEOUT_MS', 900_000, 1_000, 86_400_000),
       statsSettleMs: r.int('MODEL_CALL_STATS_SETTLE_MS', 60_000, 0, 3_600_000),

@@ -58,7 +58,9 @@ export const EXPORT_APPLICATION_NAME = 'tollgate-call-export';
  * - a client that reads nothing for MODEL_CALLS_EXPORT_STALL_TIMEOUT_MS is cut off;
  * - a database that sends nothing for DATABASE_QUERY_TIMEOUT_MS while the client waits (a
  *   partition) cuts the export off too;
- * - at most MODEL_CALLS_EXPORT_MAX_CONCURRENT exports run at once per api process.
+ * - at most MODEL_CALLS_EXPORT_MAX_CONCURRENT exports run at once per api process, and at most
+ *   MODEL_CALLS_EXPORT_MAX_CONCURRENT_PER_USER of them for one requester (so one user cannot take
+ *   every slot, by opening several and reading slowly, and lock everyone else out).
  * Whenever an export is cut off or its client leaves, its COPY is cancelled and its connection
  * closed (see CopyCsvStream).
  */
@@ -66,6 +68,8 @@ export const EXPORT_APPLICATION_NAME = 'tollgate-call-export';
 export class CallExportService implements OnApplicationShutdown {
   private readonly log = new Logger(CallExportService.name);
   private readonly running = new Set<CopyCsvStream>();
+  /** Exports in progress in this process by requester (user id); an entry goes when it reaches 0. */
+  private readonly runningByUser = new Map<string, number>();
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -74,16 +78,36 @@ export class CallExportService implements OnApplicationShutdown {
     return this.running.size;
   }
 
+  /** Exports in progress in this process asked for by `requesterId` (tests and diagnostics). */
+  inProgressFor(requesterId: string): number {
+    return this.runningByUser.get(requesterId) ?? 0;
+  }
+
   /**
-   * The export's CSV stream; `userId` null = every user. The stream errors before its first byte
-   * if the database cannot be reached (the error filter answers 503 `service_unavailable`) and
-   * is destroyed mid-way, the response then cut off, when the database fails or a limit above is
-   * hit.
+   * The export's CSV stream. `userId` is whose calls it holds (null = every user, an admin's
+   * export); `requesterId` is the user who asked for it (the caller's own id, an admin's too when
+   * `userId` is null): the per-user cap counts by it. The stream errors before its first byte if
+   * the database cannot be reached (the error filter answers 503 `service_unavailable`) and is
+   * destroyed mid-way, the response then cut off, when the database fails or a limit above is
+   * hit. Its slots (process-wide and the requester's) are freed when the stream closes, however
+   * it ends.
+   * @throws DomainError 429 `too_many_concurrent_exports` (Retry-After: 5) when the requester
+   *   already has MODEL_CALLS_EXPORT_MAX_CONCURRENT_PER_USER exports running in this process
+   *   (checked first: it wins over the process-wide refusal, the requester being the cause)
    * @throws DomainError 503 `too_many_concurrent_exports` (Retry-After: 5) when
    *   MODEL_CALLS_EXPORT_MAX_CONCURRENT exports already run in this process
    */
-  export(userId: string | null, filters: ModelCallFiltersDto): Readable {
+  export(userId: string | null, filters: ModelCallFiltersDto, requesterId: string): Readable {
     const mc = this.config.modelCalls;
+    const mine = this.inProgressFor(requesterId);
+    if (mine >= mc.exportMaxConcurrentPerUser) {
+      throw new DomainError(
+        429,
+        'too_many_concurrent_exports',
+        `You already have ${mine} ${mine === 1 ? 'export' : 'exports'} running (at most ${mc.exportMaxConcurrentPerUser} at once per user); try again when one ends`,
+        { headers: { 'retry-after': '5' } },
+      );
+    }
     if (this.running.size >= mc.exportMaxConcurrent) {
       throw DomainError.unavailable(
         'too_many_concurrent_exports',
@@ -109,7 +133,15 @@ export class CallExportService implements OnApplicationShutdown {
       maxDurationMs: mc.exportTimeoutMs,
     });
     this.running.add(stream);
-    stream.once('close', () => this.running.delete(stream));
+    this.runningByUser.set(requesterId, mine + 1);
+    // 'close' comes once, whether the stream ended, failed (before its first byte too) or was
+    // destroyed; nothing above can throw between taking the slots and this listener.
+    stream.once('close', () => {
+      this.running.delete(stream);
+      const left = (this.runningByUser.get(requesterId) ?? 1) - 1;
+      if (left > 0) this.runningByUser.set(requesterId, left);
+      else this.runningByUser.delete(requesterId);
+    });
     // After the first byte the HTTP layer only cuts the response off: say why here. (A listener
     // of our own does not change how the error reaches the HTTP layer.)
     stream.on('error', (err: Error & { code?: unknown }) => {

@@ -42,13 +42,17 @@ export class ModelCallsController {
    * Output Tokens,Total Usage,Credits,Duration(ms),App DID`; tokens, credits, ms. Same filters and
    * errors as the list; `page`/`pageSize`/`cursor` are accepted and ignored (the list's query string can
    * be reused); at most MODEL_CALLS_EXPORT_MAX_ROWS rows (default 10,000), newest first; text
-   * cells starting with = + - @ tab or CR get a leading apostrophe.
+   * cells starting with = + - @ tab or CR get a leading apostrophe. The export counts against the
+   * caller's own user id (an admin's allUsers export too) for MODEL_CALLS_EXPORT_MAX_CONCURRENT_PER_USER.
+   * Errors besides the list's: 429 `too_many_concurrent_exports` (Retry-After: 5) when the caller
+   * already has that many exports running in this api process; 503 `too_many_concurrent_exports`
+   * (Retry-After: 5) when the process has MODEL_CALLS_EXPORT_MAX_CONCURRENT running.
    */
   @Get('model-calls/export')
   @Auth({ scope: 'usage:read' })
   export(@CurrentUser() user: AuthUser, @Query() q: ExportModelCallsDto): StreamableFile {
     const { page: _page, pageSize: _pageSize, cursor: _cursor, ...filters } = q;
-    const stream = this.exporter.export(callerScope(user, q.allUsers), filters);
+    const stream = this.exporter.export(callerScope(user, q.allUsers), filters, user.id);
     return new StreamableFile(stream, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="model-calls.csv"' });
   }
 }
