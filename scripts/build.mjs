@@ -4,6 +4,8 @@
 // class-validator decorators (so GET /docs/openapi.json describes request bodies and queries
 // without an @ApiProperty on each field). The plugin needs a whole program, so it cannot run
 // under ts-jest (isolatedModules): test/openapi.e2e-spec.ts checks the schemas on a built api.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ts from 'typescript';
@@ -25,6 +27,25 @@ const diagnostics = ts.getPreEmitDiagnostics(program).concat(emitted.diagnostics
 if (diagnostics.length > 0) {
   report(diagnostics);
   process.exit(1);
+}
+writeBuildInfo(options.outDir);
+
+/**
+ * `<outDir>/build-info.json`: `{commit, changes, builtAt}`, the git commit the build was compiled
+ * from (null outside a git checkout) and whether tracked files had uncommitted changes, so a
+ * benchmark reports the code it measured (bench/lib/processes.mjs buildCommit).
+ */
+function writeBuildInfo(outDir) {
+  const git = (args) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  let commit = null;
+  let changes = false;
+  try {
+    commit = git(['rev-parse', '--short', 'HEAD']);
+    changes = git(['status', '--porcelain', '--untracked-files=no']) !== '';
+  } catch {
+    /* not a git checkout (say a container build): commit stays null */
+  }
+  fs.writeFileSync(path.join(outDir, 'build-info.json'), `${JSON.stringify({ commit, changes, builtAt: new Date().toISOString() })}\n`);
 }
 
 function report(list) {

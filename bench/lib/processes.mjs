@@ -187,15 +187,13 @@ export async function seedGatewayBench(env, { dbUrl, upstreamPort, upstreamKey, 
 }
 
 /**
- * The commit a build was made from: HEAD of the git checkout that holds `dir` (so a build in a
- * worktree of an earlier commit reports that commit), with "+changes" when that checkout has
- * uncommitted changes to tracked files; "unknown" outside a git checkout.
+ * The commit a build was made from, as scripts/build.mjs wrote it into `<dir>/build-info.json`
+ * ("+changes" when tracked files had uncommitted changes then); "unknown" when it is missing.
  */
 export function buildCommit(dir) {
-  const git = (args) => run('git', ['-C', path.resolve(ROOT, dir), ...args], {}, { stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    const head = git(['rev-parse', '--short', 'HEAD']);
-    return git(['status', '--porcelain', '--untracked-files=no']) ? `${head}+changes` : head;
+    const info = JSON.parse(fs.readFileSync(path.resolve(ROOT, dir, 'build-info.json'), 'utf8'));
+    return info.commit ? `${info.commit}${info.changes ? '+changes' : ''}` : 'unknown';
   } catch {
     return 'unknown';
   }
