@@ -10,6 +10,7 @@ import { AppModule, AppModuleOptions } from './app.module';
 import { installConsole } from './console/console-static';
 import { installEdgeInputChecks, MAX_JSON_DEPTH } from './common/edge-input';
 import { GatewayHttpFront, gatewayHttpFront } from './gateway/gateway-http-front';
+import { installRequestContextScope } from './logging/request-context-scope';
 import { AppConfig, loadConfig } from './config/app-config';
 import { requestIdFor } from './logging/logging.module';
 import { setupOpenApi } from './openapi/openapi-setup';
@@ -125,6 +126,8 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
   });
   // The body parsers are ours (bodyParser: false below): JSON and urlencoded, with the edge checks.
   const parseJsonBody = installEdgeInputChecks(adapter.getInstance(), BODY_LIMIT_BYTES);
+  // nestjs-pino's request context only while a request Fastify serves is in flight.
+  installRequestContextScope(adapter.getInstance());
   // Every answer names its request (docs/README.md "Request ids"); error answers set it again.
   adapter.getInstance().addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);

@@ -4,9 +4,12 @@
  * carries (the caller's when well-formed); a client error is one line at warn without a stack; a
  * fault of our own is logged at error with its stack. Error answers of every route family carry
  * the id. (Upstream credentials refused by a provider: test/reliability/expected-failures-logging.e2e-spec.ts.)
+ * nestjs-pino's request context is switched on only while a request Fastify serves is in flight
+ * (src/logging/request-context-scope.ts); the gateway's call routes never switch it on.
  */
+import { storage } from 'nestjs-pino/storage';
 import request from 'supertest';
-import { Harness, startHarness, UPSTREAM_SECRET } from './support/gateway-harness';
+import { createTenant, Harness, startHarness, UPSTREAM_SECRET } from './support/gateway-harness';
 
 interface LogLine {
   level: number;
@@ -98,5 +101,31 @@ describe('request ids and log levels', () => {
       const res = await req.set('x-request-id', id).set('authorization', `Bearer ${UPSTREAM_SECRET}`);
       expect([family, res.status >= 400, res.headers['x-request-id']]).toEqual([family, true, id]);
     }
+  });
+
+  it('switches nestjs-pino’s request context off when no request Fastify serves is in flight; gateway calls never switch it on', async () => {
+    // Node 20's AsyncLocalStorage keeps an `enabled` flag: while any storage is enabled, an async
+    // hook runs for every promise of the process.
+    const enabled = () => (storage as unknown as { enabled: boolean }).enabled;
+    const settled = async () => {
+      for (let i = 0; i < 100 && enabled(); i++) await new Promise((r) => setTimeout(r, 20));
+      return enabled();
+    };
+    await request(h.baseUrl).get('/healthz').expect(200);
+    expect(await settled()).toBe(false);
+    // A Fastify route that writes lines mid-request still gets its request id on each (the fault above), and:
+    await request(h.baseUrl).get('/no/such/route').set('x-request-id', 'log-scope-404').expect(404);
+    expect(await settled()).toBe(false);
+    // A gateway call answered by the HTTP front: refused (no credits), its lines carry its id, the storage stays off.
+    const t = await createTenant(h, { credits: '0' });
+    await request(h.baseUrl)
+      .post('/v1/chat/completions')
+      .set('authorization', `Bearer ${t.key}`)
+      .set('x-request-id', 'log-scope-gateway')
+      .send({ model: 'mock-model', messages: [{ role: 'user', content: 'hi' }] })
+      .expect((res) => expect(res.status).toBeGreaterThanOrEqual(400));
+    expect(enabled()).toBe(false);
+    const mine = await waitForLines('log-scope-gateway', 1);
+    expect(mine.every((l) => l.req?.id === 'log-scope-gateway')).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Decimal, exact, roundCredits } from '../common/decimal';
@@ -51,7 +51,6 @@ const HEADROOM_MAX_USERS = 100_000;
  */
 @Injectable()
 export class CallAdmissionService {
-  private readonly log = new Logger(CallAdmissionService.name);
   private readonly headroom = new Map<string, Headroom>();
   private readonly limiter: ConcurrencyLimiter;
 
@@ -201,7 +200,7 @@ export class CallAdmissionService {
         startedAt: ctx.startedAt,
       });
     } catch (err) {
-      this.log.warn(`hold for call ${call.callId} failed: ${(err as Error).message}`);
+      ctx.log.warn(CallAdmissionService.name, `hold for call ${call.callId} failed: ${(err as Error).message}`);
       return this.refuse(ctx, call, GatewayErrors.unavailable('Tollgate cannot reach its database right now; retry shortly'));
     }
     call.hasHold = result.admitted;
@@ -223,7 +222,7 @@ export class CallAdmissionService {
     // orphaned start-of-call row, if any, is recorded by the worker).
     await this.callLog
       .refuse(ctx, call, error)
-      .catch((err: Error) => this.log.warn(`refused call ${call.callId} not recorded: ${err.message}`));
+      .catch((err: Error) => ctx.log.warn(CallAdmissionService.name, `refused call ${call.callId} not recorded: ${err.message}`));
     throw error;
   }
 }

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { Store, storage } from 'nestjs-pino/storage';
 import type { Logger as PinoInstance } from 'pino';
 import { AllExceptionsFilter } from '../common/all-exceptions.filter';
 import { DomainError } from '../common/domain-error';
@@ -55,7 +54,8 @@ type FrontRequest = IncomingMessage & { id?: string };
  * - key: authenticateVirtualKey (401s), then GatewayService as GatewayController calls it;
  * - errors: the global exception filter's rendering (AllExceptionsFilter.answerRaw);
  * - request line: the pino-http logger and level (requestLineLevel), the same fields; lines
- *   written during the call carry the request (`req.id`), through nestjs-pino's request store;
+ *   about the call carry the request (`req.id`) through the call's logger (CallContext.log), not
+ *   nestjs-pino's request context, which stays off (src/logging/request-context-scope.ts);
  * - metrics: HttpMetricsHook.record, route label = the route template, once the response closes
  *   (a call whose client left after its headers is counted too; one that left before is not).
  * Only requests that fit the fast path are taken (take() answers false for the rest, which
@@ -86,12 +86,12 @@ export class GatewayHttpFront {
     this.served++;
     const id = requestIdFor(req);
     (req as FrontRequest).id = id;
-    storage.run(requestStore(req as FrontRequest), () => {
-      this.serve(req as FrontRequest & { id: string }, res, method).catch((err: unknown) => {
-        // serve answers every error itself; this is only for a fault while answering one
-        requestLogger().error({ req, err }, 'gateway front: request failed while answering an error');
-        if (!res.writableEnded) res.destroy();
-      });
+    // Not in nestjs-pino's AsyncLocalStorage (src/logging/request-context-scope.ts): the call's
+    // lines carry its request through CallContext.log instead.
+    this.serve(req as FrontRequest & { id: string }, res, method).catch((err: unknown) => {
+      // serve answers every error itself; this is only for a fault while answering one
+      requestLogger().error({ req, err }, 'gateway front: request failed while answering an error');
+      if (!res.writableEnded) res.destroy();
     });
     return true;
   }
@@ -112,7 +112,7 @@ export class GatewayHttpFront {
     }
     try {
       const principal = await authenticateVirtualKey(this.deps.keys, req.headers.authorization);
-      await this.deps.gateway[method](callContext(principal, req.id, req.headers, res), body);
+      await this.deps.gateway[method](callContext(principal, req, res), body);
     } catch (err) {
       this.deps.errors.answerRaw(err, facts, res);
     }
@@ -135,19 +135,6 @@ export class GatewayHttpFront {
 /** The api's request logger (pino-http's, with its serializers and redaction). */
 function requestLogger(): PinoInstance {
   return PinoLogger.root;
-}
-
-/**
- * The request's logging context for nestjs-pino: lines written during the call carry `req` as
- * pino-http's child logger would; the child is made only if a line is written.
- */
-function requestStore(req: FrontRequest): Store {
-  let child: PinoInstance | undefined;
-  return {
-    get logger(): PinoInstance {
-      return (child ??= requestLogger().child({ req }));
-    },
-  } as Store;
 }
 
 /** The client closed the connection before its body was complete. */

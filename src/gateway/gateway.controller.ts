@@ -1,9 +1,9 @@
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Controller, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 import { KeyPrincipal } from '../keys/key-check.service';
-import { CallContext } from './call-context';
+import { CallContext, callLogger } from './call-context';
 import { GatewayService } from './gateway.service';
 import { GatewayRequest, VirtualKeyGuard } from './virtual-key.guard';
 
@@ -11,21 +11,25 @@ const APP_DID_PATTERN = /^[A-Za-z0-9:._-]{1,128}$/;
 
 /**
  * The CallContext of an authenticated /v1 call: its principal, request id, calling application
- * (the `x-app-did` header when well-formed, else null) and the raw response the gateway writes.
+ * (the `x-app-did` header when well-formed, else null), the raw response the gateway writes, and
+ * its logger (callLogger), whose lines show `req`: the raw request, carrying `id` = requestId.
  */
-export function callContext(principal: KeyPrincipal, requestId: string, headers: IncomingHttpHeaders, res: ServerResponse): CallContext {
-  const appDid = headers['x-app-did'];
+export function callContext(principal: KeyPrincipal, req: IncomingMessage & { id: string }, res: ServerResponse): CallContext {
+  const appDid = req.headers['x-app-did'];
   return {
     principal,
-    requestId,
+    requestId: req.id,
     appDid: typeof appDid === 'string' && APP_DID_PATTERN.test(appDid) ? appDid : null,
     startedAt: Date.now(),
     res,
+    log: callLogger(req),
   };
 }
 
 function context(req: GatewayRequest, reply: FastifyReply): CallContext {
-  return callContext(req.principal!, String(req.id), req.headers, reply.hijack().raw);
+  const raw = req.raw as IncomingMessage & { id?: string };
+  raw.id = String(req.id);
+  return callContext(req.principal!, raw as IncomingMessage & { id: string }, reply.hijack().raw);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Dispatcher } from 'undici';
 import { DomainError } from '../common/domain-error';
 import { AppConfig } from '../config/app-config';
@@ -47,8 +47,6 @@ const MAX_COMPLETION_TOKENS = 2_147_483_647;
  */
 @Injectable()
 export class GatewayService {
-  private readonly log = new Logger(GatewayService.name);
-
   constructor(
     private readonly admission: CallAdmissionService,
     private readonly forwarder: UpstreamForwarder,
@@ -136,7 +134,7 @@ export class GatewayService {
           .then(
             () => true,
             (err: Error) => {
-              this.log.error(`stream call ${call.callId} could not be recorded: ${err.message}`);
+              ctx.log.error(GatewayService.name, `stream call ${call.callId} could not be recorded: ${err.message}`);
               return false;
             },
           );
@@ -273,7 +271,7 @@ export class GatewayService {
       progress.upstreamStarted = !abort.signal.aborted;
       const times: UpstreamTimes = { sentAt: performance.now(), firstByteAt: null, doneAt: null };
       call.upstream = times;
-      return this.forwarder.send(call.route!.provider, path, body(completionTokens), abort.signal).then(
+      return this.forwarder.send(call.route!.provider, path, body(completionTokens), abort.signal, ctx.log).then(
         (answer) => {
           times.firstByteAt = performance.now();
           return answer;
@@ -326,7 +324,7 @@ export class GatewayService {
           upstreamStatus: result.upstreamStatus,
           error: { code: result.error.code, message: result.error.message },
         })
-        .catch((err: Error) => this.log.warn(`failed call ${call.callId} not recorded: ${err.message}`));
+        .catch((err: Error) => ctx.log.warn(GatewayService.name, `failed call ${call.callId} not recorded: ${err.message}`));
       throw result.error;
     }
     return { answer: result, refusal: null };
@@ -341,7 +339,7 @@ export class GatewayService {
     try {
       await this.callLog.write(ctx, call, outcome);
     } catch (err) {
-      this.log.error(`call ${call.callId} could not be recorded: ${(err as Error).message}`);
+      ctx.log.error(GatewayService.name, `call ${call.callId} could not be recorded: ${(err as Error).message}`);
       throw GatewayErrors.recordFailed();
     }
   }
@@ -373,7 +371,7 @@ export class GatewayService {
         return;
       }
       if (!(err instanceof DomainError))
-        this.log.error(`call ${call.callId} failed after admission: ${(err as Error)?.stack ?? String(err)}`);
+        ctx.log.error(GatewayService.name, `call ${call.callId} failed after admission: ${(err as Error)?.stack ?? String(err)}`);
       await this.callLog.write(ctx, call, {
         status: 'failed',
         usage: null,
@@ -385,7 +383,7 @@ export class GatewayService {
             : { code: 'internal_error', message: (err as Error)?.message ?? 'internal error' },
       });
     } catch (recordErr) {
-      this.log.error(`call ${call.callId} could not be recorded: ${(recordErr as Error).message}`);
+      ctx.log.error(GatewayService.name, `call ${call.callId} could not be recorded: ${(recordErr as Error).message}`);
     }
   }
 

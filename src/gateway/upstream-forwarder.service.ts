@@ -1,7 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Dispatcher } from 'undici';
 import { DomainError } from '../common/domain-error';
 import { RouteCredential, RouteProvider } from '../providers/catalog.service';
+import { CallLogger } from './call-context';
 import { CredentialPicker } from './credential-picker.service';
 import { GatewayErrors } from './openai-error';
 import { UpstreamClient } from './upstream-client.service';
@@ -33,15 +34,16 @@ const MAX_ERROR_TEXT = 500;
  */
 @Injectable()
 export class UpstreamForwarder {
-  private readonly log = new Logger(UpstreamForwarder.name);
-
   constructor(
     private readonly client: UpstreamClient,
     private readonly picker: CredentialPicker,
   ) {}
 
-  /** @throws UpstreamFailure */
-  async send(provider: RouteProvider, path: string, body: string, signal: AbortSignal): Promise<UpstreamAnswer> {
+  /**
+   * Sends `body` (JSON) to the provider's `path`; `log` writes the call's lines (credential failures).
+   * @throws UpstreamFailure
+   */
+  async send(provider: RouteProvider, path: string, body: string, signal: AbortSignal, log: CallLogger): Promise<UpstreamAnswer> {
     const creds = this.picker.pick(provider);
     if (creds.length === 0) {
       throw new UpstreamFailure(
@@ -60,7 +62,7 @@ export class UpstreamForwarder {
           throw new UpstreamFailure(GatewayErrors.upstream('client_closed', 'The client closed the connection', 499), credential, null);
         this.picker.failed(credential.id);
         const e = err as Error & { code?: string };
-        this.log.warn(`provider ${provider.name} credential ${credential.name}: ${e.code ?? e.name} ${e.message}`);
+        log.warn(UpstreamForwarder.name, `provider ${provider.name} credential ${credential.name}: ${e.code ?? e.name} ${e.message}`);
         last = new UpstreamFailure(
           GatewayErrors.upstream('upstream_unreachable', `Provider '${provider.name}' could not be reached (${e.code ?? e.name})`),
           credential,
@@ -84,7 +86,7 @@ export class UpstreamForwarder {
         const message = auth
           ? `Provider '${provider.name}' refused Tollgate's credential (${status}); an admin must fix it`
           : `Provider '${provider.name}' answered ${status}: ${cut(text)}`;
-        if (auth) this.log.warn(`provider ${provider.name} credential ${credential.name} refused: ${status}`);
+        if (auth) log.warn(UpstreamForwarder.name, `provider ${provider.name} credential ${credential.name} refused: ${status}`);
         last = new UpstreamFailure(GatewayErrors.upstream(auth ? 'upstream_auth_failed' : 'upstream_error', message), credential, status);
         continue; // retry once on another credential
       }

@@ -80,7 +80,10 @@ export function serializeRequest(req: { id: string; method: string; url: string;
 /**
  * Structured JSON logs (pino via nestjs-pino), one line per request with its id, status and
  * time, to stdout (successful gateway calls only with GATEWAY_REQUEST_LOG=all: requestLineLevel). Every line written while a request runs (Nest's Logger included) carries the
- * same `req.id`, the id answered in `x-request-id` (requestIdFor). Levels: requestLogLevel for
+ * same `req.id`, the id answered in `x-request-id` (requestIdFor): through nestjs-pino's request
+ * context on the routes Fastify serves (src/logging/request-context-scope.ts), through the call's
+ * own logger on the gateway's call routes (CallContext.log; shared components' lines written
+ * meanwhile do not carry it, docs/operations.md "Logs"). Levels: requestLogLevel for
  * the request line; src/common/all-exceptions.filter.ts logs faults at error with their stack and
  * failed dependencies at warn, client errors not at all (their request line is at warn).
  * `stream` lets tests capture every line to prove no secret is written.
