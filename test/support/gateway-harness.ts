@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import { getQueueToken } from '@nestjs/bullmq';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
@@ -76,6 +77,10 @@ export async function startHarness(
   });
   let app: NestFastifyApplication;
   try {
+    // nestjs-pino writes lines outside a request context (every line of a gateway call but its
+    // own, docs/operations.md "Logs") to one logger per process, made by the first app: make it
+    // this app's, so `logs` holds them, as PinoLogger.root is the latest app's.
+    __resetOutOfContextForTests();
     app = await createApiApp({ logStream });
     await app.listen(0, '127.0.0.1');
   } finally {
