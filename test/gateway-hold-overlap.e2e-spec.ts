@@ -8,6 +8,7 @@
  * To make the hold answer late, the test locks the user's account row in a transaction of its
  * own (the hold's UPDATE waits for it), then lets it go, or first takes every credit away.
  */
+import net from 'node:net';
 import { Client } from 'pg';
 import { Decimal } from '../src/common/decimal';
 import { creditsFor } from '../src/metering/credits-formula';
@@ -20,7 +21,7 @@ describe('credit hold alongside the upstream request', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness('hold-overlap');
+    h = await startHarness('hold-overlap', { STREAM_STALL_TIMEOUT_MS: '120000', GATEWAY_MAX_CONCURRENT_PER_KEY: '1' });
     await createDevProvider(h, { inputRate: RATE_IN.toFixed(), outputRate: RATE_OUT.toFixed() });
   });
 
@@ -36,8 +37,8 @@ describe('credit hold alongside the upstream request', () => {
     });
 
   /** A user with ample credits whose last hold (a call just made) leaves the next one overlapping. */
-  async function warmTenant(): Promise<Tenant> {
-    const t = await createTenant(h, { credits: '100000' });
+  async function warmTenant(credits = '100000'): Promise<Tenant> {
+    const t = await createTenant(h, { credits });
     const warm = await post(t, { messages: [{ role: 'user', content: 'warm up' }] });
     expect(warm.status).toBe(200);
     await warm.text();
@@ -200,6 +201,59 @@ describe('credit hold alongside the upstream request', () => {
     expect((await h.ledger.balance(t.userId)).toFixed()).toBe('0');
     expect(await holds(t.userId)).toBe(0);
   });
+
+  it('a stream whose client is not reading stops as soon as its late hold is refused, not after the stall timeout', async () => {
+    const t = await warmTenant('100000000'); // 20 times this call's worst case (40,000 tokens) free: it overlaps
+    const lock = await lockAccount(t.userId);
+    // ~6 MB of events, more than the sockets between the api and this client hold; the client
+    // (a raw socket, paused) reads nothing until the refusal is in, so the relay waits for it.
+    const body = JSON.stringify({
+      model: 'mock-model',
+      stream: true,
+      max_tokens: 40000,
+      messages: [{ role: 'user', content: 'long #mock:words=40000' }],
+    });
+    const url = new URL(h.baseUrl);
+    const socket = net.connect(Number(url.port), url.hostname);
+    socket.pause();
+    const received: Buffer[] = [];
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${t.key}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    await waitUntil(holdIsWaiting, 'the hold waits for the account row');
+    await new Promise((r) => setTimeout(r, 1000)); // the relay fills the buffers and waits for them to drain
+    await lock.release({ drain: true });
+    await h.recorder.drain();
+    const [, call] = await calls(t.userId);
+    expect(call).toMatchObject({ status: 'failed', errorCode: 'insufficient_credits' });
+    // The relay has stopped although the client still reads nothing: the call's in-flight slot
+    // (one per key here) is free again, so the key's next call is refused for credits (402), not
+    // for a call in flight (429). (The stall timeout is 120 s here.)
+    let next = 0;
+    for (let i = 0; i < 40 && next !== 402; i++) {
+      const r = await post(t, { messages: [{ role: 'user', content: 'next' }] });
+      next = r.status;
+      await r.text();
+      if (next !== 402) await new Promise((r2) => setTimeout(r2, 50));
+    }
+    expect(next).toBe(402);
+    // (The stream says `connection: keep-alive`: its end is the chunked encoding's last chunk.)
+    const ended = new Promise<void>((resolve) =>
+      socket.on('data', (d: Buffer) => {
+        received.push(d);
+        if (Buffer.concat(received.slice(-2)).toString('latin1').endsWith('\r\n0\r\n\r\n')) resolve();
+      }),
+    );
+    socket.resume();
+    await ended;
+    socket.destroy();
+    const text = Buffer.concat(received).toString('utf8');
+    expect(text.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(text).not.toContain('data: [DONE]');
+    expect(text).toMatch(/"code":"insufficient_credits"[\s\S]*\r\n0\r\n\r\n$/);
+    expect(text).not.toContain('word40000');
+  }, 30_000);
 
   /** Credits the user's recorded calls cost (the warm-up included). */
   async function spent(userId: string): Promise<Decimal> {

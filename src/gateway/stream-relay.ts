@@ -159,7 +159,10 @@ export function failStream(res: ServerResponse, err: unknown): void {
   res.end(`data: ${JSON.stringify(body)}\n\n`);
 }
 
-/** Waits until the client's buffer drains: false if the client left or stalled past the timeout. */
+/**
+ * Waits until the client's buffer drains: false if the client left, the relay was aborted (say
+ * its hold was refused late) or the client stalled past the timeout.
+ */
 function drained(res: ServerResponse, signal: AbortSignal, stallTimeoutMs: number): Promise<boolean> {
   if (res.destroyed || signal.aborted) return Promise.resolve(false);
   return new Promise<boolean>((resolve) => {
@@ -167,6 +170,7 @@ function drained(res: ServerResponse, signal: AbortSignal, stallTimeoutMs: numbe
       clearTimeout(timer);
       res.off('drain', onDrain);
       res.off('close', onClose);
+      signal.removeEventListener('abort', onClose);
       resolve(ok);
     };
     const onDrain = () => done(true);
@@ -174,5 +178,6 @@ function drained(res: ServerResponse, signal: AbortSignal, stallTimeoutMs: numbe
     const timer = setTimeout(() => done(false), stallTimeoutMs);
     res.on('drain', onDrain);
     res.on('close', onClose);
+    signal.addEventListener('abort', onClose);
   });
 }
