@@ -37,6 +37,16 @@ async function login(h: Harness, email: string): Promise<string> {
   return (await request(h.baseUrl).post('/auth/login').send({ login: email, password: PASSWORD }).expect(200)).body.accessToken as string;
 }
 
+/** Reads a stream until it fails: the bytes it gave first and its error (rejects if it ends normally). */
+function firstError(stream: NodeJS.ReadableStream): Promise<{ bytes: number; err: Error }> {
+  let bytes = 0;
+  return new Promise((resolve, reject) => {
+    stream.on('data', (c: Buffer) => (bytes += c.length));
+    stream.on('error', (err: Error) => resolve({ bytes, err }));
+    stream.on('end', () => reject(new Error('ended normally')));
+  });
+}
+
 async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
@@ -517,12 +527,7 @@ describe('model calls export against slow, vanishing and hostile clients and a f
         dbSilenceTimeoutMs: 1000,
         maxDurationMs: 5000,
       });
-      let bytes = 0;
-      const err = await new Promise<Error>((resolve, reject) => {
-        stream.on('data', (c: Buffer) => (bytes += c.length));
-        stream.on('error', resolve);
-        stream.on('end', () => reject(new Error('ended normally')));
-      });
+      const { bytes, err } = await firstError(stream);
       expect(bytes).toBe(0);
       expect((err as { code?: unknown }).code).toBe('ECONNRESET');
       expect(isConnectionError(err)).toBe(true);
@@ -539,12 +544,7 @@ describe('model calls export against slow, vanishing and hostile clients and a f
     try {
       const stream = exporter.export(null, {}, requester);
       expect(exporter.inProgressFor(requester)).toBe(1);
-      let bytes = 0;
-      const err = await new Promise<Error>((resolve, reject) => {
-        stream.on('data', (c: Buffer) => (bytes += c.length));
-        stream.on('error', resolve);
-        stream.on('end', () => reject(new Error('ended normally')));
-      });
+      const { bytes, err } = await firstError(stream);
       expect(bytes).toBe(0);
       expect(isConnectionError(err)).toBe(true);
       await eventually(
