@@ -244,6 +244,10 @@ describe('gateway HTTP front', () => {
     expect(mine.every((l) => l.req?.id === id)).toBe(true);
     const forwarder = mine.find((l) => l.context === 'UpstreamForwarder');
     expect(forwarder?.level).toBe(40);
+    // the exception filter's line for the 502 (a failed dependency, at warn) carries it too
+    const filter = mine.find((l) => l.context === 'Errors');
+    expect(filter).toMatchObject({ level: 40, req: { id } });
+    expect(filter?.msg).toMatch(/answered 502 upstream_unreachable/);
     const line = mine.find((l) => l.msg === 'request errored');
     expect(line).toMatchObject({ level: 40, req: { id, method: 'POST', url: '/v1/chat/completions' }, res: { statusCode: 502 } });
     expect(line?.req?.headers?.authorization).toBe('[redacted]');

@@ -101,20 +101,22 @@ export class AllExceptionsFilter implements ExceptionFilter {
    * The same answer as `catch`, written on a raw response that Fastify does not manage (the
    * gateway's call routes, src/gateway/gateway-http-front.ts): status, JSON body with its
    * content-length, the request id and the error's headers; a response already started is ended.
+   * `log` writes the error's line (faults, failed dependencies) where no request context carries
+   * the request id: a logger bound to the request; default the filter's own.
    */
-  answerRaw(exception: unknown, req: RequestFacts, res: ServerResponse): void {
-    writeRaw(this.toDomainError(exception, req), req, res);
+  answerRaw(exception: unknown, req: RequestFacts, res: ServerResponse, log: ErrorLog = this.log): void {
+    writeRaw(this.toDomainError(exception, req, log), req, res);
   }
 
   /** The one mapping of whatever was thrown to the error the client gets (see the class comment). */
-  private toDomainError(exception: unknown, req: Pick<RequestFacts, 'method' | 'url'>): DomainError {
+  private toDomainError(exception: unknown, req: Pick<RequestFacts, 'method' | 'url'>, log: ErrorLog = this.log): DomainError {
     const where = `${req.method} ${req.url.split('?')[0]}`;
     if (exception instanceof DomainError) {
-      this.logDeliberate(exception, where);
+      this.logDeliberate(exception, where, log);
       return exception;
     }
     if (isDatabaseUnavailable(exception)) {
-      this.log.warn(`database unavailable on ${where}: ${(exception as Error)?.message?.split('\n').pop() ?? ''}`);
+      log.warn(`database unavailable on ${where}: ${(exception as Error)?.message?.split('\n').pop() ?? ''}`);
       return DomainError.unavailable('service_unavailable', 'The database is unavailable; retry shortly', { retryAfter: 1 });
     }
     const prismaCode = prismaErrorCode(exception);
@@ -122,7 +124,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (prismaCode === 'P2025') return DomainError.notFound('not_found', 'The record does not exist');
     if (exception instanceof HttpException) {
       const error = fromHttpException(exception);
-      this.logDeliberate(error, where);
+      this.logDeliberate(error, where, log);
       return error;
     }
     const status = (exception as { statusCode?: unknown } | null)?.statusCode;
@@ -130,7 +132,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       // Fastify's own errors: bad JSON, body too large, media type
       return new DomainError(status, STATUS_CODES[status] ?? 'error', (exception as Error).message);
     }
-    this.log.error(`unhandled error on ${where}: ${(exception as Error)?.stack ?? String(exception)}`);
+    log.error(`unhandled error on ${where}: ${(exception as Error)?.stack ?? String(exception)}`);
     return new DomainError(500, 'internal_error', 'Internal error');
   }
 
@@ -140,10 +142,16 @@ export class AllExceptionsFilter implements ExceptionFilter {
    * of a dependency) at warn, a 4xx (the client's fault) not at all. Errors nobody raised on
    * purpose are logged by toDomainError, with their stack ("unhandled error").
    */
-  private logDeliberate(error: DomainError, where: string): void {
-    if (error.status === 500) this.log.error(`${where} answered ${error.status} ${error.code}: ${error.message}`);
-    else if (error.status > 500) this.log.warn(`${where} answered ${error.status} ${error.code}: ${error.message}`);
+  private logDeliberate(error: DomainError, where: string, log: ErrorLog): void {
+    if (error.status === 500) log.error(`${where} answered ${error.status} ${error.code}: ${error.message}`);
+    else if (error.status > 500) log.warn(`${where} answered ${error.status} ${error.code}: ${error.message}`);
   }
+}
+
+/** Where the filter writes an error's line (Nest's Logger, or one bound to the request). */
+export interface ErrorLog {
+  warn(message: string): void;
+  error(message: string): void;
 }
 
 /** What an error answer needs of its request. */

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import type { Logger as PinoInstance } from 'pino';
-import { AllExceptionsFilter } from '../common/all-exceptions.filter';
+import { AllExceptionsFilter, ErrorLog } from '../common/all-exceptions.filter';
 import { DomainError } from '../common/domain-error';
 import type { JsonBodyParser } from '../common/edge-input';
 import { APP_CONFIG } from '../config/config.module';
@@ -10,6 +10,7 @@ import type { AppConfig } from '../config/app-config';
 import { KeyCheckService } from '../keys/key-check.service';
 import { requestIdFor, requestLineLevel } from '../logging/logging.module';
 import { HttpMetricsHook } from '../metrics/http-metrics.hook';
+import { callLogger } from './call-context';
 import { callContext } from './gateway.controller';
 import { GatewayService } from './gateway.service';
 import { authenticateVirtualKey } from './virtual-key.guard';
@@ -107,14 +108,14 @@ export class GatewayHttpFront {
     } catch (err) {
       if (err === CLIENT_GONE) return; // nothing to answer: the client left while sending
       if (err instanceof DomainError && err.status === 413) res.setHeader('connection', 'close'); // the rest is not read
-      this.deps.errors.answerRaw(err, facts, res);
+      this.deps.errors.answerRaw(err, facts, res, errorLog(req));
       return;
     }
     try {
       const principal = await authenticateVirtualKey(this.deps.keys, req.headers.authorization);
       await this.deps.gateway[method](callContext(principal, req, res), body);
     } catch (err) {
-      this.deps.errors.answerRaw(err, facts, res);
+      this.deps.errors.answerRaw(err, facts, res, errorLog(req));
     }
   }
 
@@ -130,6 +131,12 @@ export class GatewayHttpFront {
     const message = err ? 'request errored' : !req.readableAborted && res.writableEnded ? 'request completed' : 'request aborted';
     requestLogger()[level](line, message);
   }
+}
+
+/** The exception filter's lines for this request ('Errors', as it writes them), carrying its `req`. */
+function errorLog(req: FrontRequest & { id: string }): ErrorLog {
+  const log = callLogger(req);
+  return { warn: (m) => log.warn('Errors', m), error: (m) => log.error('Errors', m) };
 }
 
 /** The api's request logger (pino-http's, with its serializers and redaction). */
