@@ -15,4 +15,6 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/prisma ./prisma
 USER node
 EXPOSE 3000
-CMD ["node", "dist/src/main.js"]
+# The api's process settings, as `npm start` gives them (docs/operations.md "Memory")
+ENV MALLOC_ARENA_MAX=2
+CMD ["node", "--max-semi-space-size=8", "--v8-pool-size=1", "dist/src/main.js"]

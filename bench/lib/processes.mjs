@@ -137,7 +137,10 @@ export async function startUpstream(name, env, opts) {
 }
 
 /** Node's own options for the api, as `npm start` gives them (package.json; docs/operations.md "Memory"). */
-export const API_NODE_ARGS = ['--max-semi-space-size=8'];
+export const API_NODE_ARGS = ['--max-semi-space-size=8', '--v8-pool-size=1'];
+
+/** The api's process environment as `npm start` gives it (package.json; docs/operations.md "Memory"). */
+export const API_PROCESS_ENV = { MALLOC_ARENA_MAX: '2' };
 
 /**
  * Starts the api on env.PORT and waits until /readyz answers (`error`: message if it never does;
@@ -145,7 +148,7 @@ export const API_NODE_ARGS = ['--max-semi-space-size=8'];
  */
 export async function startApi(name, env, { error, nodeArgs = [], script = DIST.api, ...opts } = {}) {
   await assertPortFree(env.PORT);
-  const child = start(name, 'node', [...API_NODE_ARGS, ...nodeArgs, script], env, opts);
+  const child = start(name, 'node', [...API_NODE_ARGS, ...nodeArgs, script], { ...API_PROCESS_ENV, ...env }, opts);
   await waitFor(`http://127.0.0.1:${env.PORT}/readyz`, { error });
   return child;
 }
