@@ -4,7 +4,7 @@ import { CallRecord } from '../model-calls/call-record';
 import { RecordOutcome } from '../model-calls/call-record-writer';
 import { CallRecorder } from '../model-calls/call-recorder.service';
 import { CatalogService, ModelRoute } from '../providers/catalog.service';
-import { callLabels } from './metric-labels';
+import { modelLabel, NO_PROVIDER } from './metric-labels';
 import { METRIC_PREFIX, MetricsRegistry } from './metrics-registry';
 
 /** Upstream time buckets (seconds): a first token in 50 ms to a long completion in minutes. */
@@ -13,7 +13,37 @@ const UPSTREAM_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300
 /** Longest a scrape waits for calls recorded before it to be counted (ms). */
 const SETTLE_BOUND_MS = 1_000;
 
-type RouteNames = Map<string, { name: string; models: Set<string> }>;
+/** A counter or histogram bound to one label set (prom-client's `labels()`), kept per series. */
+type CounterChild = Counter.Internal;
+type HistogramChild = Histogram.Internal<'provider' | 'stream'>;
+
+/** The children of one provider/model series: calls by status, tokens by kind, credits. */
+interface CallSeries {
+  /** its model label */
+  model: string;
+  /** status → child of `calls` (at most the 4 statuses) */
+  calls: Map<string, CounterChild>;
+  prompt: CounterChild;
+  completion: CounterChild;
+  credits: CounterChild;
+}
+
+/**
+ * A provider of the routing table (or the `none` one): its label, its enabled models, and the
+ * series of its calls met so far, created on first use: at most models.size + 1 (`other`) model
+ * series, and the upstream timings of its streamed and unstreamed calls.
+ */
+interface ProviderSeries {
+  name: string;
+  models: Set<string>;
+  /** model label (an enabled model or `other`) → its series */
+  byModel: Map<string, CallSeries>;
+  /** `stream` label false, true → [upstream, first byte] children */
+  timing: [[HistogramChild, HistogramChild] | null, [HistogramChild, HistogramChild] | null];
+}
+
+/** provider id → its series; rebuilt (so emptied) with each routing table */
+type RouteNames = Map<string, ProviderSeries>;
 
 /**
  * Gateway call metrics, counted from each durable call record (CallRecorder.onRecorded), never
@@ -27,6 +57,12 @@ type RouteNames = Map<string, { name: string; models: Set<string> }>;
  * - `tollgate_call_records_total{outcome}` where records went (written, scrubbed, fallback, dead).
  * Labels come from the routing table (CatalogService): a model that is no enabled rate of the
  * call's provider is `other`, a call without a provider `none`.
+ *
+ * Per call, on the recorder's write path: the records a write announces share one lookup of the
+ * table, and each series is counted through its label-bound children (prom-client `labels()`),
+ * kept per routing table (RouteNames), so a call builds no label object. prom-client still hashes
+ * the labels at each inc/observe, so a reset of the registry (or a `remove()`) loses nothing: the
+ * children count from zero again.
  */
 @Injectable()
 export class GatewayCallMetrics implements OnModuleInit {
@@ -37,8 +73,14 @@ export class GatewayCallMetrics implements OnModuleInit {
   private readonly upstream: Histogram<'provider' | 'stream'>;
   private readonly firstByte: Histogram<'provider' | 'stream'>;
   private readonly records: Counter<'outcome'>;
-  /** observations waiting for the routing table (usually none: it is cached) */
-  private readonly pending = new Set<Promise<void>>();
+  /** `records` by outcome (the 4 RecordOutcome values) */
+  private readonly outcomes = new Map<RecordOutcome, CounterChild>();
+  /** calls without a known provider: `none`, model `other` (kept across routing tables) */
+  private readonly noProvider: ProviderSeries = newProvider(NO_PROVIDER, new Set());
+  /** calls recorded and not yet counted: they wait for one routing table lookup per batch */
+  private waiting: CallRecord[] = [];
+  /** that lookup, then the counting of `waiting`; null when nothing waits */
+  private counting: Promise<void> | null = null;
   private names: { routes: readonly ModelRoute[]; byId: RouteNames } | null = null;
 
   constructor(
@@ -88,56 +130,106 @@ export class GatewayCallMetrics implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.recorder.onRecorded((record, outcome) => {
-      const done: Promise<void> = this.observe(record, outcome)
-        .catch((err: Error) => this.log.warn(`call ${record.id} not counted in metrics: ${err.message}`))
-        .finally(() => this.pending.delete(done));
-      this.pending.add(done);
-    });
+    this.recorder.onRecorded((record, outcome) => this.recorded(record, outcome));
   }
 
   /** Resolves when every call recorded so far is counted, or after SETTLE_BOUND_MS; never throws. */
   async settled(): Promise<void> {
-    if (this.pending.size === 0) return;
+    const counting = this.counting;
+    if (!counting) return;
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, SETTLE_BOUND_MS)));
-    await Promise.race([Promise.allSettled([...this.pending]), bound]).finally(() => clearTimeout(timer));
-  }
-
-  private async observe(record: CallRecord, outcome: RecordOutcome): Promise<void> {
-    this.records.inc({ outcome });
-    const labels = callLabels(await this.routeNames(), record.providerId, record.model);
-    this.calls.inc({ ...labels, status: record.status });
-    if (record.promptTokens > 0) this.tokens.inc({ ...labels, kind: 'prompt' }, record.promptTokens);
-    if (record.completionTokens > 0) this.tokens.inc({ ...labels, kind: 'completion' }, record.completionTokens);
-    if (record.billable && record.credits.gt(0)) this.credits.inc(labels, record.credits.toNumber());
-    const timing = record.upstreamTiming;
-    if (timing) {
-      const upstreamLabels = { provider: labels.provider, stream: String(record.stream) };
-      this.upstream.observe(upstreamLabels, timing.totalMs / 1000);
-      if (timing.firstByteMs !== null) this.firstByte.observe(upstreamLabels, timing.firstByteMs / 1000);
-    }
+    await Promise.race([counting, bound]).finally(() => clearTimeout(timer));
   }
 
   /**
-   * provider id → name and enabled models, rebuilt when the routing table was reloaded; the last
-   * one known while the table cannot be loaded (PostgreSQL away).
+   * Counts the record's outcome at once, and queues the call for its labels, which need the
+   * routing table: the records announced together (one batch of CallRecorder's writes) share one
+   * lookup of the table, usually cached, so a call costs no promise of its own.
    */
-  private async routeNames(): Promise<RouteNames> {
-    let routes: readonly ModelRoute[];
-    try {
-      routes = await this.catalog.routes();
-    } catch {
-      return this.names?.byId ?? new Map();
+  private recorded(record: CallRecord, outcome: RecordOutcome): void {
+    let child = this.outcomes.get(outcome);
+    if (!child) this.outcomes.set(outcome, (child = this.records.labels({ outcome })));
+    child.inc();
+    this.waiting.push(record);
+    this.counting ??= this.catalog.routes().then(
+      (routes) => this.count(routes),
+      () => this.count(null),
+    );
+  }
+
+  /** Counts the waiting calls with the names of `routes`, or the last ones known when it is null. */
+  private count(routes: readonly ModelRoute[] | null): void {
+    const batch = this.waiting;
+    this.waiting = [];
+    this.counting = null;
+    const byId = routes === null ? (this.names?.byId ?? new Map<string, ProviderSeries>()) : this.routeNames(routes);
+    for (const record of batch) {
+      try {
+        this.observe(byId, record);
+      } catch (err) {
+        this.log.warn(`call ${record.id} not counted in metrics: ${(err as Error).message}`);
+      }
     }
+  }
+
+  private observe(byId: RouteNames, record: CallRecord): void {
+    const provider = (record.providerId === null ? undefined : byId.get(record.providerId)) ?? this.noProvider;
+    const series = this.callSeries(provider, modelLabel(provider.models, record.model));
+    let calls = series.calls.get(record.status);
+    if (!calls)
+      series.calls.set(record.status, (calls = this.calls.labels({ provider: provider.name, model: series.model, status: record.status })));
+    calls.inc();
+    if (record.promptTokens > 0) series.prompt.inc(record.promptTokens);
+    if (record.completionTokens > 0) series.completion.inc(record.completionTokens);
+    if (record.billable && record.credits.gt(0)) series.credits.inc(record.credits.toNumber());
+    const timing = record.upstreamTiming;
+    if (timing) {
+      const stream = record.stream ? 1 : 0;
+      let children = provider.timing[stream];
+      if (!children) {
+        const labels = { provider: provider.name, stream: String(record.stream) };
+        provider.timing[stream] = children = [this.upstream.labels(labels), this.firstByte.labels(labels)];
+      }
+      children[0].observe(timing.totalMs / 1000);
+      if (timing.firstByteMs !== null) children[1].observe(timing.firstByteMs / 1000);
+    }
+  }
+
+  /** The series of `model` (a model label) at `provider`, created on first use. */
+  private callSeries(provider: ProviderSeries, model: string): CallSeries {
+    let series = provider.byModel.get(model);
+    if (!series) {
+      const labels = { provider: provider.name, model };
+      series = {
+        model,
+        calls: new Map(),
+        prompt: this.tokens.labels({ ...labels, kind: 'prompt' }),
+        completion: this.tokens.labels({ ...labels, kind: 'completion' }),
+        credits: this.credits.labels(labels),
+      };
+      provider.byModel.set(model, series);
+    }
+    return series;
+  }
+
+  /**
+   * provider id → name, enabled models and series, rebuilt when the routing table was reloaded
+   * (a new `routes` array), so the series of a table are dropped with it.
+   */
+  private routeNames(routes: readonly ModelRoute[]): RouteNames {
     if (this.names?.routes === routes) return this.names.byId;
     const byId: RouteNames = new Map();
     for (const r of routes) {
-      const entry = byId.get(r.provider.id) ?? { name: r.provider.name, models: new Set<string>() };
+      let entry = byId.get(r.provider.id);
+      if (!entry) byId.set(r.provider.id, (entry = newProvider(r.provider.name, new Set())));
       entry.models.add(r.model);
-      byId.set(r.provider.id, entry);
     }
     this.names = { routes, byId };
     return byId;
   }
+}
+
+function newProvider(name: string, models: Set<string>): ProviderSeries {
+  return { name, models, byModel: new Map(), timing: [null, null] };
 }

@@ -11,6 +11,16 @@ export const METRICS_ROUTE = '/metrics';
 /** Request duration buckets (seconds): management calls take ms, gateway streams minutes. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
+/** Most series kept label-bound (method/route/status); past it the cache starts over. */
+const MAX_CACHED_SERIES = 4_096;
+
+/** The children of one method/route pair: its duration, its count by status code. */
+interface RequestSeries {
+  duration: Histogram.Internal<'method' | 'route'>;
+  /** status label → child of `requests` */
+  byStatus: Map<string, Counter.Internal>;
+}
+
 /**
  * Counts every HTTP request the api answers, by method, route template and status, and times it
  * (`tollgate_http_requests_total`, `tollgate_http_request_duration_seconds`). A Fastify onResponse
@@ -22,6 +32,13 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 export class HttpMetricsHook implements OnModuleInit {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route'>;
+  /**
+   * route label → method label → its series, so that a request builds no label object and
+   * prom-client no label-bound function: bounded by the labels (route templates, 8 methods,
+   * 501 status codes), and cleared past MAX_CACHED_SERIES children.
+   */
+  private readonly series = new Map<string, Map<string, RequestSeries>>();
+  private cached = 0;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -62,9 +79,29 @@ export class HttpMetricsHook implements OnModuleInit {
    */
   record(method: string, template: string | undefined, status: number, seconds: number): void {
     if (template === METRICS_ROUTE) return;
+    if (this.cached >= MAX_CACHED_SERIES) this.forget();
     const m = methodLabel(method);
     const route = routeLabel(template);
-    this.requests.inc({ method: m, route, status: statusLabel(status) });
-    this.duration.observe({ method: m, route }, seconds);
+    let byMethod = this.series.get(route);
+    if (!byMethod) this.series.set(route, (byMethod = new Map()));
+    let series = byMethod.get(m);
+    if (!series) {
+      byMethod.set(m, (series = { duration: this.duration.labels({ method: m, route }), byStatus: new Map() }));
+      this.cached++;
+    }
+    const code = statusLabel(status);
+    let requests = series.byStatus.get(code);
+    if (!requests) {
+      series.byStatus.set(code, (requests = this.requests.labels({ method: m, route, status: code })));
+      this.cached++;
+    }
+    requests.inc();
+    series.duration.observe(seconds);
+  }
+
+  /** Drops every cached child (the series stay in prom-client: only their label binding goes). */
+  private forget(): void {
+    this.series.clear();
+    this.cached = 0;
   }
 }

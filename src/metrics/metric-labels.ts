@@ -16,6 +16,7 @@ export const OTHER_MODEL = 'other';
 
 /** `GET`, `POST`… as sent; anything else (WebDAV verbs, garbage) → `other`. */
 export function methodLabel(method: string): string {
+  if (KNOWN_METHODS.has(method)) return method; // the usual case: no upper-cased copy
   const m = method.toUpperCase();
   return KNOWN_METHODS.has(m) ? m : 'other';
 }
@@ -28,23 +29,21 @@ export function routeLabel(template: string | undefined): string {
   return template && template.length > 0 ? template : UNMATCHED_ROUTE;
 }
 
+/** Labels of the status codes met so far (index: the code), so a code is turned to text once. */
+const STATUS_LABELS: string[] = [];
+
 /** The status code as text (`200`), or `other` when outside 100..599. */
 export function statusLabel(status: number): string {
-  return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
+  if (!(Number.isInteger(status) && status >= 100 && status <= 599)) return 'other';
+  return (STATUS_LABELS[status] ??= String(status));
 }
 
 /**
- * The provider/model labels of a gateway call, from what the routing table knows (`routes`:
- * provider id → provider name and its enabled model names). The model label is the recorded model
- * only when it is an enabled rate of the call's provider; anything else is `other`, so random
- * model names sent by a client never add series. A call without a known provider gets `none`.
+ * The model label of a gateway call to a provider of the routing table (`models`: that provider's
+ * enabled model names): the recorded model only when it is one of them; anything else is `other`,
+ * so random model names sent by a client never add series. A call without a provider of the
+ * table gets provider `none`, model `other` (src/metrics/gateway-call-metrics.ts).
  */
-export function callLabels(
-  routes: ReadonlyMap<string, { name: string; models: ReadonlySet<string> }>,
-  providerId: string | null,
-  model: string,
-): { provider: string; model: string } {
-  const provider = providerId === null ? undefined : routes.get(providerId);
-  if (!provider) return { provider: NO_PROVIDER, model: OTHER_MODEL };
-  return { provider: provider.name, model: provider.models.has(model) ? model : OTHER_MODEL };
+export function modelLabel(models: ReadonlySet<string>, model: string): string {
+  return models.has(model) ? model : OTHER_MODEL;
 }
