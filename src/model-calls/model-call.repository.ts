@@ -3,6 +3,7 @@ import type { PoolClient, QueryConfig } from 'pg';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PrismaService } from '../prisma/prisma.service';
+import { boolArray, intArray, numericArray, textArray, timestampArray, uuidArray } from '../prisma/pg-array-literal';
 import { queryWithDeadline } from '../prisma/pool-query';
 import { CallRecord } from './call-record';
 
@@ -123,33 +124,40 @@ export const modelCallQueries = {
   }),
 };
 
+/**
+ * The record statement with its 21 parallel columns, one element per record, each passed as a
+ * ready PostgreSQL array literal (src/prisma/pg-array-literal.ts): PostgreSQL reads the same
+ * arrays as from JS arrays encoded by node-postgres, built without its per-element generic
+ * encoding. Enum columns (type, status) go as text, which is what an enum label is.
+ * @throws NulInTextError (SQLSTATE 22021, a data error) when a text field holds U+0000, as
+ *   PostgreSQL would: records are sanitised first (sanitizeRecord), so this is a caller's bug
+ */
 function recordQuery(records: readonly CallRecord[], synchronousCommit: boolean): QueryConfig {
-  const col = <T>(f: (r: CallRecord) => T): T[] => records.map(f);
   return {
     name: synchronousCommit ? 'tollgate_record_calls' : 'tollgate_record_calls_async_commit',
     text: synchronousCommit ? RECORD_SQL : RECORD_ASYNC_COMMIT_SQL,
     values: [
-      col((r) => r.id),
-      col((r) => r.userId),
-      col((r) => r.apiKeyId),
-      col((r) => r.providerId),
-      col((r) => r.credentialId),
-      col((r) => r.model),
-      col((r) => r.type),
-      col((r) => r.status),
-      col((r) => r.stream),
-      col((r) => r.promptTokens),
-      col((r) => r.completionTokens),
-      col((r) => r.usageSource),
-      col((r) => r.credits.toFixed()),
-      col((r) => r.durationMs),
-      col((r) => r.appDid),
-      col((r) => r.requestId),
-      col((r) => r.upstreamStatus),
-      col((r) => r.errorCode),
-      col((r) => r.errorMessage),
-      col((r) => r.createdAt.toISOString()),
-      col((r) => r.billable),
+      uuidArray(records, (r) => r.id),
+      uuidArray(records, (r) => r.userId),
+      uuidArray(records, (r) => r.apiKeyId),
+      uuidArray(records, (r) => r.providerId),
+      uuidArray(records, (r) => r.credentialId),
+      textArray(records, (r) => r.model),
+      textArray(records, (r) => r.type),
+      textArray(records, (r) => r.status),
+      boolArray(records, (r) => r.stream),
+      intArray(records, (r) => r.promptTokens),
+      intArray(records, (r) => r.completionTokens),
+      textArray(records, (r) => r.usageSource),
+      numericArray(records, (r) => r.credits),
+      intArray(records, (r) => r.durationMs),
+      textArray(records, (r) => r.appDid),
+      textArray(records, (r) => r.requestId),
+      intArray(records, (r) => r.upstreamStatus),
+      textArray(records, (r) => r.errorCode),
+      textArray(records, (r) => r.errorMessage),
+      timestampArray(records, (r) => r.createdAt),
+      boolArray(records, (r) => r.billable),
     ],
   };
 }
