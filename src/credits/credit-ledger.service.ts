@@ -7,6 +7,7 @@ import { DomainError } from '../common/domain-error';
 import { CreditGrant, Prisma } from '../generated/prisma/client';
 import { ModelType } from '../generated/prisma/enums';
 import { GroupCommit } from '../common/group-commit';
+import { boolArray, intArray, numericArray, textArray, timestampArray, uuidArray } from '../prisma/pg-array-literal';
 import { isConnectionError, queryWithDeadline } from '../prisma/pool-query';
 import { PrismaService } from '../prisma/prisma.service';
 
@@ -99,7 +100,12 @@ export const creditLedgerQueries = {
       new Date(hold.startedAt).toISOString(),
     ],
   }),
-  /** Many calls' holds in one statement (tollgate_credit_hold_batch): parallel arrays, one element per call. */
+  /**
+   * Many calls' holds in one statement (tollgate_credit_hold_batch): parallel arrays, one element
+   * per call, each passed as a ready PostgreSQL array literal (src/prisma/pg-array-literal.ts, the
+   * arrays PostgreSQL read from node-postgres' encoding of JS arrays); the call type goes as text.
+   * @throws NulInTextError (SQLSTATE 22021, as PostgreSQL refuses it) when a text field holds U+0000
+   */
   holdBatch: (holds: readonly CallHold[], ttlSeconds: number): QueryConfig => ({
     name: 'tollgate_credit_hold_batch',
     text:
@@ -107,21 +113,21 @@ export const creditLedgerQueries = {
       '$5::boolean[], $6::uuid[], $7::uuid[], $8::text[], $9::"ModelType"[], $10::boolean[], $11::text[], $12::text[], $13::integer[], ' +
       '$14::numeric[], $15::timestamptz[])',
     values: [
-      holds.map((h) => h.userId),
-      holds.map((h) => h.callId),
-      holds.map((h) => h.amount.toFixed()),
+      uuidArray(holds, (h) => h.userId),
+      uuidArray(holds, (h) => h.callId),
+      numericArray(holds, (h) => h.amount),
       ttlSeconds,
-      holds.map((h) => h.enforce),
-      holds.map((h) => h.apiKeyId),
-      holds.map((h) => h.providerId),
-      holds.map((h) => h.model),
-      holds.map((h) => h.type),
-      holds.map((h) => h.stream),
-      holds.map((h) => h.requestId),
-      holds.map((h) => h.appDid),
-      holds.map((h) => h.promptTokensEstimate),
-      holds.map((h) => h.inputRate.toFixed()),
-      holds.map((h) => new Date(h.startedAt).toISOString()),
+      boolArray(holds, (h) => h.enforce),
+      uuidArray(holds, (h) => h.apiKeyId),
+      uuidArray(holds, (h) => h.providerId),
+      textArray(holds, (h) => h.model),
+      textArray(holds, (h) => h.type),
+      boolArray(holds, (h) => h.stream),
+      textArray(holds, (h) => h.requestId),
+      textArray(holds, (h) => h.appDid),
+      intArray(holds, (h) => h.promptTokensEstimate),
+      numericArray(holds, (h) => h.inputRate),
+      timestampArray(holds, (h) => new Date(h.startedAt)),
     ],
   }),
   renewHolds: (callIds: readonly string[], ttlSeconds: number): QueryConfig => ({
