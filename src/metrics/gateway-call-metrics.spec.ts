@@ -4,7 +4,8 @@ import { CallRecord } from '../model-calls/call-record';
 import { RecordOutcome } from '../model-calls/call-record-writer';
 import { CallRecorder } from '../model-calls/call-recorder.service';
 import { CatalogService, ModelRoute } from '../providers/catalog.service';
-import { GatewayCallMetrics } from './gateway-call-metrics';
+import { Registry } from 'prom-client';
+import { DeferredCounter, GatewayCallMetrics } from './gateway-call-metrics';
 import { HttpMetricsHook, METRICS_ROUTE } from './http-metrics.hook';
 import { MetricsRegistry } from './metrics-registry';
 
@@ -129,6 +130,43 @@ describe('GatewayCallMetrics', () => {
     await done;
     expect(lookups).toHaveBeenCalledTimes(1);
     expect(await sample(metrics, 'tollgate_gateway_calls_total', calls('devup', 'mock-model'))).toBe(2);
+  });
+});
+
+describe('DeferredCounter', () => {
+  const counter = () => {
+    const registry = new Registry();
+    const c = new DeferredCounter({ name: 'test_total', help: 'test', labelNames: ['kind'], registers: [registry] });
+    const value = async (kind: string) => (await c.get()).values.find((v) => v.labels.kind === kind)?.value;
+    return { registry, c, value };
+  };
+
+  it('adds what its cells count when read, once, alongside inc()', async () => {
+    const { registry, c, value } = counter();
+    const a = c.cell({ kind: 'a' });
+    expect(c.cell({ kind: 'a' })).toBe(a);
+    a.n += 2;
+    c.inc({ kind: 'a' }, 3);
+    expect(await value('a')).toBe(5);
+    expect(await value('a')).toBe(5);
+    a.n++;
+    expect(await registry.metrics()).toContain('test_total{kind="a"} 6');
+  });
+
+  it('drops what is pending with a reset, and applies it before a remove', async () => {
+    const { registry, c, value } = counter();
+    const a = c.cell({ kind: 'a' });
+    const b = c.cell({ kind: 'b' });
+    a.n += 4;
+    registry.resetMetrics();
+    expect(await value('a')).toBeUndefined();
+    a.n++;
+    b.n += 2;
+    c.remove({ kind: 'b' });
+    expect(await value('a')).toBe(1);
+    expect(await value('b')).toBeUndefined();
+    b.n++;
+    expect(await value('b')).toBe(1);
   });
 });
 

@@ -13,18 +13,77 @@ const UPSTREAM_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300
 /** Longest a scrape waits for calls recorded before it to be counted (ms). */
 const SETTLE_BOUND_MS = 1_000;
 
-/** A counter or histogram bound to one label set (prom-client's `labels()`), kept per series. */
+/** One label set's increments not yet added to its DeferredCounter (a whole number). */
+export interface PendingCount {
+  n: number;
+}
+
+/**
+ * A prom-client Counter whose integer increments are summed here, per label set, and added to the
+ * counter when it is read (get(): every scrape, the cluster's snapshots), so that counting a call
+ * is an addition to `cell(labels).n`, without prom-client's per-inc label check, label hash and
+ * series lookup. Whole numbers only (calls, tokens), so the sums are exact and a scrape reads the
+ * same values as with inc(). reset() and remove() apply what is pending first, so they drop it
+ * as they drop what was counted. inc() works as on any Counter. Cells: one per label set met
+ * (as many as the series prom-client keeps until a reset), never dropped; label names are
+ * checked by the types only (an unknown one would make the next read throw).
+ */
+export class DeferredCounter<T extends string> extends Counter<T> {
+  /** label set key → its pending count; created on first use (prom-client resets in its constructor) */
+  private cells?: Map<string, PendingCount & { labels: Parameters<Counter<T>['labels']>[0] }>;
+
+  /** The cell of `labels`: callers add whole numbers to its `n`. Made once per label set. */
+  cell(labels: Parameters<Counter<T>['labels']>[0]): PendingCount {
+    this.cells ??= new Map();
+    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+    let cell = this.cells.get(key);
+    if (!cell) this.cells.set(key, (cell = { labels, n: 0 }));
+    return cell;
+  }
+
+  override get(): ReturnType<Counter<T>['get']> {
+    this.apply();
+    return super.get();
+  }
+
+  override reset(): void {
+    this.apply();
+    super.reset();
+  }
+
+  override remove(...values: string[]): void;
+  override remove(labels: Parameters<Counter<T>['labels']>[0]): void;
+  override remove(...args: unknown[]): void {
+    this.apply();
+    super.remove(...(args as string[])); // as given: label values, or one label object
+  }
+
+  /** Adds every pending count to the counter. */
+  private apply(): void {
+    if (!this.cells) return;
+    for (const cell of this.cells.values()) {
+      if (cell.n === 0) continue;
+      const n = cell.n;
+      cell.n = 0;
+      this.inc(cell.labels, n);
+    }
+  }
+}
+
+/** A counter or histogram bound to one label set (prom-client's `labels()`: no label object per call). */
 type CounterChild = Counter.Internal;
 type HistogramChild = Histogram.Internal<'provider' | 'stream'>;
 
-/** The children of one provider/model series: calls by status, tokens by kind, credits. */
+/** What one provider/model pair is counted with: calls by status, tokens by kind, credits. */
 interface CallSeries {
   /** its model label */
   model: string;
-  /** status → child of `calls` (at most the 4 statuses) */
-  calls: Map<string, CounterChild>;
-  prompt: CounterChild;
-  completion: CounterChild;
+  /** status → pending count of `calls` (at most the 4 statuses) */
+  calls: Map<string, PendingCount>;
+  /** pending counts of `tokens` */
+  prompt: PendingCount;
+  completion: PendingCount;
+  /** credits are no whole numbers: counted through their child, in call order */
   credits: CounterChild;
 }
 
@@ -59,22 +118,23 @@ type RouteNames = Map<string, ProviderSeries>;
  * call's provider is `other`, a call without a provider `none`.
  *
  * Per call, on the recorder's write path: the records a write announces share one lookup of the
- * table, and each series is counted through its label-bound children (prom-client `labels()`),
- * kept per routing table (RouteNames), so a call builds no label object. prom-client still hashes
- * the labels at each inc/observe, so a reset of the registry (or a `remove()`) loses nothing: the
- * children count from zero again.
+ * table (no promise per call), and each series is counted through what is kept for it per routing
+ * table (RouteNames): the pending count of a DeferredCounter (calls, tokens, records), or a
+ * label-bound child (credits, timings), so a call builds no label object. A reset of the registry
+ * leaves them usable: a child hashes its labels at each inc/observe, a DeferredCounter applies
+ * (then drops) what is pending first.
  */
 @Injectable()
 export class GatewayCallMetrics implements OnModuleInit {
   private readonly log = new Logger(GatewayCallMetrics.name);
-  private readonly calls: Counter<'provider' | 'model' | 'status'>;
-  private readonly tokens: Counter<'provider' | 'model' | 'kind'>;
+  private readonly calls: DeferredCounter<'provider' | 'model' | 'status'>;
+  private readonly tokens: DeferredCounter<'provider' | 'model' | 'kind'>;
   private readonly credits: Counter<'provider' | 'model'>;
   private readonly upstream: Histogram<'provider' | 'stream'>;
   private readonly firstByte: Histogram<'provider' | 'stream'>;
-  private readonly records: Counter<'outcome'>;
+  private readonly records: DeferredCounter<'outcome'>;
   /** `records` by outcome (the 4 RecordOutcome values) */
-  private readonly outcomes = new Map<RecordOutcome, CounterChild>();
+  private readonly outcomes = new Map<RecordOutcome, PendingCount>();
   /** calls without a known provider: `none`, model `other` (kept across routing tables) */
   private readonly noProvider: ProviderSeries = newProvider(NO_PROVIDER, new Set());
   /** calls recorded and not yet counted: they wait for one routing table lookup per batch */
@@ -89,13 +149,13 @@ export class GatewayCallMetrics implements OnModuleInit {
     metrics: MetricsRegistry,
   ) {
     const registers = [metrics.registry];
-    this.calls = new Counter({
+    this.calls = new DeferredCounter({
       name: `${METRIC_PREFIX}gateway_calls_total`,
       help: 'Gateway calls recorded, by provider, model and status (success, failed, aborted, interrupted)',
       labelNames: ['provider', 'model', 'status'],
       registers,
     });
-    this.tokens = new Counter({
+    this.tokens = new DeferredCounter({
       name: `${METRIC_PREFIX}gateway_tokens_total`,
       help: 'Tokens metered on gateway calls, by provider, model and kind (prompt, completion)',
       labelNames: ['provider', 'model', 'kind'],
@@ -121,7 +181,7 @@ export class GatewayCallMetrics implements OnModuleInit {
       buckets: UPSTREAM_BUCKETS,
       registers,
     });
-    this.records = new Counter({
+    this.records = new DeferredCounter({
       name: `${METRIC_PREFIX}call_records_total`,
       help: 'Call records made durable, by where they went (written, scrubbed, fallback, dead)',
       labelNames: ['outcome'],
@@ -148,9 +208,9 @@ export class GatewayCallMetrics implements OnModuleInit {
    * lookup of the table, usually cached, so a call costs no promise of its own.
    */
   private recorded(record: CallRecord, outcome: RecordOutcome): void {
-    let child = this.outcomes.get(outcome);
-    if (!child) this.outcomes.set(outcome, (child = this.records.labels({ outcome })));
-    child.inc();
+    let pending = this.outcomes.get(outcome);
+    if (!pending) this.outcomes.set(outcome, (pending = this.records.cell({ outcome })));
+    pending.n++;
     this.waiting.push(record);
     this.counting ??= this.catalog.routes().then(
       (routes) => this.count(routes),
@@ -178,10 +238,10 @@ export class GatewayCallMetrics implements OnModuleInit {
     const series = this.callSeries(provider, modelLabel(provider.models, record.model));
     let calls = series.calls.get(record.status);
     if (!calls)
-      series.calls.set(record.status, (calls = this.calls.labels({ provider: provider.name, model: series.model, status: record.status })));
-    calls.inc();
-    if (record.promptTokens > 0) series.prompt.inc(record.promptTokens);
-    if (record.completionTokens > 0) series.completion.inc(record.completionTokens);
+      series.calls.set(record.status, (calls = this.calls.cell({ provider: provider.name, model: series.model, status: record.status })));
+    calls.n++;
+    if (record.promptTokens > 0) series.prompt.n += record.promptTokens;
+    if (record.completionTokens > 0) series.completion.n += record.completionTokens;
     if (record.billable && record.credits.gt(0)) series.credits.inc(record.credits.toNumber());
     const timing = record.upstreamTiming;
     if (timing) {
@@ -204,8 +264,8 @@ export class GatewayCallMetrics implements OnModuleInit {
       series = {
         model,
         calls: new Map(),
-        prompt: this.tokens.labels({ ...labels, kind: 'prompt' }),
-        completion: this.tokens.labels({ ...labels, kind: 'completion' }),
+        prompt: this.tokens.cell({ ...labels, kind: 'prompt' }),
+        completion: this.tokens.cell({ ...labels, kind: 'completion' }),
         credits: this.credits.labels(labels),
       };
       provider.byModel.set(model, series);

@@ -1,7 +1,8 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, Histogram } from 'prom-client';
+import { Histogram } from 'prom-client';
+import { DeferredCounter, PendingCount } from './gateway-call-metrics';
 import { methodLabel, routeLabel, statusLabel } from './metric-labels';
 import { METRIC_PREFIX, MetricsRegistry } from './metrics-registry';
 
@@ -11,14 +12,14 @@ export const METRICS_ROUTE = '/metrics';
 /** Request duration buckets (seconds): management calls take ms, gateway streams minutes. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
-/** Most series kept label-bound (method/route/status); past it the cache starts over. */
+/** Most series (method/route, method/route/status) kept in the lookup; past it, it starts over. */
 const MAX_CACHED_SERIES = 4_096;
 
-/** The children of one method/route pair: its duration, its count by status code. */
+/** What one method/route pair is counted with: its duration child, its counts by status. */
 interface RequestSeries {
   duration: Histogram.Internal<'method' | 'route'>;
-  /** status label → child of `requests` */
-  byStatus: Map<string, Counter.Internal>;
+  /** status label → pending count of `requests` */
+  byStatus: Map<string, PendingCount>;
 }
 
 /**
@@ -30,12 +31,12 @@ interface RequestSeries {
  */
 @Injectable()
 export class HttpMetricsHook implements OnModuleInit {
-  private readonly requests: Counter<'method' | 'route' | 'status'>;
+  private readonly requests: DeferredCounter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route'>;
   /**
-   * route label → method label → its series, so that a request builds no label object and
-   * prom-client no label-bound function: bounded by the labels (route templates, 8 methods,
-   * 501 status codes), and cleared past MAX_CACHED_SERIES children.
+   * route label → method label → its series, so that a request builds no label object, and its
+   * count is an addition (DeferredCounter): bounded by the labels (route templates, 8 methods,
+   * 501 status codes), and cleared past MAX_CACHED_SERIES entries.
    */
   private readonly series = new Map<string, Map<string, RequestSeries>>();
   private cached = 0;
@@ -44,7 +45,7 @@ export class HttpMetricsHook implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     metrics: MetricsRegistry,
   ) {
-    this.requests = new Counter({
+    this.requests = new DeferredCounter({
       name: `${METRIC_PREFIX}http_requests_total`,
       help: 'HTTP requests answered, by method, route template and status code',
       labelNames: ['method', 'route', 'status'],
@@ -92,14 +93,14 @@ export class HttpMetricsHook implements OnModuleInit {
     const code = statusLabel(status);
     let requests = series.byStatus.get(code);
     if (!requests) {
-      series.byStatus.set(code, (requests = this.requests.labels({ method: m, route, status: code })));
+      series.byStatus.set(code, (requests = this.requests.cell({ method: m, route, status: code })));
       this.cached++;
     }
-    requests.inc();
+    requests.n++;
     series.duration.observe(seconds);
   }
 
-  /** Drops every cached child (the series stay in prom-client: only their label binding goes). */
+  /** Drops every cached series (prom-client and `requests` keep theirs: only the lookup goes). */
   private forget(): void {
     this.series.clear();
     this.cached = 0;
