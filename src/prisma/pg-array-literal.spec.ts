@@ -78,6 +78,21 @@ describe('array literals (text)', () => {
     expect(timestampArray([new Date('2030-01-02T03:04:05.678Z'), null], same)).toBe('{2030-01-02T03:04:05.678Z,NULL}');
   });
 
+  it('writes each time exactly as toISOString, from a Date or epoch milliseconds', () => {
+    const times = [0, -1, 1, 999, 1000, -1000, -1001, 253402300799999, -62167219200000, Date.UTC(2030, 0, 1, 10, 0, 0, 123)];
+    for (let i = 0; i < 20_000; i++) times.push(Math.floor((Math.random() * 2 - 0.5) * 4e12));
+    // Runs of times within one second, in and out of order, as a batch has them.
+    const now = Date.now();
+    for (let i = 0; i < 2_000; i++) times.push(now + ((i * 7919) % 3000) - 1500);
+    const expected = `{${times.map((t) => new Date(t).toISOString()).join(',')}}`;
+    expect(timestampArray(times, (t) => new Date(t))).toBe(expected);
+    expect(timestampArray(times, same)).toBe(expected);
+    expect(timestampArray([1.9, -1.9, -0.5], same)).toBe(`{${[1, -1, 0].map((t) => new Date(t).toISOString()).join(',')}}`);
+    // Outside years 0000-9999 as toISOString writes them (PostgreSQL refuses those, as before).
+    expect(timestampArray([8.64e15, -8.64e15], same)).toBe(`{${new Date(8.64e15).toISOString()},${new Date(-8.64e15).toISOString()}}`);
+    for (const bad of [new Date(NaN), NaN, Infinity, 8.64e15 + 1]) expect(() => timestampArray([bad], same)).toThrow(RangeError);
+  });
+
   it('quotes what is not a plain uuid, a number or a boolean, so it can never become array syntax', () => {
     expect(uuidArray(['', 'a,b', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}', 'NULL', ' 0 '], same)).toBe(
       '{"","a,b","{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}","NULL"," 0 "}',
