@@ -127,7 +127,7 @@ export const creditLedgerQueries = {
       textArray(holds, (h) => h.appDid),
       intArray(holds, (h) => h.promptTokensEstimate),
       numericArray(holds, (h) => h.inputRate),
-      timestampArray(holds, (h) => new Date(h.startedAt)),
+      timestampArray(holds, (h) => h.startedAt),
     ],
   }),
   renewHolds: (callIds: readonly string[], ttlSeconds: number): QueryConfig => ({
