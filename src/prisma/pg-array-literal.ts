@@ -3,12 +3,13 @@ import type { Decimal } from '../common/decimal';
 /*
  * PostgreSQL array literals (text such as `{a,"b c",NULL}`) for the array parameters of the
  * batched hot-path statements (tollgate_record_calls, tollgate_credit_hold_batch). node-postgres
- * sends a string parameter as it is, so `$1::text[]` given one of these strings means what it
- * means given the JS array: its own encoder (arrayString in node_modules/pg/lib/utils.js) writes
- * the same literal, element by element through its generic prepareValue (any JS value, Dates in
- * local time, objects as JSON). Here each function knows its element kind, builds the column
- * straight from the records (no intermediate array of values) and skips the escaping regexes
- * when an element has nothing to escape.
+ * sends a string parameter as it is, so `$1::text[]` given one of these strings reads as the same
+ * array as given the JS array, which node-postgres turns into such a literal itself (arrayString
+ * in node_modules/pg/lib/utils.js), element by element through its generic prepareValue (any JS
+ * value, Dates in local time, objects as JSON), every element quoted. Here each function knows
+ * its element kind and builds the column straight from the records (no intermediate array of
+ * values): text comes out byte for byte as node-postgres writes it, skipping the escaping regexes
+ * when an element has nothing to escape; the other kinds go unquoted, the same values.
  *
  * The rules applied are those of the PostgreSQL manual, "Arrays", section "Array Value Input":
  * - elements are separated by commas (the delimiter of every type used here) inside braces;
