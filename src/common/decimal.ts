@@ -20,7 +20,28 @@ export function exact(d: Decimal | string | number): Decimal {
   return new ExactDecimal(typeof d === 'object' ? d.toFixed() : d);
 }
 
-/** Rounds a credit amount to the stored scale, half up, once; the result is a plain Decimal. */
+/** exactRate's conversions, by Decimal object (decimal.js values are immutable). */
+const exactRates = new WeakMap<Decimal, Decimal>();
+
+/**
+ * exact(rate), converted once per rate object: the rates of the routing table live as long as the
+ * table (src/providers/catalog.service.ts), and every gateway call prices its hold and its record
+ * with them, so the conversion (a string round trip) is not repeated per call.
+ */
+export function exactRate(rate: Decimal): Decimal {
+  let e = exactRates.get(rate);
+  if (e === undefined) {
+    e = exact(rate);
+    exactRates.set(rate, e);
+  }
+  return e;
+}
+
+/**
+ * Rounds a credit amount to the stored scale, half up, once; the result is a plain Decimal (the
+ * rounded digits copied as they are: decimal.js's constructor does not round a Decimal it is given).
+ */
 export function roundCredits(d: Decimal): Decimal {
-  return new Decimal(d.toDecimalPlaces(CREDIT_SCALE, Decimal.ROUND_HALF_UP).toFixed());
+  const rounded = d.toDecimalPlaces(CREDIT_SCALE, Decimal.ROUND_HALF_UP);
+  return rounded.isZero() ? new Decimal(0) : new Decimal(rounded);
 }

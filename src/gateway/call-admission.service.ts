@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { Decimal, exact, roundCredits } from '../common/decimal';
+import { Decimal, exact, exactRate } from '../common/decimal';
+import { creditsFor } from '../metering/credits-formula';
 import { DomainError } from '../common/domain-error';
 import { CreditLedgerService, HoldResult } from '../credits/credit-ledger.service';
 import { HoldLeases } from '../credits/hold-leases.service';
@@ -208,8 +209,9 @@ export class CallAdmissionService {
     return result;
   }
 
+  /** A call's worst case: its tokens at the route's rates, priced as its record will be (creditsFor). */
   private holdAmount(route: ModelRoute, promptTokens: number, completionTokens: number): Decimal {
-    return roundCredits(exact(route.inputRate).mul(promptTokens).add(exact(route.outputRate).mul(completionTokens)));
+    return creditsFor(promptTokens, completionTokens, route.inputRate, route.outputRate);
   }
 
   private remember(userId: string, free: Decimal): void {
@@ -233,7 +235,7 @@ export class CallAdmissionService {
  * (Number.MAX_SAFE_INTEGER) once the prompt fits.
  */
 export function affordableCompletionTokens(route: ModelRoute, promptTokens: number, free: Decimal): number {
-  const left = exact(free).sub(exact(route.inputRate).mul(promptTokens));
+  const left = exact(free).sub(exactRate(route.inputRate).mul(promptTokens));
   if (left.lte(0)) return 0;
   if (route.outputRate.lte(0)) return Number.MAX_SAFE_INTEGER;
   // Rounding of the hold amount (half up, 10 places) may add < 1e-10: leave room for it.

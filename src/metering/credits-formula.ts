@@ -1,4 +1,4 @@
-import { Decimal, exact, roundCredits } from '../common/decimal';
+import { Decimal, exactRate, roundCredits } from '../common/decimal';
 
 /**
  * Credits for a call (docs/api/gateway.md): prompt_tokens × inputRate + completion_tokens ×
@@ -8,5 +8,5 @@ import { Decimal, exact, roundCredits } from '../common/decimal';
  * @returns credits (Decimal, scale ≤ 10)
  */
 export function creditsFor(promptTokens: number, completionTokens: number, inputRate: Decimal, outputRate: Decimal): Decimal {
-  return roundCredits(exact(inputRate).mul(promptTokens).add(exact(outputRate).mul(completionTokens)));
+  return roundCredits(exactRate(inputRate).mul(promptTokens).add(exactRate(outputRate).mul(completionTokens)));
 }
