@@ -7,6 +7,7 @@ import { ModelCallStatus } from '../generated/prisma/enums';
 import { ChatMessageLike } from '../metering/token-counter';
 import { TokenCounterService } from '../metering/token-counter.service';
 import { CatalogService } from '../providers/catalog.service';
+import { CallAbort } from './call-abort';
 import { CallAdmissionService, HoldEstimate, isAllowedByEvery } from './call-admission.service';
 import { CallContext, MeteredUsage, readUsage } from './call-context';
 import { CallLog, GatewayCall, UpstreamTimes } from './call-log.service';
@@ -106,7 +107,7 @@ export class GatewayService {
           refused = err;
           abort.abort();
         });
-        const outcome = await relayStream(ctx, answer.response, clientWantsUsage, abort.signal, this.config.gateway.streamStallTimeoutMs);
+        const outcome = await relayStream(ctx, answer.response, clientWantsUsage, abort, this.config.gateway.streamStallTimeoutMs);
         await holdSettled;
         if (refused !== null) {
           failStream(ctx.res, refused);
@@ -156,7 +157,7 @@ export class GatewayService {
       await this.recordUnexpected(
         ctx,
         call,
-        progress.upstreamStarted && abort.signal.aborted ? () => this.tokens.countPrompt(body.messages) : null,
+        progress.upstreamStarted && abort.aborted ? () => this.tokens.countPrompt(body.messages) : null,
         err,
       );
       throw err;
@@ -210,7 +211,7 @@ export class GatewayService {
       await this.recordUnexpected(
         ctx,
         call,
-        progress.upstreamStarted && abort.signal.aborted ? () => this.tokens.countEmbeddingInput(body.input) : null,
+        progress.upstreamStarted && abort.aborted ? () => this.tokens.countEmbeddingInput(body.input) : null,
         err,
       );
       throw err;
@@ -263,15 +264,15 @@ export class GatewayService {
     estimate: HoldEstimate,
     path: string,
     body: (completionTokens: number) => string,
-    abort: AbortController,
+    abort: CallAbort,
     progress: { upstreamStarted: boolean },
     relayEarly = false,
   ): Promise<AdmittedAnswer> {
     const send = (completionTokens: number) => {
-      progress.upstreamStarted = !abort.signal.aborted;
+      progress.upstreamStarted = !abort.aborted;
       const times: UpstreamTimes = { sentAt: performance.now(), firstByteAt: null, doneAt: null };
       call.upstream = times;
-      return this.forwarder.send(call.route!.provider, path, body(completionTokens), abort.signal, ctx.log).then(
+      return this.forwarder.send(call.route!.provider, path, body(completionTokens), abort, ctx.log).then(
         (answer) => {
           times.firstByteAt = performance.now();
           return answer;
@@ -315,7 +316,7 @@ export class GatewayService {
     }
     const result = await forwarded;
     if (result instanceof UpstreamFailure) {
-      if (abort.signal.aborted) throw result.error; // the client left: recordUnexpected bills the prompt
+      if (abort.aborted) throw result.error; // the client left: recordUnexpected bills the prompt
       await this.callLog
         .write(ctx, call, {
           status: 'failed',
@@ -407,8 +408,8 @@ export class GatewayService {
  * (the upstream request and relay stop); `progress.upstreamStarted` says whether the request had
  * gone to the provider by then (the prompt is billed); `stop` ends the watch.
  */
-function watchClient(ctx: CallContext): { abort: AbortController; progress: { upstreamStarted: boolean }; stop: () => void } {
-  const abort = new AbortController();
+function watchClient(ctx: CallContext): { abort: CallAbort; progress: { upstreamStarted: boolean }; stop: () => void } {
+  const abort = new CallAbort();
   const onClose = () => {
     if (!ctx.res.writableFinished) abort.abort();
   };

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { Dispatcher } from 'undici';
 import { openAiBody } from '../common/all-exceptions.filter';
 import { DomainError } from '../common/domain-error';
+import { CallAbort } from './call-abort';
 import { CallContext, readUsage } from './call-context';
 import { eventData, SseSplitter } from './sse-splitter';
 
@@ -41,7 +42,7 @@ export async function relayStream(
   ctx: CallContext,
   response: Dispatcher.ResponseData,
   clientWantsUsage: boolean,
-  signal: AbortSignal,
+  signal: CallAbort,
   stallTimeoutMs: number,
 ): Promise<StreamOutcome> {
   const res = ctx.res;
@@ -163,14 +164,14 @@ export function failStream(res: ServerResponse, err: unknown): void {
  * Waits until the client's buffer drains: false if the client left, the relay was aborted (say
  * its hold was refused late) or the client stalled past the timeout.
  */
-function drained(res: ServerResponse, signal: AbortSignal, stallTimeoutMs: number): Promise<boolean> {
+function drained(res: ServerResponse, signal: CallAbort, stallTimeoutMs: number): Promise<boolean> {
   if (res.destroyed || signal.aborted) return Promise.resolve(false);
   return new Promise<boolean>((resolve) => {
     const done = (ok: boolean) => {
       clearTimeout(timer);
       res.off('drain', onDrain);
       res.off('close', onClose);
-      signal.removeEventListener('abort', onClose);
+      signal.off('abort', onClose);
       resolve(ok);
     };
     const onDrain = () => done(true);
@@ -178,6 +179,6 @@ function drained(res: ServerResponse, signal: AbortSignal, stallTimeoutMs: numbe
     const timer = setTimeout(() => done(false), stallTimeoutMs);
     res.on('drain', onDrain);
     res.on('close', onClose);
-    signal.addEventListener('abort', onClose);
+    signal.once('abort', onClose);
   });
 }

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Dispatcher, Pool } from 'undici';
 import { AppConfig } from '../config/app-config';
@@ -11,7 +12,8 @@ export interface UpstreamRequest {
   method: 'GET' | 'POST';
   secret: string;
   body?: string;
-  signal?: AbortSignal;
+  /** stops the request (and its body) when it fires: an AbortSignal, or an EventEmitter with `aborted` and an 'abort' event (CallAbort) */
+  signal?: AbortSignal | EventEmitter;
 }
 
 /**

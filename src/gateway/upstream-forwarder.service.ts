@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Dispatcher } from 'undici';
 import { DomainError } from '../common/domain-error';
 import { RouteCredential, RouteProvider } from '../providers/catalog.service';
+import { CallAbort } from './call-abort';
 import { CallLogger } from './call-context';
 import { CredentialPicker } from './credential-picker.service';
 import { GatewayErrors } from './openai-error';
@@ -43,7 +44,7 @@ export class UpstreamForwarder {
    * Sends `body` (JSON) to the provider's `path`; `log` writes the call's lines (credential failures).
    * @throws UpstreamFailure
    */
-  async send(provider: RouteProvider, path: string, body: string, signal: AbortSignal, log: CallLogger): Promise<UpstreamAnswer> {
+  async send(provider: RouteProvider, path: string, body: string, signal: CallAbort, log: CallLogger): Promise<UpstreamAnswer> {
     const creds = this.picker.pick(provider);
     if (creds.length === 0) {
       throw new UpstreamFailure(
