@@ -1,17 +1,17 @@
 /**
  * The array literals of src/prisma/pg-array-literal.ts, checked two ways: their exact text, and
  * what PostgreSQL makes of them next to the same values encoded by node-postgres (a JS array
- * parameter), on a real server. Unlike the other unit specs this one needs PostgreSQL
- * (TEST_DATABASE_ADMIN_URL, default postgresql://postgres@127.0.0.1:5432/postgres): it creates
- * a throwaway database (test/support/database.ts, not migrated) and drops it at the end.
+ * parameter), on a real server (TEST_DATABASE_ADMIN_URL, default
+ * postgresql://postgres@127.0.0.1:5432/postgres): it creates a throwaway database
+ * (test/support/database.ts, not migrated) and drops it at the end.
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { createTestDatabase, TestDatabase } from '../../test/support/database';
-import { Decimal } from '../common/decimal';
-import { ModelCallStatus, ModelType } from '../generated/prisma/enums';
-import { isDataError } from './pool-query';
-import { boolArray, intArray, NulInTextError, numericArray, textArray, timestampArray, uuidArray } from './pg-array-literal';
+import { createTestDatabase, TestDatabase } from './support/database';
+import { Decimal } from '../src/common/decimal';
+import { ModelCallStatus, ModelType } from '../src/generated/prisma/enums';
+import { isDataError } from '../src/prisma/pool-query';
+import { boolArray, intArray, NulInTextError, numericArray, textArray, timestampArray, uuidArray } from '../src/prisma/pg-array-literal';
 
 // node-postgres' own encoder of a parameter: what the statements sent before.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
