@@ -59,18 +59,27 @@ function quoted(s: string): string {
 }
 
 /**
+ * The literal of one column: `{e1,e2,…}`, `element(v)` for each item's value, NULL where `pick`
+ * gives null or undefined, `{}` for no items. `element` must return text that is not array syntax
+ * (quoted, or made only of characters that never are).
+ */
+function arrayLiteral<T, V>(items: readonly T[], pick: (item: T) => V | null | undefined, element: (v: V) => string): string {
+  let out = '{';
+  for (let i = 0; i < items.length; i++) {
+    const v = pick(items[i]);
+    if (i > 0) out += ',';
+    out += v == null ? 'NULL' : element(v);
+  }
+  return out + '}';
+}
+
+/**
  * `text[]`, and any enum array (`$1::"ModelType"[]`: an enum's input is its label as text): every
  * element double-quoted, `\` and `"` escaped, null elements unquoted NULL.
  * @throws NulInTextError when an element contains U+0000
  */
 export function textArray<T>(items: readonly T[], pick: (item: T) => string | null | undefined): string {
-  let out = '{';
-  for (let i = 0; i < items.length; i++) {
-    const v = pick(items[i]);
-    if (i > 0) out += ',';
-    out += v == null ? 'NULL' : quoted(v);
-  }
-  return out + '}';
+  return arrayLiteral(items, pick, quoted);
 }
 
 /**
@@ -80,13 +89,7 @@ export function textArray<T>(items: readonly T[], pick: (item: T) => string | nu
  * @throws NulInTextError when an element contains U+0000
  */
 export function uuidArray<T>(items: readonly T[], pick: (item: T) => string | null | undefined): string {
-  let out = '{';
-  for (let i = 0; i < items.length; i++) {
-    const v = pick(items[i]);
-    if (i > 0) out += ',';
-    out += v == null ? 'NULL' : PLAIN_UUID.test(v) ? v : quoted(v);
-  }
-  return out + '}';
+  return arrayLiteral(items, pick, (v) => (PLAIN_UUID.test(v) ? v : quoted(v)));
 }
 
 /**
@@ -97,13 +100,7 @@ export function uuidArray<T>(items: readonly T[], pick: (item: T) => string | nu
  * read back from JSON) is quoted as text.
  */
 export function intArray<T>(items: readonly T[], pick: (item: T) => number | null | undefined): string {
-  let out = '{';
-  for (let i = 0; i < items.length; i++) {
-    const v = pick(items[i]);
-    if (i > 0) out += ',';
-    out += v == null ? 'NULL' : typeof v === 'number' ? String(v) : quoted(String(v));
-  }
-  return out + '}';
+  return arrayLiteral(items, pick, (v) => (typeof v === 'number' ? String(v) : quoted(String(v))));
 }
 
 /**
@@ -112,13 +109,7 @@ export function intArray<T>(items: readonly T[], pick: (item: T) => number | nul
  * as node-postgres would send it (so the string "false" stays false, and "yes" is refused).
  */
 export function boolArray<T>(items: readonly T[], pick: (item: T) => boolean | null | undefined): string {
-  let out = '{';
-  for (let i = 0; i < items.length; i++) {
-    const v = pick(items[i]);
-    if (i > 0) out += ',';
-    out += v == null ? 'NULL' : v === true ? 't' : v === false ? 'f' : quoted(String(v));
-  }
-  return out + '}';
+  return arrayLiteral(items, pick, (v) => (v === true ? 't' : v === false ? 'f' : quoted(String(v))));
 }
 
 /**
@@ -127,13 +118,7 @@ export function boolArray<T>(items: readonly T[], pick: (item: T) => boolean | n
  * input takes; none is array syntax.
  */
 export function numericArray<T>(items: readonly T[], pick: (item: T) => Decimal | null | undefined): string {
-  let out = '{';
-  for (let i = 0; i < items.length; i++) {
-    const v = pick(items[i]);
-    if (i > 0) out += ',';
-    out += v == null ? 'NULL' : v.toFixed();
-  }
-  return out + '}';
+  return arrayLiteral(items, pick, (v) => v.toFixed());
 }
 
 /**
@@ -146,14 +131,8 @@ export function numericArray<T>(items: readonly T[], pick: (item: T) => Decimal 
  * @throws RangeError for an invalid Date or a time no Date holds (as Date.prototype.toISOString)
  */
 export function timestampArray<T>(items: readonly T[], pick: (item: T) => Date | number | null | undefined): string {
-  let out = '{';
-  for (let i = 0; i < items.length; i++) {
-    const v = pick(items[i]);
-    if (i > 0) out += ',';
-    // Math.trunc: what new Date(ms) keeps of a fractional ms (TimeClip).
-    out += v == null ? 'NULL' : isoTimestamp(typeof v === 'number' ? Math.trunc(v) : v.getTime());
-  }
-  return out + '}';
+  // Math.trunc: what new Date(ms) keeps of a fractional ms (TimeClip).
+  return arrayLiteral(items, pick, (v) => isoTimestamp(typeof v === 'number' ? Math.trunc(v) : v.getTime()));
 }
 
 /** '000' to '999', the milliseconds of isoTimestamp. */
