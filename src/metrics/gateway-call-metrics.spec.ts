@@ -5,7 +5,8 @@ import { RecordOutcome } from '../model-calls/call-record-writer';
 import { CallRecorder } from '../model-calls/call-recorder.service';
 import { CatalogService, ModelRoute } from '../providers/catalog.service';
 import { Registry } from 'prom-client';
-import { DeferredCounter, GatewayCallMetrics } from './gateway-call-metrics';
+import { DeferredCounter } from './deferred-counter';
+import { GatewayCallMetrics } from './gateway-call-metrics';
 import { HttpMetricsHook, METRICS_ROUTE } from './http-metrics.hook';
 import { MetricsRegistry } from './metrics-registry';
 

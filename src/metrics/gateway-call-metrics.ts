@@ -4,6 +4,7 @@ import { CallRecord } from '../model-calls/call-record';
 import { RecordOutcome } from '../model-calls/call-record-writer';
 import { CallRecorder } from '../model-calls/call-recorder.service';
 import { CatalogService, ModelRoute } from '../providers/catalog.service';
+import { DeferredCounter, PendingCount } from './deferred-counter';
 import { modelLabel, NO_PROVIDER } from './metric-labels';
 import { METRIC_PREFIX, MetricsRegistry } from './metrics-registry';
 
@@ -12,63 +13,6 @@ const UPSTREAM_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300
 
 /** Longest a scrape waits for calls recorded before it to be counted (ms). */
 const SETTLE_BOUND_MS = 1_000;
-
-/** One label set's increments not yet added to its DeferredCounter (a whole number). */
-export interface PendingCount {
-  n: number;
-}
-
-/**
- * A prom-client Counter whose integer increments are summed here, per label set, and added to the
- * counter when it is read (get(): every scrape, the cluster's snapshots), so that counting a call
- * is an addition to `cell(labels).n`, without prom-client's per-inc label check, label hash and
- * series lookup. Whole numbers only (calls, tokens), so the sums are exact and a scrape reads the
- * same values as with inc(). reset() and remove() apply what is pending first, so they drop it
- * as they drop what was counted. inc() works as on any Counter. Cells: one per label set met
- * (as many as the series prom-client keeps until a reset), never dropped; label names are
- * checked by the types only (an unknown one would make the next read throw).
- */
-export class DeferredCounter<T extends string> extends Counter<T> {
-  /** label set key → its pending count; created on first use (prom-client resets in its constructor) */
-  private cells?: Map<string, PendingCount & { labels: Parameters<Counter<T>['labels']>[0] }>;
-
-  /** The cell of `labels`: callers add whole numbers to its `n`. Made once per label set. */
-  cell(labels: Parameters<Counter<T>['labels']>[0]): PendingCount {
-    this.cells ??= new Map();
-    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
-    let cell = this.cells.get(key);
-    if (!cell) this.cells.set(key, (cell = { labels, n: 0 }));
-    return cell;
-  }
-
-  override get(): ReturnType<Counter<T>['get']> {
-    this.apply();
-    return super.get();
-  }
-
-  override reset(): void {
-    this.apply();
-    super.reset();
-  }
-
-  override remove(...values: string[]): void;
-  override remove(labels: Parameters<Counter<T>['labels']>[0]): void;
-  override remove(...args: unknown[]): void {
-    this.apply();
-    super.remove(...(args as string[])); // as given: label values, or one label object
-  }
-
-  /** Adds every pending count to the counter. */
-  private apply(): void {
-    if (!this.cells) return;
-    for (const cell of this.cells.values()) {
-      if (cell.n === 0) continue;
-      const n = cell.n;
-      cell.n = 0;
-      this.inc(cell.labels, n);
-    }
-  }
-}
 
 /** A counter or histogram bound to one label set (prom-client's `labels()`: no label object per call). */
 type CounterChild = Counter.Internal;

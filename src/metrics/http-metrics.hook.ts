@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Histogram } from 'prom-client';
-import { DeferredCounter, PendingCount } from './gateway-call-metrics';
+import { DeferredCounter, PendingCount } from './deferred-counter';
 import { methodLabel, routeLabel, statusLabel } from './metric-labels';
 import { METRIC_PREFIX, MetricsRegistry } from './metrics-registry';
 
