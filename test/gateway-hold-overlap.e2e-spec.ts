@@ -21,7 +21,13 @@ describe('credit hold alongside the upstream request', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness('hold-overlap', { STREAM_STALL_TIMEOUT_MS: '120000', GATEWAY_MAX_CONCURRENT_PER_KEY: '1' });
+    // Reserves off: a busy user's non-streaming calls would otherwise skip the hold under test
+    // (test/credit-reserves.e2e-spec.ts covers them).
+    h = await startHarness('hold-overlap', {
+      STREAM_STALL_TIMEOUT_MS: '120000',
+      GATEWAY_MAX_CONCURRENT_PER_KEY: '1',
+      CREDIT_RESERVE_CALLS: '0',
+    });
     await createDevProvider(h, { inputRate: RATE_IN.toFixed(), outputRate: RATE_OUT.toFixed() });
   });
 

@@ -62,6 +62,11 @@ export interface AppConfig {
     holdDefaultCompletionTokens: number;
     /** Longest wait for the hold statement before the call is refused with 503 (ms). */
     holdTimeoutMs: number;
+    /**
+     * CREDIT_RESERVE_CALLS: size of a credit reserve, in worst cases of the call that asks for it
+     * (docs/call-recording.md "Reserves"); 0 turns reserves off (every call takes a hold).
+     */
+    reserveCalls: number;
     /** `currency` of GET /user/info: how a credit is displayed (name, symbol, decimal places). */
     currency: { name: string; symbol: string; decimal: number };
     /** `profileLink`: where a user edits their profile (GET /user/info). */
@@ -384,6 +389,7 @@ export function loadConfig(env: Env): AppConfig {
       holdTtlSeconds: r.int('CREDIT_HOLD_TTL_SECONDS', 120, 2, 86400),
       holdDefaultCompletionTokens: r.int('CREDIT_HOLD_DEFAULT_COMPLETION_TOKENS', 4096, 1, 10_000_000),
       holdTimeoutMs: r.int('CREDIT_HOLD_TIMEOUT_MS', 5_000, 100, 600_000),
+      reserveCalls: r.int('CREDIT_RESERVE_CALLS', 256, 0, 100_000),
       currency: {
         name: r.str('CREDIT_CURRENCY_NAME', 'Credit'),
         symbol: r.str('CREDIT_CURRENCY_SYMBOL', 'CR'),

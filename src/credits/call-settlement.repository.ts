@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { QueryConfig } from 'pg';
 import { PrismaService } from '../prisma/prisma.service';
+import { creditReserveQueries } from './credit-reserves.service';
 
 export interface SettlementResult {
   /** calls whose pending debit this run claimed (others were debited already) */
@@ -45,6 +46,24 @@ export class CallSettlementRepository {
     if (callIds.length === 0) return { claimed: 0, debited: 0, released: 0 };
     const res = await this.prisma.pool.query<SettlementResult>(settlementQueries.applyDebits(callIds));
     return res.rows[0];
+  }
+
+  /**
+   * Gives back up to `limit` credit reserves whose api process stopped renewing them (expired:
+   * it died, or lost PostgreSQL for longer than CREDIT_HOLD_TTL_SECONDS): their credits leave
+   * `held`. Debits still pending from them later lower only the balance.
+   * @returns reserves released
+   */
+  async releaseExpiredReserves(limit: number): Promise<number> {
+    const res = await this.prisma.pool.query<{ id: string }>(creditReserveQueries.expired(limit));
+    if (res.rows.length === 0) return 0;
+    const released = await this.prisma.pool.query<{ released: number }>(
+      creditReserveQueries.release(
+        res.rows.map((r) => r.id),
+        true,
+      ),
+    );
+    return released.rows[0].released;
   }
 
   /** Ids of calls still waiting for their debit, recorded before `olderThan` (oldest first). */

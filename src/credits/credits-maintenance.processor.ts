@@ -13,8 +13,9 @@ export const PENDING_DEBIT_GRACE_MS = 30_000;
  * Maintenance job of the credits module, safe to run any number of times (queue, options and
  * schedule: src/jobs/job-table.ts): `credits.apply-pending-debits` debits recorded calls whose
  * debit the api did not write (it crashed between the two steps, or PostgreSQL was away), older
- * than PENDING_DEBIT_GRACE_MS. (Holds whose lease expired are the model-calls module's: they
- * become interrupted calls.)
+ * than PENDING_DEBIT_GRACE_MS, then gives back the credit reserves whose api process stopped
+ * renewing them (docs/call-recording.md "Reserves"). (Holds whose lease expired are the
+ * model-calls module's: they become interrupted calls.)
  */
 @Processor(MAINTENANCE_QUEUE)
 export class CreditsMaintenanceProcessor extends WorkerHost {
@@ -25,7 +26,7 @@ export class CreditsMaintenanceProcessor extends WorkerHost {
     super();
   }
 
-  async process(job: Job): Promise<{ debited: number }> {
+  async process(job: Job): Promise<{ debited: number; reservesReleased: number }> {
     switch (job.name as JobName) {
       case JOB.APPLY_PENDING_DEBITS: {
         let debited = 0;
@@ -37,7 +38,14 @@ export class CreditsMaintenanceProcessor extends WorkerHost {
           if (ids.length < SWEEP_BATCH) break;
         }
         if (debited > 0) this.log.warn(`applied ${debited} pending debits left by an api process`);
-        return { debited };
+        let reservesReleased = 0;
+        for (;;) {
+          const n = await this.settlement.releaseExpiredReserves(SWEEP_BATCH);
+          reservesReleased += n;
+          if (n < SWEEP_BATCH) break;
+        }
+        if (reservesReleased > 0) this.log.warn(`released ${reservesReleased} expired credit reserves left by an api process`);
+        return { debited, reservesReleased };
       }
       default:
         throw new Error(`no handler for job ${job.name}`);

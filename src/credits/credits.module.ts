@@ -5,6 +5,7 @@ import { AdminCreditsController } from './admin-credits.controller';
 import { CallSettlementRepository } from './call-settlement.repository';
 import { CreditLedgerService } from './credit-ledger.service';
 import { CreditQueriesService } from './credit-queries.service';
+import { CreditReserves } from './credit-reserves.service';
 import { CreditsController } from './credits.controller';
 import { HoldLeases } from './hold-leases.service';
 
@@ -12,7 +13,7 @@ import { HoldLeases } from './hold-leases.service';
 @Module({
   imports: [SettingsModule],
   controllers: [CreditsController, AdminCreditsController],
-  providers: [CreditLedgerService, CallSettlementRepository, CreditQueriesService, AdminCreditGrantsService, HoldLeases],
-  exports: [CreditLedgerService, CallSettlementRepository, CreditQueriesService, HoldLeases],
+  providers: [CreditLedgerService, CallSettlementRepository, CreditQueriesService, AdminCreditGrantsService, HoldLeases, CreditReserves],
+  exports: [CreditLedgerService, CallSettlementRepository, CreditQueriesService, HoldLeases, CreditReserves],
 })
 export class CreditsModule {}

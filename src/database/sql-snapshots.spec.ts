@@ -14,6 +14,7 @@ import type { QueryConfig } from 'pg';
 import { Decimal } from '../common/decimal';
 import { CallHold, creditLedgerQueries } from '../credits/credit-ledger.service';
 import { settlementQueries } from '../credits/call-settlement.repository';
+import { creditReserveQueries } from '../credits/credit-reserves.service';
 import { grantExpiryQueries } from '../credits/grant-expiry.repository';
 import { keyQueries } from '../keys/keys.repository';
 import { hourlyStatsQueries } from '../model-calls/hourly-stats.repository';
@@ -126,6 +127,20 @@ const SNAPSHOTS: readonly Snapshot[] = [
     name: 'renew-holds',
     source: 'src/credits/credit-ledger.service.ts',
     statements: [{ by: 'CreditLedgerService.renewHolds', query: creditLedgerQueries.renewHolds([CALL], TTL_SECONDS) }],
+  },
+  {
+    name: 'credit-reserves',
+    source: 'src/credits/credit-reserves.service.ts',
+    statements: [
+      {
+        by: 'CreditReserves.take (a new reserve or a top-up)',
+        query: creditReserveQueries.take(CALL, HOLD.userId, new Decimal('5000'), new Decimal('15000'), TTL_SECONDS),
+      },
+      { by: 'CreditReserves.tick', query: creditReserveQueries.renew([CALL], TTL_SECONDS) },
+      { by: 'CreditReserves.releaseAll, CreditReserves.tick', query: creditReserveQueries.release([CALL], false) },
+      { by: 'CallSettlementRepository.releaseExpiredReserves', query: creditReserveQueries.expired(500) },
+      { by: 'CallSettlementRepository.releaseExpiredReserves', query: creditReserveQueries.release([CALL], true) },
+    ],
   },
   {
     name: 'apply-debits',

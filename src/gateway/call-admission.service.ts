@@ -5,6 +5,7 @@ import { Decimal, exact, exactRate } from '../common/decimal';
 import { creditsFor } from '../metering/credits-formula';
 import { DomainError } from '../common/domain-error';
 import { CreditLedgerService, HoldResult } from '../credits/credit-ledger.service';
+import { CreditReserves } from '../credits/credit-reserves.service';
 import { HoldLeases } from '../credits/hold-leases.service';
 import { KeyCheckService } from '../keys/key-check.service';
 import { ModelType } from '../generated/prisma/enums';
@@ -59,6 +60,7 @@ export class CallAdmissionService {
     private readonly catalog: CatalogService,
     private readonly ledger: CreditLedgerService,
     private readonly leases: HoldLeases,
+    private readonly reserves: CreditReserves,
     private readonly callLog: CallLog,
     private readonly settings: SettingsService,
     private readonly keyCheck: KeyCheckService,
@@ -89,6 +91,7 @@ export class CallAdmissionService {
       route: null,
       held: new Decimal(0),
       hasHold: false,
+      reserveId: null,
       billingEnabled: billing.creditBillingEnabled,
       paymentLink: billing.paymentLink,
       recording: null,
@@ -127,7 +130,10 @@ export class CallAdmissionService {
 
   /**
    * Admits the call: holds its worst-case credits (credit billing on) and writes its
-   * start-of-call row either way, which is renewed while the call runs.
+   * start-of-call row either way, which is renewed while the call runs. A non-streaming call of a
+   * user with a credit reserve in this process is admitted from it instead, in memory, with its
+   * full allowance (CreditReserves; docs/call-recording.md "Reserves"); a hold that leaves ample
+   * credits free asks for such a reserve for the user's next calls.
    * @returns the completion tokens the call may use: `estimate.completionTokens`, or fewer when
    *   the call was cappable and the balance affords only that many
    * @throws DomainError 402 insufficient_credits (with payment_link and the completion tokens the
@@ -137,6 +143,14 @@ export class CallAdmissionService {
     const route = call.route!;
     let completionTokens = estimate.completionTokens;
     let amount = call.billingEnabled ? this.holdAmount(route, estimate.promptTokens, completionTokens) : new Decimal(0);
+    const reservable = call.billingEnabled && !call.stream;
+    if (reservable) {
+      call.reserveId = this.reserves.admit(ctx.principal.userId, amount);
+      if (call.reserveId) {
+        call.held = amount;
+        return { completionTokens };
+      }
+    }
     let result = await this.tryHold(ctx, call, estimate, amount);
     if (!result.admitted) {
       const free = result.balance.sub(result.held);
@@ -159,7 +173,9 @@ export class CallAdmissionService {
         );
       }
     }
-    this.remember(ctx.principal.userId, result.balance.sub(result.held).sub(amount));
+    const free = result.balance.sub(result.held).sub(amount);
+    this.remember(ctx.principal.userId, free);
+    if (reservable) this.reserves.offer(ctx.principal.userId, amount, free);
     call.held = amount;
     return { completionTokens };
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Decimal } from '../common/decimal';
+import { CreditReserves } from '../credits/credit-reserves.service';
 import { HoldLeases } from '../credits/hold-leases.service';
 import { ModelCallStatus, ModelType } from '../generated/prisma/enums';
 import { creditsFor } from '../metering/credits-formula';
@@ -21,6 +22,8 @@ export interface GatewayCall {
   held: Decimal;
   /** true once a hold (start-of-call row) was written for the call */
   hasHold: boolean;
+  /** the credit reserve the call was admitted from instead of a hold (CreditReserves), else null */
+  reserveId: string | null;
   /** credit billing on when the call arrived: hold and debit, or only meter and log */
   billingEnabled: boolean;
   /** where to buy credits (returned with 402) */
@@ -53,13 +56,15 @@ export interface CallOutcome {
  * exactly once per call: the first outcome reported wins, later ones get the same promise.
  * Credits are the metered tokens at the route's rates; failed calls cost nothing. When the record
  * is durable (or could not be made so) the call's hold lease ends: an unrecordable call is then
- * found by the worker as an orphaned hold and recorded as `interrupted`.
+ * found by the worker as an orphaned hold and recorded as `interrupted`. A call admitted from a
+ * credit reserve gives its worst case back to the reserve then, less what it cost.
  */
 @Injectable()
 export class CallLog {
   constructor(
     private readonly recorder: CallRecorder,
     private readonly leases: HoldLeases,
+    private readonly reserves: CreditReserves,
   ) {}
 
   /**
@@ -68,14 +73,19 @@ export class CallLog {
    */
   write(ctx: CallContext, call: GatewayCall, outcome: CallOutcome): Promise<RecordOutcome> {
     if (call.recording) return call.recording;
-    call.recording = this.recorder.record(toRecord(ctx, call, outcome)).then(
+    const record = toRecord(ctx, call, outcome);
+    const done = () => {
+      this.leases.end(call.callId);
+      if (call.reserveId) this.reserves.settle(record.userId, call.reserveId, call.held, record.billable ? record.credits : new Decimal(0));
+    };
+    call.recording = this.recorder.record(record).then(
       (where) => {
         call.settled = true;
-        this.leases.end(call.callId);
+        done();
         return where;
       },
       (err: unknown) => {
-        this.leases.end(call.callId);
+        done();
         throw err;
       },
     );
@@ -116,6 +126,7 @@ function toRecord(ctx: CallContext, call: GatewayCall, outcome: CallOutcome): Ca
     createdAt: new Date(ctx.startedAt),
     billable: usage !== null && route !== null && call.billingEnabled,
     hasHold: call.hasHold,
+    reserveId: call.reserveId,
     upstreamTiming: call.upstream ? upstreamTiming(call.upstream) : null,
   };
 }

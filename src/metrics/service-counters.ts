@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { Counter, Gauge } from 'prom-client';
 import { AuditService } from '../audit/audit.service';
 import { LoginThrottleService } from '../auth/login-throttle.service';
+import { CreditReserves } from '../credits/credit-reserves.service';
 import { RATE_LIMIT_SCOPES, RateLimitService } from '../rate-limit/rate-limit.service';
 import { METRIC_PREFIX, MetricsRegistry } from './metrics-registry';
 
@@ -16,7 +17,11 @@ import { METRIC_PREFIX, MetricsRegistry } from './metrics-registry';
  * - `tollgate_rate_limit_refusals_total{scope}` (key_requests, key_tokens, user_requests, user_tokens,
  *   llm_config_minute, llm_config_hour), `tollgate_rate_limit_redis_failures_total`,
  *   `tollgate_rate_limit_failed_open_total`, `tollgate_rate_limit_failed_closed_total`:
- *   RateLimitService.counters().
+ *   RateLimitService.counters();
+ * - `tollgate_credit_reserve_admissions_total`: calls admitted from a credit reserve instead of a
+ *   hold, `tollgate_credit_reserve_takes_total{result}` (granted, refused, failed): reserve and
+ *   top-up statements, `tollgate_credit_reserves`: users with a reserve in this process
+ *   (CreditReserves, docs/call-recording.md "Reserves").
  * A service missing from the process leaves its metrics at 0.
  */
 @Injectable()
@@ -98,6 +103,37 @@ export class ServiceCounters {
       'Calls refused with 503 because the limiter could not reach Redis (policy closed)',
       (c) => c.failedClosed,
     );
+    const reserves = () => find(CreditReserves);
+    new Counter({
+      name: `${METRIC_PREFIX}credit_reserve_admissions_total`,
+      help: 'Non-streaming calls admitted from a credit reserve in memory instead of a hold statement',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(reserves()?.counters.admitted ?? 0);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}credit_reserve_takes_total`,
+      help: 'Credit reserve statements (a new reserve or a top-up), by result: granted, refused (too few free credits), failed',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        const c = reserves()?.counters;
+        this.reset();
+        this.inc({ result: 'granted' }, c?.granted ?? 0);
+        this.inc({ result: 'refused' }, c?.refused ?? 0);
+        this.inc({ result: 'failed' }, c?.failed ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}credit_reserves`,
+      help: 'Users with a credit reserve in this api process',
+      registers,
+      collect() {
+        this.set(reserves()?.size ?? 0);
+      },
+    });
     new Gauge({
       name: `${METRIC_PREFIX}audit_buffered_entries`,
       help: 'Audit entries waiting in memory (neither in PostgreSQL nor in the Redis spill yet)',

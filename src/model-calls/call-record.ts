@@ -30,6 +30,8 @@ export interface CallRecord {
   billable: boolean;
   /** true: the call may hold credits (or a start-of-call row), to be released when it is settled */
   hasHold: boolean;
+  /** the credit reserve the call was admitted from (its debit comes out of it); absent or null: none */
+  reserveId?: string | null;
   /** when the call went upstream: its timing (ms), for metrics only (src/metrics); not stored */
   upstreamTiming?: UpstreamTiming | null;
 }

@@ -20,10 +20,10 @@ WITH input AS (
     $1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::"ModelType"[],
     $8::"ModelCallStatus"[], $9::boolean[], $10::integer[], $11::integer[], $12::text[],
     $13::numeric[], $14::integer[], $15::text[], $16::text[], $17::integer[], $18::text[],
-    $19::text[], $20::timestamptz[], $21::boolean[]
+    $19::text[], $20::timestamptz[], $21::boolean[], $22::uuid[]
   ) AS t(id, user_id, api_key_id, provider_id, credential_id, model, type, status,
     stream, prompt_tokens, completion_tokens, usage_source, credits, duration_ms, app_did,
-    request_id, upstream_status, error_code, error_message, created_at, billable)
+    request_id, upstream_status, error_code, error_message, created_at, billable, reserve_id)
 ),
 calls AS (
   INSERT INTO "model_calls" ("id", "user_id", "api_key_id", "provider_id", "credential_id", "model",
@@ -38,8 +38,8 @@ calls AS (
   RETURNING "id"
 ),
 pending AS (
-  INSERT INTO "pending_debits" ("call_id", "user_id", "credits", "model")
-  SELECT i.id, i.user_id, i.credits, i.model FROM input i JOIN calls c ON c."id" = i.id WHERE i.billable
+  INSERT INTO "pending_debits" ("call_id", "user_id", "credits", "model", "reserve_id")
+  SELECT i.id, i.user_id, i.credits, i.model, i.reserve_id FROM input i JOIN calls c ON c."id" = i.id WHERE i.billable
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM calls)::int AS inserted`;
@@ -125,7 +125,7 @@ export const modelCallQueries = {
 };
 
 /**
- * The record statement with its 21 parallel columns, one element per record, each passed as a
+ * The record statement with its 22 parallel columns, one element per record, each passed as a
  * ready PostgreSQL array literal (src/prisma/pg-array-literal.ts): PostgreSQL reads the same
  * arrays as from JS arrays encoded by node-postgres, built without its per-element generic
  * encoding. Enum columns (type, status) go as text, which is what an enum label is.
@@ -158,6 +158,7 @@ function recordQuery(records: readonly CallRecord[], synchronousCommit: boolean)
       textArray(records, (r) => r.errorMessage),
       timestampArray(records, (r) => r.createdAt),
       boolArray(records, (r) => r.billable),
+      uuidArray(records, (r) => r.reserveId ?? null),
     ],
   };
 }

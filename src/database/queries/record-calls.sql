@@ -25,15 +25,16 @@
 -- $19 = "{NULL}"
 -- $20 = "{2030-01-01T10:00:00.000Z}"
 -- $21 = "{t}"
+-- $22 = "{NULL}"
 WITH input AS (
   SELECT * FROM unnest(
     $1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::"ModelType"[],
     $8::"ModelCallStatus"[], $9::boolean[], $10::integer[], $11::integer[], $12::text[],
     $13::numeric[], $14::integer[], $15::text[], $16::text[], $17::integer[], $18::text[],
-    $19::text[], $20::timestamptz[], $21::boolean[]
+    $19::text[], $20::timestamptz[], $21::boolean[], $22::uuid[]
   ) AS t(id, user_id, api_key_id, provider_id, credential_id, model, type, status,
     stream, prompt_tokens, completion_tokens, usage_source, credits, duration_ms, app_did,
-    request_id, upstream_status, error_code, error_message, created_at, billable)
+    request_id, upstream_status, error_code, error_message, created_at, billable, reserve_id)
 ),
 calls AS (
   INSERT INTO "model_calls" ("id", "user_id", "api_key_id", "provider_id", "credential_id", "model",
@@ -48,8 +49,8 @@ calls AS (
   RETURNING "id"
 ),
 pending AS (
-  INSERT INTO "pending_debits" ("call_id", "user_id", "credits", "model")
-  SELECT i.id, i.user_id, i.credits, i.model FROM input i JOIN calls c ON c."id" = i.id WHERE i.billable
+  INSERT INTO "pending_debits" ("call_id", "user_id", "credits", "model", "reserve_id")
+  SELECT i.id, i.user_id, i.credits, i.model, i.reserve_id FROM input i JOIN calls c ON c."id" = i.id WHERE i.billable
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM calls)::int AS inserted;
@@ -77,16 +78,17 @@ SELECT (SELECT count(*) FROM calls)::int AS inserted;
 -- $19 = "{NULL}"
 -- $20 = "{2030-01-01T10:00:00.000Z}"
 -- $21 = "{t}"
+-- $22 = "{NULL}"
 WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true) AS mode),
 input AS (
   SELECT * FROM unnest(
     $1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::"ModelType"[],
     $8::"ModelCallStatus"[], $9::boolean[], $10::integer[], $11::integer[], $12::text[],
     $13::numeric[], $14::integer[], $15::text[], $16::text[], $17::integer[], $18::text[],
-    $19::text[], $20::timestamptz[], $21::boolean[]
+    $19::text[], $20::timestamptz[], $21::boolean[], $22::uuid[]
   ) AS t(id, user_id, api_key_id, provider_id, credential_id, model, type, status,
     stream, prompt_tokens, completion_tokens, usage_source, credits, duration_ms, app_did,
-    request_id, upstream_status, error_code, error_message, created_at, billable)
+    request_id, upstream_status, error_code, error_message, created_at, billable, reserve_id)
 ),
 calls AS (
   INSERT INTO "model_calls" ("id", "user_id", "api_key_id", "provider_id", "credential_id", "model",
@@ -101,8 +103,8 @@ calls AS (
   RETURNING "id"
 ),
 pending AS (
-  INSERT INTO "pending_debits" ("call_id", "user_id", "credits", "model")
-  SELECT i.id, i.user_id, i.credits, i.model FROM input i JOIN calls c ON c."id" = i.id WHERE i.billable
+  INSERT INTO "pending_debits" ("call_id", "user_id", "credits", "model", "reserve_id")
+  SELECT i.id, i.user_id, i.credits, i.model, i.reserve_id FROM input i JOIN calls c ON c."id" = i.id WHERE i.billable
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM calls)::int AS inserted, (SELECT mode FROM commit_mode) AS commit_mode;
