@@ -374,13 +374,17 @@ const { rows } = await c.query(`
          (SELECT count(DISTINCT model_call_id) FROM credit_transactions WHERE type = 'debit')::int AS distinct_debits,
          (SELECT coalesce(sum(amount), 0) FROM credit_transactions)::text AS ledger_sum,
          (SELECT sum(balance) FROM credit_accounts)::text AS balances,
-         (SELECT count(*) FROM credit_holds)::int AS holds_left`);
+         (SELECT count(*) FROM credit_holds)::int AS holds_left,
+         (SELECT sum(held) FROM credit_accounts)::text AS held,
+         (SELECT coalesce(sum(amount), 0) FROM credit_reserves)::text AS reserved,
+         (SELECT sum(held) FROM credit_accounts) = (SELECT coalesce(sum(amount), 0) FROM credit_reserves) AS held_exact`);
 await c.end();
 const b = rows[0];
 const billed = b.succeeded + b.aborted;
 const books =
   `books: ${b.calls} model calls (${b.succeeded} success, ${b.aborted} aborted by wrk at the end of a run), ${b.debits} debits (${b.distinct_debits} distinct calls), ` +
   `Σ transactions ${b.ledger_sum} = Σ balances ${b.balances}: ${b.ledger_sum === b.balances ? 'exact' : 'MISMATCH'}; holds left ${b.holds_left}; ` +
+  `held ${b.held} = Σ credit reserves ${b.reserved}: ${b.held_exact ? 'exact' : 'MISMATCH'}; ` +
   `last debits written ${settleMs} ms after the load stopped`;
 console.log(`\n${books}`);
 report.push(books);

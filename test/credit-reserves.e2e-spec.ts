@@ -126,11 +126,27 @@ describe('credit reserves', () => {
     expect(a.held.gt(0)).toBe(true);
     expect(await h.prisma.modelCall.count({ where: { userId: t.userId, status: 'success' } })).toBe(RESERVE_CALLS * 3 + 2);
 
-    // A stream takes a hold (its start-of-call row), not the reserve.
-    const streamBefore = await metric('tollgate_credit_reserve_admissions_total');
-    expect(await call(t, { stream: true })).toBe(200);
-    expect(await metric('tollgate_credit_reserve_admissions_total')).toBe(streamBefore);
+    // A stream is admitted from the reserve too: its start-of-call row (amount 0) is written
+    // without touching the account row, so it also completes while that row is locked.
+    const locker2 = new Client({ connectionString: h.db.url });
+    await locker2.connect();
+    try {
+      await locker2.query('BEGIN');
+      await locker2.query('SELECT 1 FROM credit_accounts WHERE user_id = $1 FOR UPDATE', [t.userId]);
+      const before = await metric('tollgate_credit_reserve_admissions_total');
+      const res = await Promise.race([
+        post(t, { stream: true }).then(async (r) => ({ status: r.status, text: await r.text() })),
+        new Promise<null>((r) => setTimeout(() => r(null), 5_000)),
+      ]);
+      expect(res?.status).toBe(200);
+      expect(res?.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+      expect(await metric('tollgate_credit_reserve_admissions_total')).toBe(before + 1);
+    } finally {
+      await locker2.query('ROLLBACK');
+      await locker2.end();
+    }
     await expectBooksExact(t, '1000000');
+    expect(await h.prisma.modelCall.count({ where: { userId: t.userId, status: 'success', stream: true } })).toBe(1);
   });
 
   it('gives the reserve back when credits are taken away, and the next call is refused', async () => {

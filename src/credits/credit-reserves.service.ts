@@ -72,7 +72,8 @@ export const creditReserveQueries = {
  * Credit reserves (docs/call-recording.md "Reserves"): for a user whose free credits are ample, this
  * api process sets credits aside once (`CREDIT_RESERVE_CALLS` × the call's worst case, in one
  * statement; counted in the account's `held` like a hold) and then admits that user's
- * non-streaming calls against them in memory, without a hold statement each. Settlement takes each
+ * calls against them in memory, without a hold on the account row each (a non-streaming call with no
+ * statement at all; a stream with its start-of-call row only, CallAdmissionService.hold). Settlement takes each
  * call's debit out of the reserve (tollgate_apply_debits), so the books stay exact and no balance
  * pays for more than was set aside. A reserve is renewed and checked every second: when the user's
  * balance no longer covers what is held (an admin took credits away, a grant expired), it is given
@@ -118,6 +119,12 @@ export class CreditReserves implements OnModuleDestroy {
     this.counters.admitted++;
     if (left.lt(r.size.div(2))) this.topUp(r, worstCase);
     return r.id;
+  }
+
+  /** Whether `admit` would admit a call of `worstCase` credits now (nothing is taken). */
+  covers(userId: string, worstCase: Decimal): boolean {
+    const r = this.reserves.get(userId);
+    return r !== undefined && Date.now() <= r.validUntil && r.remaining.sub(r.inFlight).gte(worstCase);
   }
 
   /**

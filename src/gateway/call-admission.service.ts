@@ -130,10 +130,11 @@ export class CallAdmissionService {
 
   /**
    * Admits the call: holds its worst-case credits (credit billing on) and writes its
-   * start-of-call row either way, which is renewed while the call runs. A non-streaming call of a
-   * user with a credit reserve in this process is admitted from it instead, in memory, with its
-   * full allowance (CreditReserves; docs/call-recording.md "Reserves"); a hold that leaves ample
-   * credits free asks for such a reserve for the user's next calls.
+   * start-of-call row either way, which is renewed while the call runs. A call of a user with a
+   * credit reserve in this process is admitted from it instead, in memory, with its full
+   * allowance; a stream still writes its start-of-call row, holding 0 (CreditReserves;
+   * docs/call-recording.md "Reserves"). A hold that leaves ample credits free asks for such a
+   * reserve for the user's next calls.
    * @returns the completion tokens the call may use: `estimate.completionTokens`, or fewer when
    *   the call was cappable and the balance affords only that many
    * @throws DomainError 402 insufficient_credits (with payment_link and the completion tokens the
@@ -143,11 +144,13 @@ export class CallAdmissionService {
     const route = call.route!;
     let completionTokens = estimate.completionTokens;
     let amount = call.billingEnabled ? this.holdAmount(route, estimate.promptTokens, completionTokens) : new Decimal(0);
-    const reservable = call.billingEnabled && !call.stream;
-    if (reservable) {
+    if (call.billingEnabled) {
       call.reserveId = this.reserves.admit(ctx.principal.userId, amount);
       if (call.reserveId) {
         call.held = amount;
+        // A stream keeps its start-of-call row ("Interrupted calls"), holding nothing: its
+        // credits are in the reserve. The row's statement leaves the account row alone.
+        if (call.stream) await this.tryHold(ctx, call, estimate, new Decimal(0), false);
         return { completionTokens };
       }
     }
@@ -175,7 +178,7 @@ export class CallAdmissionService {
     }
     const free = result.balance.sub(result.held).sub(amount);
     this.remember(ctx.principal.userId, free);
-    if (reservable) this.reserves.offer(ctx.principal.userId, amount, free);
+    if (call.billingEnabled) this.reserves.offer(ctx.principal.userId, amount, free);
     call.held = amount;
     return { completionTokens };
   }
@@ -188,12 +191,20 @@ export class CallAdmissionService {
    */
   mayOverlap(userId: string, call: GatewayCall, estimate: HoldEstimate): boolean {
     if (!call.billingEnabled || !call.route) return true;
+    if (this.reserves.covers(userId, this.holdAmount(call.route, estimate.promptTokens, estimate.completionTokens))) return true;
     const h = this.headroom.get(userId);
     if (!h || Date.now() - h.at > OVERLAP_HEADROOM_MAX_AGE_MS) return false;
     return h.free.gte(this.holdAmount(call.route, estimate.promptTokens, estimate.completionTokens).mul(OVERLAP_HEADROOM_FACTOR));
   }
 
-  private async tryHold(ctx: CallContext, call: GatewayCall, estimate: HoldEstimate, amount: Decimal): Promise<HoldResult> {
+  /** One hold statement for the call; `enforce` false writes the start-of-call row without touching the account. */
+  private async tryHold(
+    ctx: CallContext,
+    call: GatewayCall,
+    estimate: HoldEstimate,
+    amount: Decimal,
+    enforce = call.billingEnabled,
+  ): Promise<HoldResult> {
     const route = call.route!;
     // From here the call may have a start-of-call row (a hold whose outcome we did not learn
     // counts): settling it releases whatever exists.
@@ -204,7 +215,7 @@ export class CallAdmissionService {
         userId: ctx.principal.userId,
         callId: call.callId,
         amount,
-        enforce: call.billingEnabled,
+        enforce,
         apiKeyId: ctx.principal.keyId,
         providerId: route.provider.id,
         model: route.model,

@@ -106,7 +106,7 @@ export class ServiceCounters {
     const reserves = () => find(CreditReserves);
     new Counter({
       name: `${METRIC_PREFIX}credit_reserve_admissions_total`,
-      help: 'Non-streaming calls admitted from a credit reserve in memory instead of a hold statement',
+      help: 'Calls admitted from a credit reserve in memory instead of a hold on the account',
       registers,
       collect() {
         this.reset();

@@ -1,6 +1,6 @@
 -- Credit reserves (docs/call-recording.md "Reserves"): an api process sets credits aside for a
--- busy user in one statement, then admits that user's non-streaming calls against them in memory,
--- without a hold statement per call. A reserve is counted in credit_accounts.held like a hold, so
+-- busy user in one statement, then admits that user's calls against them in memory,
+-- without a hold on the account row per call (a stream still writes its start-of-call row, amount 0). A reserve is counted in credit_accounts.held like a hold, so
 -- every other admission sees it taken; settlement moves each debited call's credits out of the
 -- reserve it was admitted from (held and the reserve shrink by what the call cost, the balance by
 -- the debit), so the books stay exact and no balance is overspent by what reserves admit.
