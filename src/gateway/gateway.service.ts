@@ -160,6 +160,7 @@ export class GatewayService {
         progress.upstreamStarted && abort.aborted ? () => this.tokens.countPrompt(body.messages) : null,
         err,
       );
+      if (progress.clientLeft) return; // recorded; nobody is left to answer (the error is the abort's)
       throw err;
     } finally {
       stop();
@@ -214,6 +215,7 @@ export class GatewayService {
         progress.upstreamStarted && abort.aborted ? () => this.tokens.countEmbeddingInput(body.input) : null,
         err,
       );
+      if (progress.clientLeft) return; // recorded; nobody is left to answer
       throw err;
     } finally {
       stop();
@@ -408,13 +410,24 @@ export class GatewayService {
  * (the upstream request and relay stop); `progress.upstreamStarted` says whether the request had
  * gone to the provider by then (the prompt is billed); `stop` ends the watch.
  */
-function watchClient(ctx: CallContext): { abort: CallAbort; progress: { upstreamStarted: boolean }; stop: () => void } {
+/**
+ * Aborts the call's upstream request when the client's connection closes before the answer is
+ * finished; `progress.clientLeft` then says so (an abort of our own, a late refusal, leaves it false).
+ */
+function watchClient(ctx: CallContext): {
+  abort: CallAbort;
+  progress: { upstreamStarted: boolean; clientLeft: boolean };
+  stop: () => void;
+} {
   const abort = new CallAbort();
+  const progress = { upstreamStarted: false, clientLeft: false };
   const onClose = () => {
-    if (!ctx.res.writableFinished) abort.abort();
+    if (ctx.res.writableFinished) return;
+    progress.clientLeft = true;
+    abort.abort();
   };
   ctx.res.on('close', onClose);
-  return { abort, progress: { upstreamStarted: false }, stop: () => ctx.res.off('close', onClose) };
+  return { abort, progress, stop: () => ctx.res.off('close', onClose) };
 }
 
 function validateChatBody(raw: unknown): ChatBody {
