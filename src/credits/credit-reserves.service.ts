@@ -76,7 +76,7 @@ export const creditReserveQueries = {
  * statement at all; a stream with its start-of-call row only, CallAdmissionService.hold). Settlement takes each
  * call's debit out of the reserve (tollgate_apply_debits), so the books stay exact and no balance
  * pays for more than was set aside. A reserve is renewed and checked every second: when the user's
- * balance no longer covers what is held (an admin took credits away, a grant expired), it is given
+ * balance no longer covers what is held (a grant expired, say), it is given
  * back and the user's calls take holds again. Unused for 10 s, or at shutdown, it is given back; if
  * the process dies, the worker releases it once expired (CREDIT_HOLD_TTL_SECONDS).
  */

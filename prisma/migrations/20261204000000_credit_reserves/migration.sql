@@ -84,7 +84,7 @@ $$;
 
 -- Renews reserves for `p_ttl_seconds` and reports, per reserve still there, its amount and its
 -- user's balance and held: the api stops admitting from a reserve whose user's balance no longer
--- covers what is held (credits taken away by an admin or an expiry).
+-- covers what is held (credits taken away, by an expiry say).
 CREATE FUNCTION "tollgate_renew_credit_reserves"(p_ids UUID[], p_ttl_seconds INTEGER)
 RETURNS TABLE ("id" UUID, "amount" DECIMAL, "balance" DECIMAL, "held" DECIMAL)
 LANGUAGE sql AS $$
