@@ -61,6 +61,29 @@ describe('credit reserves', () => {
     return h.prisma.creditReserve.findMany({ where: { userId } });
   }
 
+  /**
+   * Makes one call while another transaction holds the user's account row locked (a hold would wait
+   * for it): its status and body (status 0 if it did not answer within 5 s) and how many calls the
+   * metric counted as admitted from a reserve meanwhile.
+   */
+  async function callWithAccountLocked(t: Tenant, body: Record<string, unknown>) {
+    const locker = new Client({ connectionString: h.db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM credit_accounts WHERE user_id = $1 FOR UPDATE', [t.userId]);
+      const before = await metric('tollgate_credit_reserve_admissions_total');
+      const res = await Promise.race([
+        post(t, body).then(async (r) => ({ status: r.status, text: await r.text() })),
+        new Promise<{ status: number; text: string }>((r) => setTimeout(() => r({ status: 0, text: '' }), 5_000)),
+      ]);
+      return { ...res, admittedFromReserve: (await metric('tollgate_credit_reserve_admissions_total')) - before };
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+  }
+
   /** A user whose first call (a hold) made this process take a reserve for them. */
   async function busyTenant(credits = '1000000'): Promise<Tenant> {
     const t = await createTenant(h, { credits });
@@ -90,7 +113,7 @@ describe('credit reserves', () => {
     return a;
   }
 
-  it('admits a busy user non-streaming calls from the reserve, with the account row locked, and keeps the books exact', async () => {
+  it('admits a busy user calls, non-streaming and streams, from the reserve with the account row locked, and keeps the books exact', async () => {
     const t = await busyTenant();
     // The reserve is RESERVE_CALLS worst cases of the first call: its 50 completion tokens and a
     // prompt bound of a few dozen tokens each.
@@ -101,22 +124,9 @@ describe('credit reserves', () => {
     expect((await account(t.userId)).held.toFixed()).toBe(row.amount.toFixed());
 
     // A hold would wait on the account row: a call admitted from the reserve does not.
-    const locker = new Client({ connectionString: h.db.url });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      await locker.query('SELECT 1 FROM credit_accounts WHERE user_id = $1 FOR UPDATE', [t.userId]);
-      const before = await metric('tollgate_credit_reserve_admissions_total');
-      const res = await Promise.race([
-        post(t, {}).then(async (r) => ({ status: r.status, text: await r.text() })),
-        new Promise<null>((r) => setTimeout(() => r(null), 5_000)),
-      ]);
-      expect(res?.status).toBe(200);
-      expect(await metric('tollgate_credit_reserve_admissions_total')).toBe(before + 1);
-    } finally {
-      await locker.query('ROLLBACK');
-      await locker.end();
-    }
+    const plain = await callWithAccountLocked(t, {});
+    expect(plain.status).toBe(200);
+    expect(plain.admittedFromReserve).toBe(1);
 
     // Three reserves' worth of calls: top-ups keep the user on the reserve.
     const admissions = await metric('tollgate_credit_reserve_admissions_total');
@@ -128,23 +138,10 @@ describe('credit reserves', () => {
 
     // A stream is admitted from the reserve too: its start-of-call row (amount 0) is written
     // without touching the account row, so it also completes while that row is locked.
-    const locker2 = new Client({ connectionString: h.db.url });
-    await locker2.connect();
-    try {
-      await locker2.query('BEGIN');
-      await locker2.query('SELECT 1 FROM credit_accounts WHERE user_id = $1 FOR UPDATE', [t.userId]);
-      const before = await metric('tollgate_credit_reserve_admissions_total');
-      const res = await Promise.race([
-        post(t, { stream: true }).then(async (r) => ({ status: r.status, text: await r.text() })),
-        new Promise<null>((r) => setTimeout(() => r(null), 5_000)),
-      ]);
-      expect(res?.status).toBe(200);
-      expect(res?.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
-      expect(await metric('tollgate_credit_reserve_admissions_total')).toBe(before + 1);
-    } finally {
-      await locker2.query('ROLLBACK');
-      await locker2.end();
-    }
+    const streamed = await callWithAccountLocked(t, { stream: true });
+    expect(streamed.status).toBe(200);
+    expect(streamed.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(streamed.admittedFromReserve).toBe(1);
     await expectBooksExact(t, '1000000');
     expect(await h.prisma.modelCall.count({ where: { userId: t.userId, status: 'success', stream: true } })).toBe(1);
   });
