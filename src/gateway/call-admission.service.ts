@@ -186,15 +186,17 @@ export class CallAdmissionService {
   /**
    * Whether the upstream request may start while the hold is still being taken (saves one
    * database round trip of latency): only when, at this user's last hold a moment ago, many
-   * times this call's worst case was free, so the hold is all but certain. If it is refused
-   * after all, the upstream request is aborted before anything reaches the client.
+   * times this call's worst case was free, so the hold is all but certain, or when the user's
+   * credit reserve in this process covers the call (it is then admitted from the reserve). If a
+   * hold is refused after all, the upstream request is aborted before anything reaches the client.
    */
   mayOverlap(userId: string, call: GatewayCall, estimate: HoldEstimate): boolean {
     if (!call.billingEnabled || !call.route) return true;
-    if (this.reserves.covers(userId, this.holdAmount(call.route, estimate.promptTokens, estimate.completionTokens))) return true;
+    const amount = this.holdAmount(call.route, estimate.promptTokens, estimate.completionTokens);
+    if (this.reserves.covers(userId, amount)) return true;
     const h = this.headroom.get(userId);
     if (!h || Date.now() - h.at > OVERLAP_HEADROOM_MAX_AGE_MS) return false;
-    return h.free.gte(this.holdAmount(call.route, estimate.promptTokens, estimate.completionTokens).mul(OVERLAP_HEADROOM_FACTOR));
+    return h.free.gte(amount.mul(OVERLAP_HEADROOM_FACTOR));
   }
 
   /** One hold statement for the call; `enforce` false writes the start-of-call row without touching the account. */
