@@ -87,7 +87,7 @@ export class GatewayService {
         ...(requested === null ? { max_completion_tokens: completionTokens } : {}),
         ...(stream ? { stream_options: { ...(body.stream_options ?? {}), include_usage: true } } : {}),
       });
-    const { abort, progress, stop } = watchClient(ctx);
+    const { abort, progress, stop } = watchClient(ctx, release);
     try {
       const { answer, refusal } = await this.admitAndForward(
         ctx,
@@ -183,7 +183,7 @@ export class GatewayService {
     };
     const call = await this.admission.route(ctx, body.model, 'embedding', false);
     const release = await this.admission.limit(ctx, call);
-    const { abort, progress, stop } = watchClient(ctx);
+    const { abort, progress, stop } = watchClient(ctx, release);
     try {
       const { answer } = await this.admitAndForward(
         ctx,
@@ -406,15 +406,16 @@ export class GatewayService {
 }
 
 /**
- * Follows the client of one call: `abort` fires when it goes away before its response is finished
- * (the upstream request and relay stop); `progress.upstreamStarted` says whether the request had
- * gone to the provider by then (the prompt is billed); `stop` ends the watch.
+ * Follows the client of one call. When its connection closes before the answer is finished,
+ * `abort` fires (the upstream request and relay stop), `progress.clientLeft` is set (an abort of our
+ * own, a late refusal, leaves it false) and `releaseSlot` gives the call's in-flight slot back at
+ * once. `progress.upstreamStarted` says whether the request had gone to the provider by then (the
+ * prompt is billed); `stop` ends the watch.
  */
-/**
- * Aborts the call's upstream request when the client's connection closes before the answer is
- * finished; `progress.clientLeft` then says so (an abort of our own, a late refusal, leaves it false).
- */
-function watchClient(ctx: CallContext): {
+function watchClient(
+  ctx: CallContext,
+  releaseSlot: () => void,
+): {
   abort: CallAbort;
   progress: { upstreamStarted: boolean; clientLeft: boolean };
   stop: () => void;
@@ -425,6 +426,10 @@ function watchClient(ctx: CallContext): {
     if (ctx.res.writableFinished) return;
     progress.clientLeft = true;
     abort.abort();
+    // The upstream request ends with the abort, so the call no longer holds a connection: its
+    // in-flight slot goes back now, not once the call is metered and recorded (metering an
+    // abandoned call may wait for the tokenizer, and the record for the database).
+    releaseSlot();
   };
   ctx.res.on('close', onClose);
   return { abort, progress, stop: () => ctx.res.off('close', onClose) };

@@ -1,8 +1,9 @@
 /**
  * One tenant cannot hold every upstream connection: calls in flight are limited per key and per
  * user (per api process), past which the gateway answers 429 at once, so another user's call
- * still gets a connection.
+ * still gets a connection. A call whose client left gives its slot back at once.
  */
+import { Client } from 'pg';
 import { createDevProvider, createTenant, Harness, startHarness } from '../support/gateway-harness';
 
 describe('per-user concurrency limit', () => {
@@ -56,5 +57,40 @@ describe('per-user concurrency limit', () => {
     await h.recorder.drain();
     const rows = await h.prisma.modelCall.groupBy({ by: ['status'], where: { userId: greedy.userId }, _count: true });
     expect(Object.fromEntries(rows.map((r) => [r.status, r._count]))).toEqual({ success: 4, failed: 8 });
+  });
+
+  it('gives the slot of a call whose client left back at once, before the call is metered and recorded', async () => {
+    const t = await createTenant(h, { credits: '100000' });
+    // Records wait while model_calls is locked: the abandoned calls cannot finish recording.
+    const locker = new Client({ connectionString: h.db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE model_calls IN SHARE MODE');
+      const abandoned = Array.from({ length: 4 }, (_, i) => {
+        const ac = new AbortController();
+        const res = fetch(`${h.baseUrl}/v1/chat/completions`, {
+          method: 'POST',
+          signal: ac.signal,
+          headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'mock-model', messages: [{ role: 'user', content: `left ${i} #mock:latency=2500` }] }),
+        }).catch((e: Error) => e.name);
+        setTimeout(() => ac.abort(), 300);
+        return res;
+      });
+      expect(await Promise.all(abandoned)).toEqual(['AbortError', 'AbortError', 'AbortError', 'AbortError']);
+      await new Promise((r) => setTimeout(r, 200));
+      // The key's 4 slots are free again although none of the 4 calls is recorded yet.
+      const next = call(t.key, 'next');
+      await new Promise((r) => setTimeout(r, 300));
+      await locker.query('ROLLBACK');
+      const res = await next;
+      expect(res.status).toBe(200);
+    } finally {
+      await locker.end();
+    }
+    await h.recorder.drain();
+    const rows = await h.prisma.modelCall.groupBy({ by: ['status'], where: { userId: t.userId }, _count: true });
+    expect(Object.fromEntries(rows.map((r) => [r.status, r._count]))).toEqual({ aborted: 4, success: 1 });
   });
 });
