@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -105,11 +106,13 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
   // The gateway's call routes are served ahead of Fastify once the app has started
   // (src/gateway/gateway-http-front.ts); until then, and for every other request, Fastify serves.
   const started: { app?: NestFastifyApplication; front?: GatewayHttpFront } = {};
+  let dropSilentConnections = () => {};
   const adapter = new FastifyAdapter({
     serverFactory: (fastifyHandler: FastifyServerFactoryHandler) => {
       const server = createServer((req, res) => {
         if (!started.front?.take(req, res)) fastifyHandler(req, res);
       });
+      dropSilentConnections = silentConnectionsDropper(server);
       // what Fastify sets on a server it creates itself (with serverFactory it does not)
       server.keepAliveTimeout = 65_000;
       server.requestTimeout = 0;
@@ -137,6 +140,7 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
   // 503 and closes them, instead of the front starting calls while modules are being destroyed.
   adapter.getInstance().addHook('preClose', (done) => {
     started.front = undefined;
+    dropSilentConnections();
     done();
   });
   // multipart/form-data (CSV uploads, docs/api/user-import.md): streamed, one file, at most USER_IMPORT_MAX_BYTES
@@ -160,4 +164,27 @@ export async function createApiApp(options: AppModuleOptions = {}): Promise<Nest
   started.front = gatewayHttpFront(app, parseJsonBody, BODY_LIMIT_BYTES);
   FRONTS.set(app, started.front);
   return app;
+}
+
+/**
+ * Shutting down waits for the connections that carry a request; Node closes the idle kept-alive
+ * ones itself, but counts a connection that has not sent a byte yet as busy until its headers
+ * timeout (60 s): a client's pre-opened spare connection held the api's shutdown that long. The
+ * function returned destroys those silent connections, and every connection accepted after it ran.
+ */
+function silentConnectionsDropper(server: Server): () => void {
+  const open = new Set<Socket>();
+  let closing = false;
+  server.on('connection', (socket: Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  return () => {
+    closing = true;
+    for (const socket of open) if (socket.bytesRead === 0) socket.destroy();
+  };
 }
