@@ -9,7 +9,7 @@
 //   npm run bench -- [--connections 1,50] [--duration 10] [--reps 3] [--warmup 2]
 //                    [--modes nonstream,stream] [--portkey /tmp/bench-peer] [--limited]
 //                    [--users 50] [--api-workers 1,2] [--profile] [--soak 600] [--compare DIR]
-//                    [--variant NAME:KEY=VALUE[,KEY=VALUE…]]…
+//                    [--variant NAME:KEY=VALUE[,KEY=VALUE…]]… [--floor]
 //
 // --compare DIR adds the target `tollgate-before`: the api of another build (DIR is its dist
 // folder, e.g. of an earlier commit checked out with `git worktree add`) on the same database,
@@ -24,6 +24,9 @@
 // --soak SECONDS replaces the measurements: steady load on the first api at the first connection
 // count (default 50) for that long, RSS and p99 every 10 s as a table (bench/lib/soak.mjs), then
 // the books as always.
+//
+// --floor adds the target `bare-proxy` (bench/lib/bare-proxy.mjs): a Node HTTP server relaying
+// each request to the upstream with undici and nothing else, the floor any Node gateway starts from.
 //
 // --limited adds the target `tollgate-limited`: the same user through a second key with rpm/tpm
 // limits far above what the run sends, so it measures what the rate limiter adds to a call (one
@@ -40,6 +43,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import {
+  assertPortFree,
   buildCommit,
   DIST_DIR,
   dropDatabase,
@@ -70,6 +74,9 @@ const SOAK_SECONDS = Number(opt('soak', '0'));
 const COMPARE_DIR = opt('compare', null);
 const PROFILE_DIR = path.join(OUT, 'profile');
 const LIMITED = process.argv.includes('--limited');
+/** --floor: adds the target `bare-proxy` (bench/lib/bare-proxy.mjs), what a Node gateway doing nothing but relay costs. */
+const FLOOR = process.argv.includes('--floor');
+const FLOOR_PORT = 18121;
 /**
  * --variant NAME:K=V[,K=V…] (repeatable): one more api with these settings over the bench's, as the
  * target `tollgate-NAME` (e.g. --variant async-record:CALL_RECORD_SYNCHRONOUS_COMMIT=false).
@@ -245,6 +252,19 @@ if (PORTKEY_DIR) {
     },
   });
   processes.portkey = 'portkey.pid';
+}
+if (FLOOR) {
+  await assertPortFree(FLOOR_PORT);
+  start(
+    'bare-proxy',
+    'node',
+    [path.join(HERE, 'lib/bare-proxy.mjs'), String(FLOOR_PORT), `http://127.0.0.1:${UPSTREAM_PORT}`, UPSTREAM_KEY],
+    {},
+    { pidFile: true },
+  );
+  await waitFor(`http://127.0.0.1:${FLOOR_PORT}/v1/models`);
+  targets.push({ process: 'bare-proxy', name: 'bare-proxy', url: `http://127.0.0.1:${FLOOR_PORT}/v1/chat/completions`, headers: {} });
+  processes['bare-proxy'] = 'bare-proxy.pid';
 }
 fs.writeFileSync(path.join(OUT, 'targets.json'), JSON.stringify({ baseline: 'direct', targets, processes }, null, 2));
 
