@@ -9,9 +9,11 @@ import { createDevProvider, createTenant, Harness, startHarness } from '../suppo
 
 describe('shutdown and open connections', () => {
   let h: Harness | undefined;
+  let closed = false;
 
   afterAll(async () => {
-    await h?.close();
+    if (closed) await h?.db.drop();
+    else await h?.close();
   });
 
   it('serves the call in flight, drops the silent connection, and closes well before the headers timeout', async () => {
@@ -32,7 +34,7 @@ describe('shutdown and open connections', () => {
     await new Promise((r) => setTimeout(r, 300));
 
     // A close held by the silent connection would outlast this test's timeout (20 s < 60 s).
-    await Promise.all([h.app.close(), silentClosed]);
+    await Promise.all([h.close({ keepDatabase: true }).then(() => (closed = true)), silentClosed]);
     const answered = await inFlight;
     expect(answered.status).toBe(200);
     expect(answered.body.choices).toHaveLength(1);

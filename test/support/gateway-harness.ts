@@ -41,7 +41,8 @@ export interface Harness {
   providers: ProvidersService;
   ledger: CreditLedgerService;
   recorder: CallRecorder;
-  close(): Promise<void>;
+  /** Stops the app (its queues removed from Redis) and the upstream; drops the database unless `keepDatabase`. */
+  close(opts?: { keepDatabase?: boolean }): Promise<void>;
 }
 
 /**
@@ -100,7 +101,7 @@ export async function startHarness(
     providers: app.get(ProvidersService),
     ledger: app.get(CreditLedgerService),
     recorder: app.get(CallRecorder),
-    async close() {
+    async close({ keepDatabase = false } = {}) {
       // Queues were created under this harness's own prefix: leave nothing behind in Redis.
       for (const name of ALL_QUEUES)
         await app
@@ -109,7 +110,7 @@ export async function startHarness(
           .catch(() => undefined);
       await app.close();
       await upstream.close();
-      await db.drop();
+      if (!keepDatabase) await db.drop();
     },
   };
 }
