@@ -13,7 +13,7 @@ import { CallSettlementRepository } from '../src/credits/call-settlement.reposit
 import { CreditReserves } from '../src/credits/credit-reserves.service';
 import { creditsFor } from '../src/metering/credits-formula';
 import { startApiProcess } from './support/api-process';
-import { createDevProvider, createTenant, Harness, startHarness, Tenant } from './support/gateway-harness';
+import { createDevProvider, createTenant, Harness, postChatCompletion, startHarness, Tenant } from './support/gateway-harness';
 
 const RATE_IN = new Decimal('0.5');
 const RATE_OUT = new Decimal('1.5');
@@ -35,11 +35,7 @@ describe('credit reserves', () => {
   });
 
   const post = (t: Tenant, body: Record<string, unknown>) =>
-    fetch(`${h.baseUrl}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` },
-      body: JSON.stringify({ model: 'mock-model', max_tokens: 50, messages: [{ role: 'user', content: 'hello there' }], ...body }),
-    });
+    postChatCompletion(h, t.key, { max_tokens: 50, messages: [{ role: 'user', content: 'hello there' }], ...body });
 
   async function call(t: Tenant, body: Record<string, unknown> = {}): Promise<number> {
     const res = await post(t, body);

@@ -12,7 +12,7 @@ import net from 'node:net';
 import { Client } from 'pg';
 import { Decimal } from '../src/common/decimal';
 import { creditsFor } from '../src/metering/credits-formula';
-import { createDevProvider, createTenant, Harness, startHarness, Tenant } from './support/gateway-harness';
+import { createDevProvider, createTenant, Harness, postChatCompletion, startHarness, Tenant } from './support/gateway-harness';
 
 const RATE_IN = new Decimal('0.5');
 const RATE_OUT = new Decimal('1.5');
@@ -35,12 +35,7 @@ describe('credit hold alongside the upstream request', () => {
     await h?.close();
   });
 
-  const post = (t: Tenant, body: Record<string, unknown>) =>
-    fetch(`${h.baseUrl}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` },
-      body: JSON.stringify({ model: 'mock-model', max_tokens: 50, ...body }),
-    });
+  const post = (t: Tenant, body: Record<string, unknown>) => postChatCompletion(h, t.key, { max_tokens: 50, ...body });
 
   /** A user with ample credits whose last hold (a call just made) leaves the next one overlapping. */
   async function warmTenant(credits = '100000'): Promise<Tenant> {

@@ -4,7 +4,7 @@
  * still gets a connection. A call whose client left gives its slot back at once.
  */
 import { Client } from 'pg';
-import { createDevProvider, createTenant, Harness, startHarness } from '../support/gateway-harness';
+import { createDevProvider, createTenant, Harness, postChatCompletion, startHarness } from '../support/gateway-harness';
 
 describe('per-user concurrency limit', () => {
   let h: Harness;
@@ -22,12 +22,8 @@ describe('per-user concurrency limit', () => {
     await h?.close();
   });
 
-  const call = (key: string, content: string) =>
-    fetch(`${h.baseUrl}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'mock-model', messages: [{ role: 'user', content }] }),
-    });
+  const call = (key: string, content: string, signal?: AbortSignal) =>
+    postChatCompletion(h, key, { messages: [{ role: 'user', content }] }, signal);
 
   it("refuses a tenant's calls past its limit with 429 and lets another user's call through first", async () => {
     const greedy = await createTenant(h, { credits: '100000' });
@@ -70,12 +66,7 @@ describe('per-user concurrency limit', () => {
       await locker.query('LOCK TABLE model_calls IN SHARE MODE');
       const abandoned = Array.from({ length: 4 }, (_, i) => {
         const ac = new AbortController();
-        const res = fetch(`${h.baseUrl}/v1/chat/completions`, {
-          method: 'POST',
-          signal: ac.signal,
-          headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'mock-model', messages: [{ role: 'user', content: `left ${i} #mock:latency=2500` }] }),
-        }).catch((e: Error) => e.name);
+        const res = call(t.key, `left ${i} #mock:latency=2500`, ac.signal).catch((e: Error) => e.name);
         setTimeout(() => ac.abort(), 800);
         return res;
       });

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { Client } from 'pg';
-import { createDevProvider, createTenant, Harness, startHarness } from '../support/gateway-harness';
+import { createDevProvider, createTenant, Harness, postChatCompletion, startHarness } from '../support/gateway-harness';
 
 describe('shutdown and open connections', () => {
   let h: Harness | undefined;
@@ -26,11 +26,10 @@ describe('shutdown and open connections', () => {
     await new Promise((r) => silent.once('connect', r));
     const silentClosed = new Promise<void>((r) => silent.once('close', () => r()));
 
-    const inFlight = fetch(`${h.baseUrl}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'mock-model', messages: [{ role: 'user', content: 'slow #mock:latency=1000' }] }),
-    }).then(async (r) => ({ status: r.status, body: (await r.json()) as { choices?: unknown[] } }));
+    const inFlight = postChatCompletion(h, t.key, { messages: [{ role: 'user', content: 'slow #mock:latency=1000' }] }).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as { choices?: unknown[] },
+    }));
     await new Promise((r) => setTimeout(r, 300));
 
     // A close held by the silent connection would outlast this test's timeout (20 s < 60 s).

@@ -130,6 +130,19 @@ export async function createTenant(h: Harness, opts: { credits: string; allowedM
   return { userId: user.id, userDid: user.did, key: key.secret, keyId: key.id };
 }
 
+/**
+ * POST /v1/chat/completions with a virtual key: `body` over `{model: 'mock-model'}`, through the
+ * real HTTP stack (`signal` aborts it, as a client that leaves).
+ */
+export function postChatCompletion(h: Harness, key: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${h.baseUrl}/v1/chat/completions`, {
+    method: 'POST',
+    signal,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: 'mock-model', ...body }),
+  });
+}
+
 /** Provider "devup" → the harness upstream, one credential, rates for chat and embeddings. */
 export async function createDevProvider(
   h: Harness,
