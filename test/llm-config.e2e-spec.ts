@@ -1,14 +1,19 @@
 /**
  * The LLM configuration API for coding agents (docs/api/llm-config.md) over real HTTP, PostgreSQL
  * and Redis: the envelope and its error codes (guard refusals included), HEAD, batch, masking,
- * include_system_prompt, the cache dropped by profile changes and key revocation, a tollgate
+ * include_system_prompt, the cache dropped by profile changes, key revocation and changes of a user
+ * without keys (disabled, deleted), a tollgate
  * profile's key calling /v1/chat/completions through the openai SDK, audit entries of the admin
  * writes, and the coding agent's Python function (test/fixtures/llm_config_client.py) unchanged.
  */
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import type Redis from 'ioredis';
 import OpenAI from 'openai';
+import type { AppConfig } from '../src/config/app-config';
+import { APP_CONFIG } from '../src/config/config.module';
+import { REDIS } from '../src/redis/redis.tokens';
 import { Account, account, auditRowsOf, bearer, client, serviceKey } from './fixtures/accounts';
 import { createDevProvider, createTenant, Harness, startHarness, Tenant } from './support/gateway-harness';
 
@@ -316,6 +321,76 @@ describe('LLM config API (/v1/users)', () => {
     ).toBe('USER_NOT_FOUND');
   });
 
+  it('a user without keys: disabling, deleting or bulk-deleting them drops their cached answer (user invalidation channel)', async () => {
+    const redis = h.app.get<Redis>(REDIS);
+    const prefix = h.app.get<AppConfig>(APP_CONFIG).queuePrefix;
+    const cached = async (username: string) => (await redis.exists(`${prefix}:llmcfg:entry:github:${username}`)) === 1;
+    const get = (username: string) =>
+      api()
+        .get(`/v1/users/github/${username}/llm-config`)
+        .set(...auth(agentKey));
+    /** A user made through the admin API (no key) with an openai profile under github `username`. */
+    const keyless = async (username: string): Promise<string> => {
+      const made = await api()
+        .post('/admin/users')
+        .set(...bearer(admin))
+        .send({ email: `${username}@example.com`, fullName: 'No Key' })
+        .expect(201);
+      const id = made.body.user.id as string;
+      await linkOpenAi(id, username);
+      expect(await h.prisma.apiKey.count({ where: { userId: id } })).toBe(0);
+      return id;
+    };
+    /**
+     * The error code of the first GET that is not 200, polled for up to 2 s: the change reaches
+     * the cache over Redis pub/sub, as it reaches every replica; without it the cached answer
+     * would be served for LLM_CONFIG_CACHE_TTL_MS (60 s).
+     */
+    const refusedWithin2s = async (username: string): Promise<string> => {
+      const deadline = Date.now() + 2000;
+      for (;;) {
+        const res = await get(username);
+        if (res.status !== 200) return `${res.status} ${res.body.error.code}`;
+        if (Date.now() > deadline) return 'still 200';
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+
+    const a = await keyless('nokey-a');
+    await get('nokey-a').expect(200);
+    expect(await cached('nokey-a')).toBe(true);
+    await api()
+      .post(`/admin/users/${a}/disable`)
+      .set(...bearer(admin))
+      .expect(200);
+    expect(await refusedWithin2s('nokey-a')).toBe('404 CONFIG_NOT_FOUND');
+    await api()
+      .post(`/admin/users/${a}/enable`)
+      .set(...bearer(admin))
+      .expect(200);
+    await get('nokey-a').expect(200);
+    // A change marks the user for one TTL: an answer loaded meanwhile is served but not stored,
+    // so a load that read the database before a change can never be cached after it.
+    expect(await cached('nokey-a')).toBe(false);
+    await api()
+      .delete(`/admin/users/${a}`)
+      .set(...bearer(admin))
+      .expect(204);
+    expect(await refusedWithin2s('nokey-a')).toBe('404 USER_NOT_FOUND');
+
+    const b = await keyless('nokey-b');
+    await get('nokey-b').expect(200);
+    expect(await cached('nokey-b')).toBe(true);
+    const bulk = await api()
+      .post('/admin/users/bulk-delete')
+      .set(...bearer(admin))
+      .send({ userIds: [b] })
+      .expect(200);
+    expect(bulk.body.deleted).toEqual([b]);
+    expect(await refusedWithin2s('nokey-b')).toBe('404 USER_NOT_FOUND');
+    expect(await cached('nokey-b')).toBe(false);
+  });
+
   it('tollgate profile: answered as openai at PUBLIC_BASE_URL/v1 with the user key, which calls the gateway; revoked → CONFIG_NOT_FOUND at once', async () => {
     await api()
       .post(`/admin/users/${dev.userId}/identities`)
@@ -405,8 +480,10 @@ describe('LLM config API (/v1/users)', () => {
       .set(...auth(agentKey))
       .expect(200);
     expect(kept.body.data.llm_config.openai).toMatchObject({ api_key: OPENAI_KEY, model: 'gpt-4.1' });
-    // bad bodies: 400 and nothing written
-    const before = await h.prisma.auditLog.count({ where: { action: { startsWith: 'llm-' } } });
+    // bad bodies: 400 and nothing written. Only the admin writes' entries are counted: the GET just
+    // above has its own `llm-config.read` entry, which the request audit writes after answering.
+    const adminWrites = { OR: [{ action: { startsWith: 'llm-profiles.' } }, { action: { startsWith: 'llm-identities.' } }] };
+    const before = await h.prisma.auditLog.count({ where: adminWrites });
     for (const body of [
       { provider: 'lmstudio' },
       {
@@ -424,7 +501,7 @@ describe('LLM config API (/v1/users)', () => {
         .send(body)
         .expect(400);
     }
-    expect(await h.prisma.auditLog.count({ where: { action: { startsWith: 'llm-' } } })).toBe(before);
+    expect(await h.prisma.auditLog.count({ where: adminWrites })).toBe(before);
     // a username on a platform names one user; a user has one account per platform
     const dup = await api()
       .post(`/admin/users/${dev.userId}/identities`)

@@ -33,6 +33,11 @@ export type KeyCheck =
 
 /** Bus channel (the bus prefixes it with QUEUE_PREFIX). */
 const INVALIDATE_CHANNEL = 'keys:invalidate';
+/**
+ * Bus channel of user changes (a user's uuid per message): caches keyed by user rather than by key
+ * (the LLM config answers, LlmConfigCache) drop that user's entries, whether the user has keys or not.
+ */
+export const USERS_INVALIDATE_CHANNEL = 'users:invalidate';
 const CACHE_MAX_ENTRIES = 50_000;
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 
@@ -73,12 +78,16 @@ export class KeyCheckService implements OnModuleInit {
   }
 
   /**
-   * Drops every cached key of these users on every replica: after a disable, a role, team or
-   * allowed-models change of the user or their team. Takes effect within a second everywhere.
+   * Drops every cached key of these users on every replica, and announces the change of each user
+   * on USERS_INVALIDATE_CHANNEL: after a disable, a deletion, a role, team or allowed-models change
+   * of the user or their team. Takes effect within a second everywhere. `secretHashes`: the users'
+   * key hashes when they can no longer be read (a deletion reads them before it commits); by
+   * default they are read now.
    */
-  async invalidateUsers(userIds: string[]): Promise<void> {
+  async invalidateUsers(userIds: string[], secretHashes?: string[]): Promise<void> {
     if (userIds.length === 0) return;
-    for (const hash of await this.keys.secretHashesOfUsers(userIds)) await this.invalidate(hash);
+    for (const hash of secretHashes ?? (await this.keys.secretHashesOfUsers(userIds))) await this.invalidate(hash);
+    for (const id of userIds) await this.bus.publish(USERS_INVALIDATE_CHANNEL, id);
   }
 
   /** Drops a cached key on every replica (after revoke, rotation, any change of the key). */

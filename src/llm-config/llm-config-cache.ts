@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { SecretBoxService } from '../crypto/secret-box.service';
+import { USERS_INVALIDATE_CHANNEL } from '../keys/key-check.service';
 import { InvalidationBus } from '../redis/invalidation-bus.service';
 import { REDIS } from '../redis/redis.tokens';
 import type { LlmConfigData } from './llm-config-json';
@@ -12,15 +13,22 @@ import { IdentityRef, userIdOf } from './usernames';
 const REDIS_TIMEOUT_MS = 250;
 /** The key invalidation channel of KeyCheckService (a key revoked, rotated, changed; its user changed). */
 const KEYS_CHANNEL = 'keys:invalidate';
+/** A user id as the user invalidation channel carries it. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** How long the per-identity generation counter lives (ms): longer than any load. */
 const GENERATION_TTL_MS = 24 * 3600 * 1000;
 
-/** Stores `value` with a TTL only if the generation is still the one read before loading. */
+/**
+ * Stores `value` with a TTL only if the generation is still the one read before loading and the
+ * user was not changed meanwhile (KEYS[3], the user's change mark); KEYS[4…] are the indexes
+ * (the user's, their key hashes') that let a change drop the entry.
+ */
 const SET_IF_GENERATION = `
 local g = redis.call('GET', KEYS[1])
 if (g or '0') ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   redis.call('SADD', KEYS[i], KEYS[2])
   redis.call('PEXPIRE', KEYS[i], ARGV[3])
 end
@@ -41,7 +49,11 @@ export interface CachedLlmConfig {
  * - `invalidate(refs)` after a profile or identity change (LlmProfilesService), which also bumps
  *   the identity's generation so a load that read the database before the change is not stored;
  * - a message on the key invalidation channel for any key of the user (revoke, rotation, key
- *   change, the user disabled, deleted or moved; KeyCheckService publishes them).
+ *   change; KeyCheckService publishes them);
+ * - a message on the user invalidation channel (the user disabled, deleted, or their role, team or
+ *   allowed models changed; KeyCheckService.invalidateUsers publishes it), which also matters for
+ *   a user without any key. It also leaves a change mark on the user for one TTL, so an answer
+ *   loaded from the database before the change cannot be stored after it.
  * When Redis does not answer within 250 ms the cache is skipped and answers come from the database.
  */
 @Injectable()
@@ -62,6 +74,7 @@ export class LlmConfigCache implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     await this.bus.subscribe(KEYS_CHANNEL, (hash) => void this.dropByKeyHash(hash));
+    await this.bus.subscribe(USERS_INVALIDATE_CHANNEL, (userId) => void this.dropByUser(userId));
   }
 
   /** The generation of an identity before loading it from the database ('0' when none); null: no cache. */
@@ -82,11 +95,20 @@ export class LlmConfigCache implements OnModuleInit {
     }
   }
 
-  /** Stores an answer loaded at `generation`, unless the identity changed meanwhile; indexed by the user's key hashes. */
-  async set(ref: IdentityRef, generation: string | null, value: CachedLlmConfig, keyHashes: string[]): Promise<void> {
+  /**
+   * Stores an answer loaded at `generation`, unless the identity or the user (`userId`, uuid)
+   * changed meanwhile; indexed by the user and by their key hashes.
+   */
+  async set(ref: IdentityRef, generation: string | null, value: CachedLlmConfig, userId: string, keyHashes: string[]): Promise<void> {
     if (this.ttlMs === 0 || generation === null) return;
     const sealed = this.box.encrypt(JSON.stringify(value));
-    const keys = [this.genKey(ref), this.entryKey(ref), ...keyHashes.map((h) => this.hashIndexKey(h))];
+    const keys = [
+      this.genKey(ref),
+      this.entryKey(ref),
+      this.userMarkKey(userId),
+      this.userIndexKey(userId),
+      ...keyHashes.map((h) => this.hashIndexKey(h)),
+    ];
     await this.attempt('set', () => this.redis.eval(SET_IF_GENERATION, keys.length, ...keys, generation, sealed, String(this.ttlMs)));
   }
 
@@ -119,6 +141,21 @@ export class LlmConfigCache implements OnModuleInit {
     });
   }
 
+  /**
+   * Drops every entry of a user (a message of the user invalidation channel, `userId` a uuid) and
+   * marks the user changed for one TTL, so a load that read the database before the change is not
+   * stored (SET_IF_GENERATION).
+   */
+  private async dropByUser(userId: string): Promise<void> {
+    if (this.ttlMs === 0 || !UUID.test(userId)) return;
+    await this.attempt('drop by user', async () => {
+      await this.redis.set(this.userMarkKey(userId), '1', 'PX', this.ttlMs);
+      const index = this.userIndexKey(userId);
+      const entries = await this.redis.smembers(index);
+      await this.redis.del(index, ...entries);
+    });
+  }
+
   private entryKey(ref: IdentityRef): string {
     return `${this.prefix}entry:${userIdOf(ref)}`;
   }
@@ -129,6 +166,14 @@ export class LlmConfigCache implements OnModuleInit {
 
   private hashIndexKey(hash: string): string {
     return `${this.prefix}bykey:${hash}`;
+  }
+
+  private userIndexKey(userId: string): string {
+    return `${this.prefix}byuser:${userId}`;
+  }
+
+  private userMarkKey(userId: string): string {
+    return `${this.prefix}changed:${userId}`;
   }
 
   /** Runs a Redis round trip bounded by REDIS_TIMEOUT_MS. @returns its value, or null when Redis failed */

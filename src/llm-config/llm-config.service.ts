@@ -80,7 +80,7 @@ export class LlmConfigService {
         misses.map(async ({ ref, i }, n) => {
           const row = rows.get(userIdOf(ref));
           const r = row ? this.build(row) : { ok: false as const, error: userNotFound(ref) };
-          if (r.ok && row) await this.cache.set(ref, generations[n], r.value, row.keyHashes);
+          if (r.ok && row) await this.cache.set(ref, generations[n], r.value, row.userId, row.keyHashes);
           out[i] = r;
         }),
       );

@@ -74,6 +74,8 @@ interface BatchOutcome {
   errors: RowError[];
   /** users whose role or team changed: their cached keys are dropped after the commit */
   changedUserIds: string[];
+  /** users deleted: their cached keys and LLM config answers are dropped after the commit */
+  deletedUserIds: string[];
   /** secret hashes of deleted users' keys */
   deletedKeyHashes: string[];
   keysCreated: number;
@@ -234,11 +236,11 @@ export class UserImportService {
     }
   }
 
-  /** Cached keys of changed and deleted users stop working on every replica (not for a dry run). */
+  /** Cached keys (and LLM config answers) of changed and deleted users are dropped on every replica (not for a dry run). */
   private async afterCommit(dryRun: boolean, outcome: BatchOutcome): Promise<void> {
     if (dryRun) return;
     await this.keyCheck.invalidateUsers(outcome.changedUserIds);
-    for (const h of outcome.deletedKeyHashes) await this.keyCheck.invalidate(h);
+    await this.keyCheck.invalidateUsers(outcome.deletedUserIds, outcome.deletedKeyHashes);
   }
 
   /** The rows of one batch (add, sync or delete), inside the batch's transaction, with its audit entry. */
@@ -250,7 +252,7 @@ export class UserImportService {
     preErrors: number,
     c: PoolClient,
   ): Promise<BatchOutcome> {
-    const outcome: BatchOutcome = { results: [], errors: [], changedUserIds: [], deletedKeyHashes: [], keysCreated: 0 };
+    const outcome: BatchOutcome = { results: [], errors: [], changedUserIds: [], deletedUserIds: [], deletedKeyHashes: [], keysCreated: 0 };
     const callerIsSuper = req.caller.role === 'super_admin';
     const existing = new Map(
       (
@@ -277,6 +279,7 @@ export class UserImportService {
         else toDelete.set(u.id, { ...r, role: u.role });
       }
       const { ids, hashes } = await this.repo.deleteUsers([...toDelete.keys()], req.caller.userId, callerIsSuper, c);
+      outcome.deletedUserIds = [...ids];
       outcome.deletedKeyHashes = hashes;
       for (const [id, r] of toDelete) {
         if (ids.has(id))
@@ -442,6 +445,7 @@ export class UserImportService {
               })),
             errors: [],
             changedUserIds: [],
+            deletedUserIds: [...ids],
             deletedKeyHashes: hashes,
             keysCreated: 0,
           };

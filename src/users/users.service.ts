@@ -343,7 +343,7 @@ export class UsersService {
       }
       return keys.map((k) => k.secretHash);
     });
-    for (const h of hashes) await this.keys.invalidate(h);
+    await this.keys.invalidateUsers([id], hashes);
   }
 
   /**
@@ -375,7 +375,7 @@ export class UsersService {
       }
       return keys.map((k) => k.secretHash);
     });
-    for (const h of hashes) await this.keys.invalidate(h);
+    await this.keys.invalidateUsers(result.deleted, hashes);
     return result;
   }
 
