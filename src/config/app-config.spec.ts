@@ -25,6 +25,15 @@ describe('loadConfig', () => {
     expect(c.encryptionKeys[0].key).toHaveLength(32);
   });
 
+  it('keeps the whole pool open while idle unless DATABASE_POOL_MIN says less; never more than the pool', () => {
+    expect(loadConfig(VALID)).toMatchObject({ databasePoolSize: 10, databasePoolMin: 10 });
+    expect(loadConfig({ ...VALID, DATABASE_POOL_SIZE: '20' })).toMatchObject({ databasePoolSize: 20, databasePoolMin: 20 });
+    expect(loadConfig({ ...VALID, DATABASE_POOL_SIZE: '20', DATABASE_POOL_MIN: '0' })).toMatchObject({ databasePoolMin: 0 });
+    expect(problems({ ...VALID, DATABASE_POOL_SIZE: '5', DATABASE_POOL_MIN: '6' })).toEqual([
+      'DATABASE_POOL_MIN must be an integer from 0 to 5 (got "6")',
+    ]);
+  });
+
   it('names every missing variable', () => {
     expect(problems({})).toEqual(
       expect.arrayContaining([

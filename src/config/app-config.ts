@@ -25,6 +25,13 @@ export interface AppConfig {
   apiWorkers: number;
   databaseUrl: string;
   databasePoolSize: number;
+  /**
+   * DATABASE_POOL_MIN: pool connections kept open while idle (0..DATABASE_POOL_SIZE; default
+   * DATABASE_POOL_SIZE). Connections above it close after 10 s unused. A connection opened for a
+   * burst costs the burst its start-up and its first statements' planning (docs/operations.md
+   * "PostgreSQL and Redis sizing").
+   */
+  databasePoolMin: number;
   /** Longest wait for a PostgreSQL connection from the pool, new or idle (ms). */
   databaseConnectTimeoutMs: number;
   /**
@@ -368,13 +375,15 @@ export function loadConfig(env: Env): AppConfig {
   const paymentLink = r.str('CREDIT_PAYMENT_LINK', '');
   if (paymentLink) r.url('CREDIT_PAYMENT_LINK', ['http:', 'https:']);
 
+  const poolSize = r.int('DATABASE_POOL_SIZE', 10, 1, 200);
   const config: AppConfig = {
     nodeEnv,
     host: r.str('HOST', '127.0.0.1'),
     port: r.int('PORT', 3000, 0, 65535),
     apiWorkers: parseApiWorkers(env.API_WORKERS, availableParallelism(), r.problems),
     databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
-    databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
+    databasePoolSize: poolSize,
+    databasePoolMin: r.int('DATABASE_POOL_MIN', poolSize, 0, poolSize),
     databaseConnectTimeoutMs: r.int('DATABASE_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
     databaseQueryTimeoutMs: r.int('DATABASE_QUERY_TIMEOUT_MS', 60_000, 100, 86_400_000),
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),

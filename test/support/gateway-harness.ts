@@ -65,6 +65,9 @@ export async function startHarness(
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'info',
     DATABASE_POOL_SIZE: '20',
+    // Suites run three at a time against one PostgreSQL (max_connections 100): give idle
+    // connections back after 10 s rather than keeping every suite's peak open.
+    DATABASE_POOL_MIN: '0',
     QUEUE_PREFIX: `tollgate-test-${label}-${Math.random().toString(36).slice(2, 8)}`,
     BOOTSTRAP_ADMIN_PASSWORD: TEST_BOOTSTRAP_ADMIN_PASSWORD,
     ...env,
