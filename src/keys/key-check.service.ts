@@ -31,8 +31,11 @@ export interface KeyPrincipal {
 export type KeyCheck =
   { ok: true; principal: KeyPrincipal } | { ok: false; reason: 'missing' | 'invalid' | 'revoked' | 'expired' | 'user_disabled' };
 
-/** Bus channel (the bus prefixes it with QUEUE_PREFIX). */
-const INVALIDATE_CHANNEL = 'keys:invalidate';
+/**
+ * Bus channel of key changes (a key's secret hash per message; the bus prefixes it with
+ * QUEUE_PREFIX): this service and LlmConfigCache drop what they cached under that key.
+ */
+export const KEYS_INVALIDATE_CHANNEL = 'keys:invalidate';
 /**
  * Bus channel of user changes (a user's uuid per message): caches keyed by user rather than by key
  * (the LLM config answers, LlmConfigCache) drop that user's entries, whether the user has keys or not.
@@ -71,7 +74,7 @@ export class KeyCheckService implements OnModuleInit {
       this.generation++;
       this.cache.clear();
     });
-    await this.bus.subscribe(INVALIDATE_CHANNEL, (hash) => {
+    await this.bus.subscribe(KEYS_INVALIDATE_CHANNEL, (hash) => {
       this.generation++;
       this.cache.delete(hash);
     });
@@ -94,7 +97,7 @@ export class KeyCheckService implements OnModuleInit {
   async invalidate(secretHash: string): Promise<void> {
     this.generation++;
     this.cache.delete(secretHash);
-    await this.bus.publish(INVALIDATE_CHANNEL, secretHash);
+    await this.bus.publish(KEYS_INVALIDATE_CHANNEL, secretHash);
   }
 
   /**

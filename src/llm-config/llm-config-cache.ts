@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { SecretBoxService } from '../crypto/secret-box.service';
-import { USERS_INVALIDATE_CHANNEL } from '../keys/key-check.service';
+import { KEYS_INVALIDATE_CHANNEL, USERS_INVALIDATE_CHANNEL } from '../keys/key-check.service';
 import { InvalidationBus } from '../redis/invalidation-bus.service';
 import { REDIS } from '../redis/redis.tokens';
 import type { LlmConfigData } from './llm-config-json';
@@ -11,8 +11,6 @@ import { IdentityRef, userIdOf } from './usernames';
 
 /** Longest wait for one cache round trip (ms); past it the answer comes from the database. */
 const REDIS_TIMEOUT_MS = 250;
-/** The key invalidation channel of KeyCheckService (a key revoked, rotated, changed; its user changed). */
-const KEYS_CHANNEL = 'keys:invalidate';
 /** A user id as the user invalidation channel carries it. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** How long the per-identity generation counter lives (ms): longer than any load. */
@@ -73,7 +71,7 @@ export class LlmConfigCache implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    await this.bus.subscribe(KEYS_CHANNEL, (hash) => void this.dropByKeyHash(hash));
+    await this.bus.subscribe(KEYS_INVALIDATE_CHANNEL, (hash) => void this.dropByKeyHash(hash));
     await this.bus.subscribe(USERS_INVALIDATE_CHANNEL, (userId) => void this.dropByUser(userId));
   }
 
