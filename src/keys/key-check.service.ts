@@ -83,7 +83,9 @@ export class KeyCheckService implements OnModuleInit {
   /**
    * Drops every cached key of these users on every replica, and announces the change of each user
    * on USERS_INVALIDATE_CHANNEL: after a disable, a deletion, a role, team or allowed-models change
-   * of the user or their team. Takes effect within a second everywhere. `secretHashes`: the users'
+   * of the user or their team. Cached keys stop within a second everywhere (see the class comment);
+   * cached LLM config answers are dropped when a replica receives the message, else they expire
+   * after LLM_CONFIG_CACHE_TTL_MS. `secretHashes`: the users'
    * key hashes when they can no longer be read (a deletion reads them before it commits); by
    * default they are read now.
    */
